@@ -1,0 +1,37 @@
+/*
+ * err.h - error messages that a user can act on.
+ *
+ * Every function in dmarcsift that can fail returns a status (0 on success,
+ * -1 on failure) and, on failure, fills a caller-owned struct err with one
+ * line of text.  The message is built from the inside out: the innermost
+ * function states what went wrong ("gzip data is truncated"), and each caller
+ * on the way up may prepend where it happened ("report.xml.gz: ").  There is
+ * no global errno-like state; the struct lives on the caller's stack.
+ */
+#ifndef DMARCSIFT_ERR_H
+#define DMARCSIFT_ERR_H
+
+#include <stddef.h>
+
+#define ERR_MSG_MAX 1024
+
+struct err {
+	char msg[ERR_MSG_MAX];
+};
+
+/* Sets the message; always returns -1 so that "return err_set(...)" reads
+ * naturally. */
+int err_set(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prepends context to an existing message: "<context>: <old message>". */
+int err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Sets the message from errno: "<what>: <strerror(errno)>". */
+int err_errno(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void err_clear(struct err *e);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * fetch-file.c - files named on the command line, and directory trees
+ * (walked in sorted order, so runs are reproducible).  A directory that is a
+ * maildir, or a file that is an mbox, is handed to that source.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fetch.h"
+
+#define MAX_DIR_DEPTH 32
+
+static int
+file_accepts(const char *path)
+{
+	(void)path;
+	return 1;
+}
+
+static int
+walk_dir(struct fetch_ctx *fc, const char *path, struct err *e)
+{
+	struct dirent **ents = NULL;
+	char child[PATH_MAX];
+	int n, i, rc = 0;
+
+	if (fc->depth >= MAX_DIR_DEPTH) {
+		log_warn(fc->lg, "%s: directories nested more than %d deep, "
+				 "skipped",
+		    path, MAX_DIR_DEPTH);
+		return 0;
+	}
+	if ((n = scandir(path, &ents, NULL, alphasort)) == -1) {
+		char why[300];
+		snprintf(why, sizeof(why), "cannot read the directory: %s",
+		    strerror(errno));
+		return import_reject_input(fc->imp, path, why, e);
+	}
+	fc->depth++;
+	for (i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		if (rc == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path,
+				name) >= sizeof(child))
+				rc = import_reject_input(fc->imp, path,
+				    "path too long", e);
+			else
+				rc = fetch_path(fc, child, e);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	fc->depth--;
+	return rc;
+}
+
+static int
+file_run(struct fetch_ctx *fc, const char *path, struct err *e)
+{
+	enum input_result res;
+	struct origin o;
+	struct stat sb;
+	char why[300];
+
+	if (stat(path, &sb) == -1) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		if (errno == ENOENT && fc->depth == 0) {
+			fc->missing = 1;
+			log_error(fc->lg, "%s: %s", path, why);
+			return 0;
+		}
+		return import_reject_input(fc->imp, path, why, e);
+	}
+	if (S_ISDIR(sb.st_mode))
+		return walk_dir(fc, path, e);
+	if (!S_ISREG(sb.st_mode)) {
+		if (fc->depth == 0)
+			log_warn(fc->lg, "%s: not a regular file, skipped", path);
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.kind = ORIGIN_FILE;
+	o.path = path;
+	return fetch_import(fc, &o, path, &res, e);
+}
+
+const struct fetch fetch_file = {"file", file_accepts, file_run};

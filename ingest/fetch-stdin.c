@@ -1,0 +1,60 @@
+/*
+ * fetch-stdin.c - "-" on the command line: one input from standard input
+ * (a report, an archive, a message, or an mbox of messages), read into
+ * memory within --max-input.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fetch.h"
+
+static int
+stdin_accepts(const char *path)
+{
+	return strcmp(path, "-") == 0;
+}
+
+static int
+stdin_run(struct fetch_ctx *fc, const char *path, struct err *e)
+{
+	enum input_result res;
+	struct origin o;
+	struct buf in;
+	struct err be;
+	char chunk[65536];
+	ssize_t n;
+	FILE *f;
+	int rc;
+
+	(void)path;
+	buf_init(&in, (size_t)fc->lim->max_input);
+	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0) {
+		if (buf_append(&in, chunk, (size_t)n, &be) == -1) {
+			buf_free(&in);
+			return import_reject_input(fc->imp, "(stdin)",
+			    "input larger than --max-input", e);
+		}
+	}
+	if (n == -1) {
+		buf_free(&in);
+		return import_reject_input(fc->imp, "(stdin)",
+		    "cannot read standard input", e);
+	}
+	if (in.len >= 5 && memcmp(in.data, "From ", 5) == 0 &&
+	    (f = fmemopen(in.data, in.len, "rb")) != NULL) {
+		rc = fetch_mbox_stream(fc, f, "(stdin)", e);
+		fclose(f);
+	} else {
+		memset(&o, 0, sizeof(o));
+		o.kind = ORIGIN_MEM;
+		o.mem = (const unsigned char *)(in.data ? in.data : "");
+		o.len = in.len;
+		rc = fetch_import(fc, &o, "(stdin)", &res, e);
+	}
+	buf_free(&in);
+	return rc;
+}
+
+const struct fetch fetch_stdin = {"stdin", stdin_accepts, stdin_run};

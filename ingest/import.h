@@ -1,0 +1,60 @@
+/*
+ * import.h - one input in, its reports stored: the glue between unpack
+ * (what is in the input), the parser (what the report says) and the store.
+ *
+ * Owns: the fate of every report (stored, salvaged, duplicate, rejected),
+ * the retry in salvage mode, duplicate detection with a content comparison,
+ * the per-report line under -v and the ingest log, batching of commits, and
+ * the run's counters.  Every source (files, maildir, mbox, stdin, IMAP)
+ * hands its inputs here, so they all behave the same.
+ */
+#ifndef DMARCSIFT_IMPORT_H
+#define DMARCSIFT_IMPORT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "input-limits.h"
+#include "log.h"
+#include "store.h"
+#include "stream.h"
+
+struct import_stats {
+	unsigned long inputs;	  /* files, messages read */
+	unsigned long reports;	  /* XML documents examined */
+	unsigned long stored;	  /* new reports (salvaged included) */
+	unsigned long salvaged;	  /* of which salvaged */
+	unsigned long duplicates; /* already stored */
+	unsigned long rejected;	  /* reports or inputs that failed */
+	unsigned long records;	  /* records stored */
+};
+
+enum input_result {
+	INPUT_OK,	/* every report in it is stored (or was already) */
+	INPUT_REJECTED, /* something in it could not be used */
+};
+
+struct importer;
+
+struct importer *importer_new(struct store *st, const struct limits *lim,
+    const struct logger *lg);
+void importer_free(struct importer *imp);
+
+/* Imports one input.  *result says whether everything in it was usable;
+ * the return value is -1 only for failures that must end the run (the
+ * database cannot be written), with e filled. */
+int import_input(struct importer *imp, const struct origin *o,
+    const char *source, enum input_result *result, struct err *e);
+
+/* Records an input that could not even be read (a missing file, a message
+ * over the size limit) as rejected. */
+int import_reject_input(struct importer *imp, const char *source,
+    const char *why, struct err *e);
+
+/* Commits the reports imported so far.  Sources that must act only on
+ * stored reports (IMAP: move the message) call this first. */
+int import_flush(struct importer *imp, struct err *e);
+
+const struct import_stats *import_stats(const struct importer *imp);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * command.h - the subcommands of dmarc-report, one file each (cmd-*.c),
+ * listed in the table in main.c.  A command gets the open store, the
+ * selection and the chosen output format, queries, and writes rows.
+ */
+#ifndef DMARCSIFT_COMMAND_H
+#define DMARCSIFT_COMMAND_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "output.h"
+#include "store.h"
+
+struct report_ctx {
+	struct store *st;
+	struct store_filter filter;
+	const struct output_ops *format;
+	FILE *out;
+	int exit_code;	   /* --exit-code given */
+	int problems;	   /* rows that are problems (--exit-code) */
+	int filtered;	   /* a --domain/--since/--until was given */
+};
+
+struct command {
+	const char *name;
+	const char *summary;
+	/* Returns 0 or -1 (e filled). */
+	int (*run)(struct report_ctx *ctx, struct err *e);
+};
+
+extern const struct command cmd_reports;
+
+/* "YYYY-MM-DD HH:MM:SS" in UTC. */
+void format_time(int64_t t, char *out, size_t len);
+
+/* Prints the one line shown when nothing was selected. */
+void say_empty(struct report_ctx *ctx, const char *what);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * output-csv.c - RFC 4180 CSV: comma-separated, CRLF line ends, fields
+ * with a comma, quote, CR or LF quoted with quotes doubled.
+ *
+ * Report values come from strangers.  A spreadsheet treats a cell that
+ * starts with = + - @ (and TAB or CR, which some strip) as a formula, so
+ * such text gets a leading apostrophe, which spreadsheets show as text.
+ * Numbers are never changed (a negative number is a number, not a
+ * formula).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+static int
+looks_numeric(const char *s)
+{
+	char *end;
+
+	if (*s == '\0')
+		return 0;
+	(void)strtod(s, &end);
+	return *end == '\0';
+}
+
+static void
+put_text(FILE *f, const char *s)
+{
+	int quote = strpbrk(s, ",\"\r\n") != NULL;
+	int neutralise = (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+			     s[0] == '@' || s[0] == '\t' || s[0] == '\r') &&
+			 !looks_numeric(s);
+
+	if (neutralise)
+		quote = 1;
+	if (quote)
+		fputc('"', f);
+	if (neutralise)
+		fputc('\'', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	if (quote)
+		fputc('"', f);
+}
+
+static int
+csv_begin(struct output *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->ncols; i++) {
+		if (i > 0)
+			fputc(',', o->f);
+		put_text(o->f, o->cols[i].name);
+	}
+	fputs("\r\n", o->f);
+	return 0;
+}
+
+static int
+csv_row(struct output *o, const struct cell *c)
+{
+	size_t i;
+
+	for (i = 0; i < o->ncols; i++) {
+		if (i > 0)
+			fputc(',', o->f);
+		switch (o->cols[i].type) {
+		case COL_TEXT:
+			if (c[i].s != NULL)
+				put_text(o->f, c[i].s);
+			break;
+		case COL_BOOL:
+			if (!c[i].null)
+				fputs(c[i].i ? "true" : "false", o->f);
+			break;
+		case COL_PERCENT:
+			if (!c[i].null)
+				fprintf(o->f, "%" PRId64 ".%" PRId64,
+				    c[i].i / 10, c[i].i % 10);
+			break;
+		default:
+			if (!c[i].null)
+				fprintf(o->f, "%" PRId64, c[i].i);
+			break;
+		}
+	}
+	fputs("\r\n", o->f);
+	return ferror(o->f) ? -1 : 0;
+}
+
+static int
+csv_end(struct output *o)
+{
+	(void)o;
+	return 0;
+}
+
+const struct output_ops output_csv = {"csv", csv_begin, csv_row, csv_end};

@@ -1,0 +1,135 @@
+/*
+ * migrations.c - the SQLite schema, as the list of steps that build it.
+ *
+ * Step N takes a database from PRAGMA user_version N-1 to N.  Steps are
+ * never edited once released: a change to the schema is a new step at the
+ * end.  Each step runs in a transaction together with the user_version
+ * update, so a database is always at exactly one version.
+ *
+ * docs/schema.md describes the tables for people writing their own queries.
+ */
+#include "migrations.h"
+
+#include <stddef.h>
+
+static const char *const steps[] = {
+    /* 1: the first schema */
+    "CREATE TABLE raw_payloads (\n"
+    "  id      INTEGER PRIMARY KEY,\n"
+    "  name    TEXT,\n"             /* file or attachment name */
+    "  format  TEXT NOT NULL,\n"    /* gzip | zip | zlib | xml */
+    "  size    INTEGER NOT NULL,\n" /* bytes of data */
+    "  data    BLOB NOT NULL\n"     /* exactly as received */
+    ");\n"
+    "CREATE TABLE reports (\n"
+    "  id                 INTEGER PRIMARY KEY,\n"
+    "  org_name           TEXT NOT NULL,\n"
+    "  org_name_derived   INTEGER NOT NULL DEFAULT 0,\n"
+    "  email              TEXT,\n"
+    "  extra_contact_info TEXT,\n"
+    "  report_id          TEXT NOT NULL,\n"
+    "  domain             TEXT NOT NULL,\n"
+    "  begin_ts           INTEGER NOT NULL,\n"
+    "  end_ts             INTEGER NOT NULL,\n"
+    "  errors             TEXT,\n"
+    "  generator          TEXT,\n"
+    "  version            TEXT,\n"
+    "  xmlns              TEXT,\n"
+    "  adkim              TEXT,\n"
+    "  aspf               TEXT,\n"
+    "  p                  TEXT,\n"
+    "  sp                 TEXT,\n"
+    "  np                 TEXT,\n"
+    "  pct                INTEGER,\n"
+    "  fo                 TEXT,\n"
+    "  testing            TEXT,\n"
+    "  discovery_method   TEXT,\n"
+    "  record_count       INTEGER NOT NULL DEFAULT 0,\n"
+    "  message_count      INTEGER NOT NULL DEFAULT 0,\n"
+    "  content_hash       INTEGER,\n"
+    "  salvaged           INTEGER NOT NULL DEFAULT 0,\n"
+    "  warnings           TEXT,\n"
+    "  source             TEXT NOT NULL,\n"
+    "  ingested_at        INTEGER NOT NULL,\n"
+    "  raw_payload        INTEGER REFERENCES raw_payloads(id),\n"
+    "  raw_member         TEXT,\n"
+    "  UNIQUE (org_name, report_id, domain, begin_ts, end_ts)\n"
+    ");\n"
+    "CREATE INDEX reports_begin ON reports(begin_ts);\n"
+    "CREATE TABLE records (\n"
+    "  id            INTEGER PRIMARY KEY,\n"
+    "  report        INTEGER NOT NULL REFERENCES reports(id)\n"
+    "                ON DELETE CASCADE,\n"
+    "  source_ip     TEXT,\n"
+    "  count         INTEGER NOT NULL,\n"
+    "  disposition   TEXT,\n"
+    "  dkim          TEXT,\n" /* policy_evaluated: aligned DKIM */
+    "  spf           TEXT,\n" /* policy_evaluated: aligned SPF */
+    "  header_from   TEXT,\n"
+    "  envelope_from TEXT,\n"
+    "  envelope_to   TEXT\n"
+    ");\n"
+    "CREATE INDEX records_report ON records(report);\n"
+    "CREATE TABLE dkim_results (\n"
+    "  record       INTEGER NOT NULL REFERENCES records(id)\n"
+    "               ON DELETE CASCADE,\n"
+    "  idx          INTEGER NOT NULL,\n"
+    "  domain       TEXT,\n"
+    "  selector     TEXT,\n"
+    "  result       TEXT,\n"
+    "  human_result TEXT,\n"
+    "  PRIMARY KEY (record, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE spf_results (\n"
+    "  record       INTEGER NOT NULL REFERENCES records(id)\n"
+    "               ON DELETE CASCADE,\n"
+    "  idx          INTEGER NOT NULL,\n"
+    "  domain       TEXT,\n"
+    "  scope        TEXT,\n"
+    "  result       TEXT,\n"
+    "  human_result TEXT,\n"
+    "  PRIMARY KEY (record, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE override_reasons (\n"
+    "  record        INTEGER NOT NULL REFERENCES records(id)\n"
+    "                ON DELETE CASCADE,\n"
+    "  idx           INTEGER NOT NULL,\n"
+    "  type          TEXT,\n"
+    "  type_original TEXT,\n"
+    "  comment       TEXT,\n"
+    "  PRIMARY KEY (record, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE ingest_log (\n"
+    "  id        INTEGER PRIMARY KEY,\n"
+    "  at        INTEGER NOT NULL,\n"
+    "  source    TEXT NOT NULL,\n"
+    "  outcome   TEXT NOT NULL,\n" /* stored|duplicate|salvaged|rejected */
+    "  report    INTEGER REFERENCES reports(id) ON DELETE SET NULL,\n"
+    "  org_name  TEXT,\n"
+    "  report_id TEXT,\n"
+    "  domain    TEXT,\n"
+    "  begin_ts  INTEGER,\n"
+    "  end_ts    INTEGER,\n"
+    "  message   TEXT\n"
+    ");\n"
+    "CREATE TABLE imap_state (\n"
+    "  mailbox     TEXT PRIMARY KEY,\n" /* user@host/folder */
+    "  uidvalidity INTEGER NOT NULL,\n"
+    "  last_uid    INTEGER NOT NULL,\n"
+    "  updated_at  INTEGER NOT NULL\n"
+    ");\n",
+};
+
+const char *
+migration_step(int version)
+{
+	if (version < 1 || (size_t)version > sizeof(steps) / sizeof(steps[0]))
+		return NULL;
+	return steps[version - 1];
+}
+
+int
+migration_latest(void)
+{
+	return (int)(sizeof(steps) / sizeof(steps[0]));
+}

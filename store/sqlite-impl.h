@@ -1,0 +1,96 @@
+/*
+ * sqlite-impl.h - what the files of the SQLite backend share: the
+ * connection with its prepared statements, and the functions that fill
+ * struct store_ops (store-sqlite-ops.c).  Private to store/.
+ *
+ *   store-sqlite.c        opening, migrations, the write path
+ *   store-sqlite-query.c  the read-only queries report/ needs
+ *   store-sqlite-ops.c    the table of operations
+ */
+#ifndef DMARCSIFT_SQLITE_IMPL_H
+#define DMARCSIFT_SQLITE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store-impl.h"
+
+enum stmt {
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_INS_RAW,
+	S_INS_REPORT,
+	S_UPD_REPORT,
+	S_INS_RECORD,
+	S_INS_DKIM,  /* S_INS_DKIM + n - 1 inserts n rows, n = 1..MULTI */
+	S_INS_DKIM2,
+	S_INS_DKIM3,
+	S_INS_DKIM4,
+	S_INS_SPF,
+	S_INS_SPF2,
+	S_INS_SPF3,
+	S_INS_SPF4,
+	S_INS_REASON,
+	S_FIND,
+	S_LOG,
+	S_IMAP_GET,
+	S_IMAP_SET,
+	S_COUNT
+};
+
+#define MULTI 4
+
+struct sq {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *st[S_COUNT];
+	int readonly;
+	int in_batch;
+	int in_report;
+	int64_t report;
+	struct store_payload *raw_new; /* payload stored by this report */
+};
+
+/* Fills e with the database's last error: "<what>: <message> (<path>)". */
+int sq_err(struct sq *q, struct err *e, const char *what);
+/* Binds a string, or NULL, without copying (valid until the reset). */
+void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+
+int sq_open(const char *location, enum store_mode mode, void **impl,
+    struct err *e);
+void sq_close(void *impl);
+int sq_batch_begin(void *impl, struct err *e);
+int sq_batch_commit(void *impl, struct err *e);
+void sq_batch_rollback(void *impl);
+int sq_in_batch(const void *impl);
+int sq_find_report(void *impl, const struct dmarc_meta *m,
+    struct store_existing *ex, int *found, struct err *e);
+int sq_report_begin(void *impl, const struct dmarc_meta *m,
+    struct store_payload *raw, struct err *e);
+int sq_report_record(void *impl, const struct dmarc_record *r,
+    struct err *e);
+int sq_report_finish(void *impl, const struct dmarc_meta *m,
+    const struct store_report_info *info, enum store_outcome *outcome,
+    struct store_existing *ex, struct err *e);
+void sq_report_abort(void *impl);
+int sq_log(void *impl, const char *source, const char *outcome,
+    const struct dmarc_meta *m, int64_t report, const char *message,
+    struct err *e);
+int sq_imap_get(void *impl, const char *mailbox, uint32_t *uidvalidity,
+    uint32_t *last_uid, int *found, struct err *e);
+int sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
+    uint32_t last_uid, struct err *e);
+
+/* store-sqlite-query.c */
+int sq_each_report(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_report_row *r), void *arg,
+    struct err *e);
+/* Appends " AND domain IN (?, ...)" (with the given column name) for the
+ * filter's domains to sql; *nd is the number of placeholders added. */
+int sq_filter_sql(char *sql, size_t len, const char *column,
+    const struct store_filter *f, int *nd);
+
+#endif

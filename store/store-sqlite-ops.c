@@ -1,0 +1,23 @@
+/*
+ * store-sqlite-ops.c - the SQLite backend's table of operations.
+ */
+#include "sqlite-impl.h"
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .batch_begin = sq_batch_begin,
+    .batch_commit = sq_batch_commit,
+    .batch_rollback = sq_batch_rollback,
+    .in_batch = sq_in_batch,
+    .find_report = sq_find_report,
+    .report_begin = sq_report_begin,
+    .report_record = sq_report_record,
+    .report_finish = sq_report_finish,
+    .report_abort = sq_report_abort,
+    .log = sq_log,
+    .imap_get = sq_imap_get,
+    .imap_set = sq_imap_set,
+    .each_report = sq_each_report,
+};

@@ -1,0 +1,704 @@
+/*
+ * store-sqlite.c - the embedded SQLite backend of store.h.
+ *
+ * Durability model: WAL with synchronous=NORMAL.  A committed batch survives
+ * a crash of the process; a power loss may lose the last commits but never
+ * corrupts the file or leaves half a report (SQLite's WAL guarantee).  The
+ * ingester never marks mail as processed before the commit that stored it,
+ * so a lost commit means mail that is fetched again, and deduplicated.
+ *
+ * Every statement is prepared once when the store is opened and reused for
+ * every report and record; the hot path (one record and its DKIM/SPF
+ * results) is a handful of bind/step/reset calls and no allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migrations.h"
+#include "sqlite-impl.h"
+
+
+
+static const char *const sql_text[S_COUNT] = {
+    [S_SAVEPOINT] = "SAVEPOINT report",
+    [S_RELEASE] = "RELEASE report",
+    [S_ROLLBACK_TO] = "ROLLBACK TO report",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_INS_RAW] = "INSERT INTO raw_payloads (name, format, size, data) "
+		  "VALUES (?, ?, ?, zeroblob(?))",
+    /* A provisional row: the real key is set by S_UPD_REPORT when the
+     * report is complete, which is where a duplicate key is detected. */
+    [S_INS_REPORT] = "INSERT INTO reports (org_name, report_id, domain, "
+		     "begin_ts, end_ts, source, ingested_at, raw_payload) "
+		     "VALUES ('', '', '', 0, 0, '', 0, ?)",
+    [S_UPD_REPORT] = "UPDATE reports SET org_name = ?1, "
+		     "org_name_derived = ?2, email = ?3, "
+		     "extra_contact_info = ?4, report_id = ?5, domain = ?6, "
+		     "begin_ts = ?7, end_ts = ?8, errors = ?9, "
+		     "generator = ?10, version = ?11, xmlns = ?12, "
+		     "adkim = ?13, aspf = ?14, p = ?15, sp = ?16, np = ?17, "
+		     "pct = ?18, fo = ?19, testing = ?20, "
+		     "discovery_method = ?21, record_count = ?22, "
+		     "message_count = ?23, content_hash = ?24, "
+		     "salvaged = ?25, warnings = ?26, source = ?27, "
+		     "ingested_at = ?28, raw_member = ?29 WHERE id = ?30",
+    [S_INS_RECORD] = "INSERT INTO records (report, source_ip, count, "
+		     "disposition, dkim, spf, header_from, envelope_from, "
+		     "envelope_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    /* One statement inserts up to MULTI results: most records carry one
+     * to three, and one statement per row was a third of the insert time. */
+#define DKIM_SQL "INSERT INTO dkim_results (record, idx, domain, selector, " \
+		 "result, human_result) VALUES (?, ?, ?, ?, ?, ?)"
+#define SPF_SQL	 "INSERT INTO spf_results (record, idx, domain, scope, "      \
+		 "result, human_result) VALUES (?, ?, ?, ?, ?, ?)"
+#define MORE	 ", (?, ?, ?, ?, ?, ?)"
+    [S_INS_DKIM] = DKIM_SQL,
+    [S_INS_DKIM2] = DKIM_SQL MORE,
+    [S_INS_DKIM3] = DKIM_SQL MORE MORE,
+    [S_INS_DKIM4] = DKIM_SQL MORE MORE MORE,
+    [S_INS_SPF] = SPF_SQL,
+    [S_INS_SPF2] = SPF_SQL MORE,
+    [S_INS_SPF3] = SPF_SQL MORE MORE,
+    [S_INS_SPF4] = SPF_SQL MORE MORE MORE,
+    [S_INS_REASON] = "INSERT INTO override_reasons (record, idx, type, "
+		     "type_original, comment) VALUES (?, ?, ?, ?, ?)",
+    [S_FIND] = "SELECT id, record_count, message_count, content_hash, "
+	       "ingested_at, source FROM reports WHERE org_name = ? AND "
+	       "report_id = ? AND domain = ? AND begin_ts = ? AND end_ts = ?",
+    [S_LOG] = "INSERT INTO ingest_log (at, source, outcome, report, "
+	      "org_name, report_id, domain, begin_ts, end_ts, message) "
+	      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [S_IMAP_GET] = "SELECT uidvalidity, last_uid FROM imap_state "
+		   "WHERE mailbox = ?",
+    [S_IMAP_SET] = "INSERT INTO imap_state (mailbox, uidvalidity, last_uid, "
+		   "updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox) "
+		   "DO UPDATE SET uidvalidity = ?2, last_uid = ?3, "
+		   "updated_at = ?4",
+};
+
+
+
+int
+sq_err(struct sq *q, struct err *e, const char *what)
+{
+	int code = sqlite3_extended_errcode(q->db);
+
+	if ((code & 0xff) == SQLITE_BUSY)
+		return err_set(e, "%s: the database %s is locked by another "
+				  "process (busy for 30 s)",
+		    what, q->path);
+	if ((code & 0xff) == SQLITE_FULL)
+		return err_set(e, "%s: the disk holding %s is full", what,
+		    q->path);
+	return err_set(e, "%s: %s (%s)", what, sqlite3_errmsg(q->db), q->path);
+}
+
+void
+sq_bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Steps a statement that returns no rows, then resets it. */
+static int
+run(struct sq *q, enum stmt id, struct err *e, const char *what)
+{
+	sqlite3_stmt *st = q->st[id];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return sq_err(q, e, what);
+	return 0;
+}
+
+static int
+exec_sql(struct sq *q, const char *sql, struct err *e, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, "%s: %s (%s)", what, msg ? msg : "error", q->path);
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+user_version(struct sq *q, int *v, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_err(q, e, "cannot read the schema version");
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return sq_err(q, e, "cannot read the schema version");
+	return 0;
+}
+
+static int
+migrate(struct sq *q, struct err *e)
+{
+	char setv[64];
+	int v, latest = migration_latest();
+
+	if (user_version(q, &v, e) == -1)
+		return -1;
+	if (v > latest)
+		return err_set(e, "database %s has schema version %d; this "
+				  "dmarcsift knows up to %d: upgrade dmarcsift",
+		    q->path, v, latest);
+	while (v < latest) {
+		v++;
+		if (exec_sql(q, "BEGIN IMMEDIATE", e, "cannot migrate") == -1)
+			return -1;
+		snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v);
+		if (exec_sql(q, migration_step(v), e, "schema migration") ==
+			-1 ||
+		    exec_sql(q, setv, e, "schema migration") == -1) {
+			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+			return err_prefix(e, "migrating to schema version %d", v);
+		}
+		if (exec_sql(q, "COMMIT", e, "schema migration") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+void
+sq_close(void *impl)
+{
+	struct sq *q = impl;
+	int i;
+
+	if (q == NULL)
+		return;
+	if (q->in_batch)
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(q->st[i]);
+	sqlite3_close(q->db);
+	free(q->path);
+	free(q);
+}
+
+int
+sq_open(const char *location, enum store_mode mode, void **impl,
+    struct err *e)
+{
+	struct sq *q;
+	int flags, fd, v, i;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->path = strdup(location)) == NULL) {
+		free(q);
+		return err_set(e, "out of memory");
+	}
+	q->readonly = mode == STORE_READONLY;
+	if (q->readonly) {
+		if (access(location, F_OK) == -1) {
+			err_errno(e, "cannot open the database %s", location);
+			sq_close(q);
+			return -1;
+		}
+		flags = SQLITE_OPEN_READONLY;
+	} else {
+		/* Created by us, readable by the owner only: reports name
+		 * every server that sends mail as you. */
+		fd = open(location, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd == -1) {
+			err_errno(e, "cannot create the database %s", location);
+			sq_close(q);
+			return -1;
+		}
+		close(fd);
+		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	}
+	if (sqlite3_open_v2(location, &q->db, flags | SQLITE_OPEN_NOMUTEX,
+		NULL) != SQLITE_OK) {
+		sq_err(q, e, "cannot open the database");
+		sq_close(q);
+		return -1;
+	}
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_timeout(q->db, 30000);
+	if (exec_sql(q, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF",
+		e, "cannot configure the database") == -1)
+		goto fail;
+	if (!q->readonly) {
+		if (exec_sql(q, "PRAGMA journal_mode = WAL; "
+				"PRAGMA synchronous = NORMAL",
+			e, "cannot configure the database") == -1 ||
+		    migrate(q, e) == -1)
+			goto fail;
+		for (i = 0; i < S_COUNT; i++)
+			if (sqlite3_prepare_v3(q->db, sql_text[i], -1,
+				SQLITE_PREPARE_PERSISTENT, &q->st[i],
+				NULL) != SQLITE_OK) {
+				sq_err(q, e, "cannot prepare a statement");
+				goto fail;
+			}
+	} else {
+		if (user_version(q, &v, e) == -1)
+			goto fail;
+		if (v != migration_latest()) {
+			err_set(e, "database %s has schema version %d, this "
+				   "dmarcsift uses %d: run dmarc-ingest once to "
+				   "upgrade it",
+			    location, v, migration_latest());
+			goto fail;
+		}
+		if (sqlite3_prepare_v2(q->db, sql_text[S_FIND], -1,
+			&q->st[S_FIND], NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(q->db, sql_text[S_IMAP_GET], -1,
+			&q->st[S_IMAP_GET], NULL) != SQLITE_OK) {
+			sq_err(q, e, "cannot prepare a statement");
+			goto fail;
+		}
+	}
+	*impl = q;
+	return 0;
+fail:
+	sq_close(q);
+	return -1;
+}
+
+int
+sq_batch_begin(void *impl, struct err *e)
+{
+	struct sq *q = impl;
+
+	if (q->in_batch)
+		return err_set(e, "internal error: nested batch");
+	if (run(q, S_BEGIN, e, "cannot start a transaction") == -1)
+		return -1;
+	q->in_batch = 1;
+	return 0;
+}
+
+int
+sq_batch_commit(void *impl, struct err *e)
+{
+	struct sq *q = impl;
+
+	if (!q->in_batch)
+		return 0;
+	if (run(q, S_COMMIT, e, "cannot commit") == -1) {
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		q->in_batch = 0;
+		return -1;
+	}
+	q->in_batch = 0;
+	return 0;
+}
+
+void
+sq_batch_rollback(void *impl)
+{
+	struct sq *q = impl;
+	struct err e;
+
+	if (q->in_batch)
+		run(q, S_ROLLBACK, &e, "rollback");
+	q->in_batch = 0;
+}
+
+int
+sq_in_batch(const void *impl)
+{
+	return ((const struct sq *)impl)->in_batch;
+}
+
+static void
+fill_existing(sqlite3_stmt *st, struct store_existing *ex)
+{
+	const unsigned char *src;
+
+	ex->id = sqlite3_column_int64(st, 0);
+	ex->records = (uint64_t)sqlite3_column_int64(st, 1);
+	ex->messages = (uint64_t)sqlite3_column_int64(st, 2);
+	ex->hash = (uint64_t)sqlite3_column_int64(st, 3);
+	ex->ingested_at = sqlite3_column_int64(st, 4);
+	src = sqlite3_column_text(st, 5);
+	snprintf(ex->source, sizeof(ex->source), "%s",
+	    src ? (const char *)src : "");
+}
+
+int
+sq_find_report(void *impl, const struct dmarc_meta *m,
+    struct store_existing *ex, int *found, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_FIND];
+	int rc;
+
+	sq_bind_str(st, 1, m->org_name);
+	sq_bind_str(st, 2, m->report_id);
+	sq_bind_str(st, 3, m->domain);
+	sqlite3_bind_int64(st, 4, m->begin);
+	sqlite3_bind_int64(st, 5, m->end);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		fill_existing(st, ex);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(q, e, "cannot look up the report");
+	return 0;
+}
+
+/* Copies the payload into a blob without holding it in memory twice: a
+ * file is streamed in 1 MB pieces through incremental blob I/O. */
+static int
+store_raw(struct sq *q, struct store_payload *raw, struct err *e)
+{
+	sqlite3_stmt *st = q->st[S_INS_RAW];
+	sqlite3_blob *blob = NULL;
+	unsigned char *chunk = NULL;
+	struct stat sb;
+	int64_t size, id, off = 0;
+	ssize_t n;
+	int fd = -1, rc = -1;
+
+	if (raw->path != NULL) {
+		if ((fd = open(raw->path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &sb) == -1) {
+			err_errno(e, "cannot read %s to store it", raw->path);
+			goto out;
+		}
+		size = sb.st_size;
+	} else {
+		size = (int64_t)raw->len;
+	}
+	if (size > 1000000000) {
+		err_set(e, "payload of %lld bytes is too large to keep",
+		    (long long)size);
+		goto out;
+	}
+	sq_bind_str(st, 1, raw->name);
+	sq_bind_str(st, 2, raw->format ? raw->format : "other");
+	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_int64(st, 4, size);
+	if (run(q, S_INS_RAW, e, "cannot store the raw report") == -1)
+		goto out;
+	id = sqlite3_last_insert_rowid(q->db);
+	if (size > 0 && sqlite3_blob_open(q->db, "main", "raw_payloads", "data",
+			    id, 1, &blob) != SQLITE_OK) {
+		sq_err(q, e, "cannot store the raw report");
+		goto out;
+	}
+	if (raw->path == NULL) {
+		while (off < size) {
+			int k = size - off > (1 << 20) ? (1 << 20)
+						       : (int)(size - off);
+			if (sqlite3_blob_write(blob, raw->mem + off, k,
+				(int)off) != SQLITE_OK) {
+				sq_err(q, e, "cannot store the raw report");
+				goto out;
+			}
+			off += k;
+		}
+	} else {
+		if ((chunk = malloc(1 << 20)) == NULL) {
+			err_set(e, "out of memory");
+			goto out;
+		}
+		while (off < size) {
+			n = read(fd, chunk, 1 << 20);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				err_set(e, "%s changed while it was read",
+				    raw->path);
+				goto out;
+			}
+			if (n > size - off)
+				n = (ssize_t)(size - off);
+			if (sqlite3_blob_write(blob, chunk, (int)n, (int)off) !=
+			    SQLITE_OK) {
+				sq_err(q, e, "cannot store the raw report");
+				goto out;
+			}
+			off += n;
+		}
+	}
+	raw->stored_id = id;
+	q->raw_new = raw;
+	rc = 0;
+out:
+	if (blob != NULL)
+		sqlite3_blob_close(blob);
+	if (fd != -1)
+		close(fd);
+	free(chunk);
+	return rc;
+}
+
+void
+sq_report_abort(void *impl)
+{
+	struct sq *q = impl;
+	struct err e;
+
+	if (!q->in_report)
+		return;
+	run(q, S_ROLLBACK_TO, &e, "rollback");
+	run(q, S_RELEASE, &e, "rollback");
+	if (q->raw_new != NULL)
+		q->raw_new->stored_id = 0; /* its row is gone too */
+	q->raw_new = NULL;
+	q->in_report = 0;
+}
+
+int
+sq_report_begin(void *impl, const struct dmarc_meta *m,
+    struct store_payload *raw, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_INS_REPORT];
+
+	(void)m;
+	if (q->in_report)
+		return err_set(e, "internal error: report already open");
+	if (run(q, S_SAVEPOINT, e, "cannot start the report") == -1)
+		return -1;
+	q->in_report = 1;
+	q->raw_new = NULL;
+	if (raw != NULL && raw->stored_id == 0 && store_raw(q, raw, e) == -1)
+		goto fail;
+	if (raw != NULL)
+		sqlite3_bind_int64(st, 1, raw->stored_id);
+	else
+		sqlite3_bind_null(st, 1);
+	if (run(q, S_INS_REPORT, e, "cannot store the report") == -1)
+		goto fail;
+	q->report = sqlite3_last_insert_rowid(q->db);
+	return 0;
+fail:
+	sq_report_abort(q);
+	return -1;
+}
+
+int
+sq_report_record(void *impl, const struct dmarc_record *r, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_INS_RECORD];
+	int64_t rec;
+	size_t i, k, n;
+
+	sqlite3_bind_int64(st, 1, q->report);
+	sq_bind_str(st, 2, r->source_ip);
+	sqlite3_bind_int64(st, 3, r->count);
+	sq_bind_str(st, 4, r->disposition);
+	sq_bind_str(st, 5, r->dkim);
+	sq_bind_str(st, 6, r->spf);
+	sq_bind_str(st, 7, r->header_from);
+	sq_bind_str(st, 8, r->envelope_from);
+	sq_bind_str(st, 9, r->envelope_to);
+	if (run(q, S_INS_RECORD, e, "cannot store a record") == -1)
+		return -1;
+	rec = sqlite3_last_insert_rowid(q->db);
+
+	for (i = 0; i < r->ndkim; i += n) {
+		n = r->ndkim - i < MULTI ? r->ndkim - i : MULTI;
+		st = q->st[S_INS_DKIM + n - 1];
+		for (k = 0; k < n; k++) {
+			const struct dmarc_dkim *d = &r->dkim_results[i + k];
+			int b = (int)k * 6;
+			sqlite3_bind_int64(st, b + 1, rec);
+			sqlite3_bind_int64(st, b + 2, (int64_t)(i + k));
+			sq_bind_str(st, b + 3, d->domain);
+			sq_bind_str(st, b + 4, d->selector);
+			sq_bind_str(st, b + 5, d->result);
+			sq_bind_str(st, b + 6, d->human_result);
+		}
+		if (run(q, S_INS_DKIM + n - 1, e, "cannot store a DKIM result") ==
+		    -1)
+			return -1;
+	}
+	for (i = 0; i < r->nspf; i += n) {
+		n = r->nspf - i < MULTI ? r->nspf - i : MULTI;
+		st = q->st[S_INS_SPF + n - 1];
+		for (k = 0; k < n; k++) {
+			const struct dmarc_spf *d = &r->spf_results[i + k];
+			int b = (int)k * 6;
+			sqlite3_bind_int64(st, b + 1, rec);
+			sqlite3_bind_int64(st, b + 2, (int64_t)(i + k));
+			sq_bind_str(st, b + 3, d->domain);
+			sq_bind_str(st, b + 4, d->scope);
+			sq_bind_str(st, b + 5, d->result);
+			sq_bind_str(st, b + 6, d->human_result);
+		}
+		if (run(q, S_INS_SPF + n - 1, e, "cannot store an SPF result") ==
+		    -1)
+			return -1;
+	}
+	st = q->st[S_INS_REASON];
+	for (i = 0; i < r->nreasons; i++) {
+		sqlite3_bind_int64(st, 1, rec);
+		sqlite3_bind_int64(st, 2, (int64_t)i);
+		sq_bind_str(st, 3, r->reasons[i].type);
+		sq_bind_str(st, 4, r->reasons[i].type_original);
+		sq_bind_str(st, 5, r->reasons[i].comment);
+		if (run(q, S_INS_REASON, e, "cannot store an override reason") ==
+		    -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+sq_report_finish(void *impl, const struct dmarc_meta *m,
+    const struct store_report_info *info, enum store_outcome *outcome,
+    struct store_existing *ex, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_UPD_REPORT];
+	int rc, found;
+
+	sq_bind_str(st, 1, m->org_name);
+	sqlite3_bind_int(st, 2, m->org_name_derived);
+	sq_bind_str(st, 3, m->email);
+	sq_bind_str(st, 4, m->extra_contact_info);
+	sq_bind_str(st, 5, m->report_id);
+	sq_bind_str(st, 6, m->domain);
+	sqlite3_bind_int64(st, 7, m->begin);
+	sqlite3_bind_int64(st, 8, m->end);
+	sq_bind_str(st, 9, m->errors);
+	sq_bind_str(st, 10, m->generator);
+	sq_bind_str(st, 11, m->version);
+	sq_bind_str(st, 12, m->xmlns);
+	sq_bind_str(st, 13, m->adkim);
+	sq_bind_str(st, 14, m->aspf);
+	sq_bind_str(st, 15, m->p);
+	sq_bind_str(st, 16, m->sp);
+	sq_bind_str(st, 17, m->np);
+	if (m->pct >= 0)
+		sqlite3_bind_int(st, 18, m->pct);
+	else
+		sqlite3_bind_null(st, 18);
+	sq_bind_str(st, 19, m->fo);
+	sq_bind_str(st, 20, m->testing);
+	sq_bind_str(st, 21, m->discovery_method);
+	sqlite3_bind_int64(st, 22, (int64_t)info->records);
+	sqlite3_bind_int64(st, 23, (int64_t)info->messages);
+	sqlite3_bind_int64(st, 24, (int64_t)info->hash);
+	sqlite3_bind_int(st, 25, info->salvaged);
+	sq_bind_str(st, 26, info->warnings);
+	sq_bind_str(st, 27, info->source);
+	sqlite3_bind_int64(st, 28, (int64_t)time(NULL));
+	sq_bind_str(st, 29, info->member);
+	sqlite3_bind_int64(st, 30, q->report);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+		/* A report with this key is already stored. */
+		sq_report_abort(q);
+		if (sq_find_report(q, m, ex, &found, e) == -1)
+			return -1;
+		if (!found)
+			return err_set(e, "internal error: duplicate key but no "
+					  "report");
+		*outcome = STORE_DUPLICATE;
+		return 0;
+	}
+	if (rc != SQLITE_DONE) {
+		sq_err(q, e, "cannot complete the report");
+		sq_report_abort(q);
+		return -1;
+	}
+	if (run(q, S_RELEASE, e, "cannot complete the report") == -1) {
+		sq_report_abort(q);
+		return -1;
+	}
+	q->in_report = 0;
+	q->raw_new = NULL;
+	ex->id = q->report;
+	*outcome = STORE_STORED;
+	return 0;
+}
+
+int
+sq_log(void *impl, const char *source, const char *outcome,
+    const struct dmarc_meta *m, int64_t report, const char *message,
+    struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_LOG];
+
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	sq_bind_str(st, 2, source);
+	sq_bind_str(st, 3, outcome);
+	if (report > 0)
+		sqlite3_bind_int64(st, 4, report);
+	else
+		sqlite3_bind_null(st, 4);
+	sq_bind_str(st, 5, m ? m->org_name : NULL);
+	sq_bind_str(st, 6, m ? m->report_id : NULL);
+	sq_bind_str(st, 7, m ? m->domain : NULL);
+	if (m != NULL && m->has_begin)
+		sqlite3_bind_int64(st, 8, m->begin);
+	else
+		sqlite3_bind_null(st, 8);
+	if (m != NULL && m->has_end)
+		sqlite3_bind_int64(st, 9, m->end);
+	else
+		sqlite3_bind_null(st, 9);
+	sq_bind_str(st, 10, message);
+	return run(q, S_LOG, e, "cannot write the ingest log");
+}
+
+int
+sq_imap_get(void *impl, const char *mailbox, uint32_t *uidvalidity,
+    uint32_t *last_uid, int *found, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_IMAP_GET];
+	int rc;
+
+	sq_bind_str(st, 1, mailbox);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (*found) {
+		*uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+		*last_uid = (uint32_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_err(q, e, "cannot read the IMAP state");
+	return 0;
+}
+
+int
+sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
+    uint32_t last_uid, struct err *e)
+{
+	struct sq *q = impl;
+	sqlite3_stmt *st = q->st[S_IMAP_SET];
+
+	sq_bind_str(st, 1, mailbox);
+	sqlite3_bind_int64(st, 2, uidvalidity);
+	sqlite3_bind_int64(st, 3, last_uid);
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+	return run(q, S_IMAP_SET, e, "cannot save the IMAP state");
+}
+

@@ -1,0 +1,134 @@
+/*
+ * store.h - where reports live: the storage interface shared by ingest/
+ * (writing) and report/ (reading).
+ *
+ * Promises:
+ *  - A report is stored whole or not at all.  Between store_report_begin()
+ *    and store_report_finish() its rows are inside a savepoint of the current
+ *    batch transaction; store_report_abort() or any failure removes them.  A
+ *    batch (store_batch_begin/commit) groups reports so that thousands of
+ *    small reports do not pay one fsync each; whatever a kill -9 interrupts
+ *    is rolled back by the database on the next open.
+ *  - Duplicates are detected durably by the report's key: org_name +
+ *    report_id + policy domain + begin + end (report_id alone is not unique:
+ *    Google and Mimecast reuse ids across date ranges).
+ *  - The raw bytes each report arrived in are kept, so a later version can
+ *    parse them again.
+ *  - Only prepared statements touch the database; values from reports are
+ *    always bound, never formatted into SQL.
+ *
+ * The interface knows nothing of SQLite: a backend is a struct store_ops
+ * (store-impl.h); store.c picks one from the location given to
+ * store_open().  SQLite, embedded, is the default and so far the only one.
+ */
+#ifndef DMARCSIFT_STORE_H
+#define DMARCSIFT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "report.h"
+
+struct store;
+
+/* What is known about a report already in the store. */
+struct store_existing {
+	int64_t id;
+	uint64_t records, messages, hash;
+	int64_t ingested_at;
+	char source[256];
+};
+
+/* The bytes a report came in, as received. */
+struct store_payload {
+	const char *name;   /* file or attachment name */
+	const char *format; /* gzip | zip | zlib | xml */
+	const unsigned char *mem; /* either in memory ... */
+	size_t len;
+	const char *path;   /* ... or in a file */
+	int64_t stored_id;  /* 0 until stored; reused for further reports */
+};
+
+/* Totals and provenance given when a report is complete. */
+struct store_report_info {
+	uint64_t records, messages, hash;
+	int salvaged;
+	const char *warnings; /* may be NULL */
+	const char *source;   /* where it came from: path, imap://... */
+	const char *member;   /* where inside the payload, may be "" */
+};
+
+enum store_outcome {
+	STORE_STORED,
+	STORE_DUPLICATE,
+};
+
+enum store_mode {
+	STORE_READWRITE, /* creates the database and migrates the schema */
+	STORE_READONLY,
+};
+
+/* Opens (and creates, and migrates) the store at `location`: a path to a
+ * SQLite file. */
+int store_open(const char *location, enum store_mode mode, struct store **out,
+    struct err *e);
+void store_close(struct store *s);
+
+/* Groups reports into one durable commit.  Nested calls are not allowed. */
+int store_batch_begin(struct store *s, struct err *e);
+int store_batch_commit(struct store *s, struct err *e);
+void store_batch_rollback(struct store *s);
+int store_in_batch(const struct store *s);
+
+/* Looks a report up by its key; *found is 0 or 1. */
+int store_find_report(struct store *s, const struct dmarc_meta *m,
+    struct store_existing *ex, int *found, struct err *e);
+
+/* Starts a report.  `m` may be provisional (records before the header);
+ * the final header is given to store_report_finish(). */
+int store_report_begin(struct store *s, const struct dmarc_meta *m,
+    struct store_payload *raw, struct err *e);
+int store_report_record(struct store *s, const struct dmarc_record *r,
+    struct err *e);
+/* Completes the report.  When the key turns out to be taken, the report is
+ * rolled back, *outcome is STORE_DUPLICATE and *ex describes the one kept. */
+int store_report_finish(struct store *s, const struct dmarc_meta *m,
+    const struct store_report_info *info, enum store_outcome *outcome,
+    struct store_existing *ex, struct err *e);
+void store_report_abort(struct store *s);
+
+/* One line in the ingest log: outcome is stored, duplicate, salvaged or
+ * rejected; m and report may be NULL/0. */
+int store_log(struct store *s, const char *source, const char *outcome,
+    const struct dmarc_meta *m, int64_t report, const char *message,
+    struct err *e);
+
+/* Per-folder IMAP progress: UIDVALIDITY and highest UID done. */
+int store_imap_get(struct store *s, const char *mailbox, uint32_t *uidvalidity,
+    uint32_t *last_uid, int *found, struct err *e);
+int store_imap_set(struct store *s, const char *mailbox, uint32_t uidvalidity,
+    uint32_t last_uid, struct err *e);
+
+/* ---------------------------------------------------------------------
+ * Queries for report/
+ */
+
+struct store_filter {
+	const char *const *domains; /* NULL-terminated, or NULL for all */
+	int64_t since, until;       /* report begin >= since, begin < until;
+				       0 = unbounded */
+};
+
+struct store_report_row {
+	const char *org_name, *report_id, *domain;
+	int64_t begin, end;
+	uint64_t records, messages;
+	int salvaged;
+};
+
+int store_each_report(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_report_row *r), void *arg,
+    struct err *e);
+
+#endif
