@@ -26,6 +26,9 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the data files live in reports/, so that `dmarc-ingest examples/reports`
+# reads only reports (this script and README.md would be rejected as text)
+OUT = os.path.join(HERE, "reports")
 
 # --------------------------------------------------------------------------------------
 # The reporting day: Tuesday 2026-11-24, 00:00:00 .. 23:59:59 UTC
@@ -852,21 +855,21 @@ def check():
     expected = build()
     ok = True
     for name, data in sorted(expected.items()):
-        path = os.path.join(HERE, name)
+        path = os.path.join(OUT, name)
         if not os.path.exists(path):
             print("MISSING  %s" % name)
             ok = False
         elif open(path, "rb").read() != data:
             print("DIFFERS  %s (rerun without --check to regenerate)" % name)
             ok = False
-    present = sorted(f for f in os.listdir(HERE) if f.endswith((".eml", ".xml", ".gz", ".zip")))
+    present = sorted(f for f in os.listdir(OUT) if f.endswith((".eml", ".xml", ".gz", ".zip")))
     extra = set(present) - set(expected)
     if extra:
         print("EXTRA files not made by this script: %s" % ", ".join(sorted(extra)))
 
     order = ["google-zip.eml", "outlook-gzip.eml", "yahoo-gzip.eml"]
     names = order + sorted(n for n in expected if n not in order)
-    loaded = [load(os.path.join(HERE, n)) for n in names if os.path.exists(os.path.join(HERE, n))]
+    loaded = [load(os.path.join(OUT, n)) for n in names if os.path.exists(os.path.join(OUT, n))]
 
     # the generator's own scenario tags must match what the files say
     by_id = {r["report_id"]: r for r in REPORTS}
@@ -964,8 +967,9 @@ def main():
     if "--check" in sys.argv[1:]:
         return check()
     files = build()
+    os.makedirs(OUT, exist_ok=True)
     for name, data in sorted(files.items()):
-        with open(os.path.join(HERE, name), "wb") as f:
+        with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
         print("wrote %-70s %7d bytes" % (name, len(data)))
     return 0

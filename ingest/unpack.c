@@ -103,9 +103,12 @@ failure(struct walker *w, const char *where, const char *msg)
 		    "%.300s%s%.200s", where, where[0] ? ": " : "", msg);
 }
 
+/* notable: the bytes came out of an archive or a named attachment, so
+ * what they are says more than "the message has no report" does (a text
+ * body part, on the other hand, is just the human-readable summary). */
 static void
 describe_other(struct walker *w, enum sniff k, const unsigned char *p,
-    size_t n, const char *where)
+    size_t n, const char *where, int notable)
 {
 	char text[48];
 	size_t i, j = 0;
@@ -132,8 +135,8 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 		text[j] = '\0';
 		while (j > 0 && text[j - 1] == ' ')
 			text[--j] = '\0';
-		note(w, 1, "%s%splain text, not a report (\"%s%s\")", where,
-		    sep, text, n > j ? "..." : "");
+		note(w, notable ? 4 : 1, "%s%splain text, not a report "
+		    "(\"%s%s\")", where, sep, text, n > j ? "..." : "");
 		break;
 	default:
 		if (n >= 4 && memcmp(p, "%PDF", 4) == 0)
@@ -447,7 +450,9 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 		free(mem);
 		break;
 	default:
-		describe_other(w, k, p, n, where);
+		describe_other(w, k, p, n, where,
+		    s.nlayers > 0 || o->kind == ORIGIN_ZIP ||
+			(pl->name != NULL && pl->name[0] != '\0'));
 		stream_close(&s);
 		break;
 	}

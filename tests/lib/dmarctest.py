@@ -22,7 +22,7 @@ SOURCE = os.environ.get("DMARCSIFT_SOURCE", os.path.join(os.path.dirname(__file_
 CORPUS = os.environ.get("DMARCSIFT_CORPUS", os.path.join(SOURCE, "..", "shared", "corpus"))
 INGEST = os.path.join(BUILD, "dmarc-ingest")
 REPORT = os.path.join(BUILD, "dmarc-report")
-EXAMPLES = os.path.join(SOURCE, "examples")
+EXAMPLES = os.path.join(SOURCE, "examples", "reports")
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_TEMPFAIL = 0, 64, 65, 66, 75
 
