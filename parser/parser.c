@@ -19,6 +19,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+#include <libxml/tree.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1616,6 +1617,11 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 			res->salvaged = 1;
 	}
 	if (p->ctxt != NULL) {
+		/* libxml2 builds a document to hold a DTD's declarations
+		 * ("expat compatibility") even in SAX mode; it is ours to free */
+		if (p->ctxt->myDoc != NULL)
+			xmlFreeDoc(p->ctxt->myDoc);
+		p->ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(p->ctxt);
 		p->ctxt = NULL;
 	}

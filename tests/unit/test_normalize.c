@@ -7,7 +7,7 @@
 static char *
 w(const char *s)
 {
-	return strdup(s);
+	return test_track(strdup(s));
 }
 
 TEST(trim_and_words)

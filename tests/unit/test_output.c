@@ -23,7 +23,7 @@ render(const struct output_ops *ops, const struct cell rows[][3], size_t n)
 		CHECK_INT(output_row(&o, rows[i]), 0);
 	CHECK_INT(output_end(&o), 0);
 	fclose(f);
-	return text;
+	return test_track(text);
 }
 
 TEST(csv_quoting_and_formulas)

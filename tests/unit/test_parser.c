@@ -35,7 +35,7 @@ struct got {
 static char *
 dup(const char *s)
 {
-	return s ? strdup(s) : NULL;
+	return s ? test_track(strdup(s)) : NULL;
 }
 
 struct mem {
@@ -111,12 +111,11 @@ on_record(void *arg, const struct dmarc_record *r, struct err *e)
 	return 0;
 }
 
-/* Parses like the importer does: strict, then salvage if asked to.
- * Memory is left to the OS: each case is its own process. */
+/* Parses like the importer does: strict, then salvage if asked to. */
 static struct got *
 parse_lim(const char *xml, size_t len, const struct parse_limits *lim)
 {
-	struct got *g = calloc(1, sizeof(*g));
+	struct got *g = test_track(calloc(1, sizeof(*g)));
 	struct parser *p = parser_new(lim);
 	struct parse_handler h = {g, on_begin, on_record};
 	struct mem m = {xml, len, 0};
@@ -557,7 +556,7 @@ TEST(undeclared_entity_rejected)
 
 TEST(depth_limit)
 {
-	char *xml = malloc(200000);
+	char *xml = test_track(malloc(200000));
 	size_t n = 0;
 	int i;
 
@@ -572,7 +571,7 @@ TEST(depth_limit)
 TEST(text_limit)
 {
 	size_t big = 70000, n;
-	char *xml = malloc(big + 1000);
+	char *xml = test_track(malloc(big + 1000));
 	struct got *g;
 
 	n = (size_t)sprintf(xml, "<feedback><report_metadata><org_name>");

@@ -13,7 +13,7 @@ deflate_all(const unsigned char *src, size_t n, int bits, size_t *out)
 {
 	z_stream z;
 	size_t cap = deflateBound(NULL, n) + 64;
-	unsigned char *dst = malloc(cap);
+	unsigned char *dst = test_track(malloc(cap));
 
 	memset(&z, 0, sizeof(z));
 	deflateInit2(&z, 9, Z_DEFLATED, bits, 9, Z_DEFAULT_STRATEGY);
@@ -64,7 +64,7 @@ TEST(gzip_multimember_and_trailing)
 	size_t na, nb, len;
 	unsigned char *ga = deflate_all((const unsigned char *)a, strlen(a), 31, &na);
 	unsigned char *gb = deflate_all((const unsigned char *)b, strlen(b), 31, &nb);
-	unsigned char *both = malloc(na + nb + 2), got[64];
+	unsigned char *both = test_track(malloc(na + nb + 2)), got[64];
 	struct limits lim;
 	struct warnings ws;
 	struct stream s;
