@@ -154,6 +154,28 @@ say_report(struct importer *imp, const char *outcome,
 	    where);
 }
 
+/* A rejection: under -v in the per-report format (with the reason), else
+ * as an error line, so that each rejection is said exactly once. */
+static void
+say_rejected(struct importer *imp, const struct dmarc_meta *m,
+    const char *source, const char *why)
+{
+	char b[16] = "-", en[16] = "-";
+
+	if (imp->lg->level < LOG_VERBOSE) {
+		log_error(imp->lg, "%s: rejected: %s", source, why);
+		return;
+	}
+	if (m != NULL && m->has_begin)
+		format_day(m->begin, b, sizeof(b));
+	if (m != NULL && m->has_end)
+		format_day(m->end, en, sizeof(en));
+	log_info(imp->lg, "%-9s %s %s %s %s..%s 0 records  %s: %s", "rejected",
+	    m && m->org_name ? m->org_name : "-",
+	    m && m->report_id ? m->report_id : "-",
+	    m && m->domain ? m->domain : "-", b, en, source, why);
+}
+
 /* --- parser callbacks ------------------------------------------------ */
 
 static int
@@ -328,7 +350,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		pl->stored_id = raw.stored_id;
 		imp->stats.rejected++;
 		ic->rejected++;
-		log_error(imp->lg, "%s: rejected: %s", src, e.msg);
+		say_rejected(imp, m, src, e.msg);
 		if (log_outcome(imp, src, "rejected", m, 0, e.msg) == -1)
 			return err_set(fatal, "cannot write the ingest log");
 		return 0;
@@ -404,7 +426,7 @@ import_reject_input(struct importer *imp, const char *source, const char *why,
 {
 	imp->stats.inputs++;
 	imp->stats.rejected++;
-	log_error(imp->lg, "%s: rejected: %s", source, why);
+	say_rejected(imp, NULL, source, why);
 	if (batch_ensure(imp, e) == -1)
 		return -1;
 	if (log_outcome(imp, source, "rejected", NULL, 0, why) == -1)
@@ -438,8 +460,7 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 		 * limit; the reports that could be read are stored */
 		imp->stats.rejected += ur.failures;
 		ic.rejected += ur.failures;
-		log_error(imp->lg, "%s: rejected: %s%s", source, ur.failure,
-		    ur.failures > 1 ? " (and more)" : "");
+		say_rejected(imp, NULL, source, ur.failure);
 		if (batch_ensure(imp, e) == -1 ||
 		    log_outcome(imp, source, "rejected", NULL, 0, ur.failure) ==
 			-1)
@@ -448,7 +469,7 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 		why = ur.note[0] ? ur.note : "no aggregate report found";
 		imp->stats.rejected++;
 		ic.rejected++;
-		log_error(imp->lg, "%s: rejected: %s", source, why);
+		say_rejected(imp, NULL, source, why);
 		if (batch_ensure(imp, e) == -1 ||
 		    log_outcome(imp, source, "rejected", NULL, 0, why) == -1)
 			return -1;

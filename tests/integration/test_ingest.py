@@ -169,7 +169,7 @@ class Messages(Case):
 
     def test_no_attachment_rejected_with_reason(self):
         proc = self.ingest_message(message([]), EX_DATAERR)
-        self.assertRegex(proc.stderr.decode(), r"m\.eml: rejected: a message without an aggregate report")
+        self.assertRegex(proc.stderr.decode(), r"(?m)^rejected .*m\.eml: a message without an aggregate report")
 
     def test_good_and_bad_parts(self):
         raw = message([("good.xml", "text/xml", report_xml(report_id="good")),
@@ -316,7 +316,8 @@ class Output(Case):
         err = proc.stderr.decode()
         self.assertRegex(err, r"(?m)^stored    Org A ida example\.com 2023-11-15\.\.2023-11-15 2 records  .*a\.xml$")
         self.assertRegex(err, r"(?m)^salvaged  Example Receiver ws example\.com .* 1 records  .*ws\.xml$")
-        self.assertRegex(err, r"bad\.xml: rejected: root element <invalid> is not <feedback>")
+        self.assertRegex(err, r"(?m)^rejected  - - - -\.\.- 0 records  .*bad\.xml: root element <invalid> is not "
+                              r"<feedback>")
         self.assertRegex(err, r"inputs 3, reports stored 2 \(salvaged 1\), duplicates 0, rejected 1, "
                               r"records stored 3")
 
