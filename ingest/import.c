@@ -357,7 +357,13 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 	if (res.salvaged && defect[0] == '\0')
 		snprintf(defect, sizeof(defect), "%s", res.defect);
-	join_warnings(&sw, &res.warnings, warnings, sizeof(warnings));
+	/* the stored report says what was wrong with it */
+	warnings[0] = '\0';
+	if (res.salvaged)
+		snprintf(warnings, sizeof(warnings), "salvaged: %s%s", defect,
+		    sw.n + res.warnings.n ? "; " : "");
+	join_warnings(&sw, &res.warnings, warnings + strlen(warnings),
+	    sizeof(warnings) - strlen(warnings));
 
 	if (rc.mode == RM_COMPARE) {
 		outcome = STORE_DUPLICATE;
@@ -381,15 +387,20 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		imp->stats.duplicates++;
 		if (ex.records != res.records || ex.messages != res.messages ||
 		    ex.hash != res.hash) {
-			char msg[768];
+			char msg[768], counts[128] = "same counts";
+			if (ex.records != res.records ||
+			    ex.messages != res.messages)
+				snprintf(counts, sizeof(counts),
+				    "%llu records/%llu messages here, %llu/%llu "
+				    "stored",
+				    (unsigned long long)res.records,
+				    (unsigned long long)res.messages,
+				    (unsigned long long)ex.records,
+				    (unsigned long long)ex.messages);
 			snprintf(msg, sizeof(msg),
-			    "same key as the report stored from %s, but "
-			    "different content (%llu records/%llu messages "
-			    "here, %llu/%llu stored): kept the first",
-			    ex.source, (unsigned long long)res.records,
-			    (unsigned long long)res.messages,
-			    (unsigned long long)ex.records,
-			    (unsigned long long)ex.messages);
+			    "same key as the report stored from %.400s, but "
+			    "different records (%s): kept the first",
+			    ex.source, counts);
 			log_warn(imp->lg, "%s: %s", src, msg);
 			if (log_outcome(imp, src, "duplicate", m, ex.id, msg) ==
 			    -1)
@@ -409,7 +420,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		imp->stats.salvaged++;
 		log_warn(imp->lg, "%s: stored as salvaged: %s", src, defect);
 	}
-	if (warnings[0] != '\0')
+	if (warnings[0] != '\0' && !res.salvaged)
 		log_info(imp->lg, "%s: note: %s", src, warnings);
 	if (log_outcome(imp, src, res.salvaged ? "salvaged" : "stored", m,
 		ex.id, res.salvaged ? defect : (warnings[0] ? warnings : NULL)) ==

@@ -144,7 +144,7 @@ class WholeCorpus(Case):
                                     int(r["messages"]) == int(messages) for r in by_key[key]), key)
         self.assertEqual(self.count("reports"), len(listed))
         # reports that share a key with different content were warned about
-        self.assertIn("different content", first.stderr.decode())
+        self.assertIn("different records", first.stderr.decode())
 
         before = self.count("reports")
         second = self.ingest("-v", FILES)

@@ -229,11 +229,11 @@ class Duplicates(Case):
         proc = self.ingest(self.write("b.xml", report_xml(records=[record(count=9)])))
         self.assertExit(proc, EX_OK)
         err = proc.stderr.decode()
-        self.assertIn("different content", err)
+        self.assertIn("different records (1 records/9 messages here, 1/1 stored): kept the first", err)
         self.assertIn("a.xml", err)  # says where the kept one came from
         self.assertEqual(self.sql("SELECT message_count FROM reports"), [(1,)])
         self.assertEqual(self.sql("SELECT count(*) FROM ingest_log WHERE outcome='duplicate' "
-                                  "AND message LIKE '%different content%'"), [(1,)])
+                                  "AND message LIKE '%different records%'"), [(1,)])
 
     def test_records_before_header_still_deduplicated(self):
         xml = (b"<feedback>" + record().encode() + b"<report_metadata><org_name>o</org_name><email>a@b</email>"
@@ -339,7 +339,11 @@ class Output(Case):
 
 class ExitStatus(Case):
     def test_usage(self):
-        self.assertExit(run([INGEST]), EX_USAGE)
+        # no PATH means "fetch from the configured mailbox": without one,
+        # that is a configuration error (78), said plainly
+        proc = run([INGEST], env={"HOME": self.tmp, "XDG_CONFIG_HOME": self.tmp})
+        self.assertExit(proc, 78)
+        self.assertIn("IMAP", proc.stderr.decode())
         self.assertExit(run([INGEST, "--no-such-option", "x"]), EX_USAGE)
         self.assertExit(run([INGEST, "--max-ratio", "abc", "x"]), EX_USAGE)
         self.assertExit(run([INGEST, "--max-input", "12Q", "x"]), EX_USAGE)
