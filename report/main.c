@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "align.h"
+#include "classify.h"
 #include "command.h"
 #include "dbpath.h"
 #include "output.h"
@@ -27,6 +29,10 @@
 
 static const struct command *const commands[] = {
     &cmd_reports,
+    &cmd_sources,
+    &cmd_ses,
+    &cmd_records,
+    &cmd_policy,
 };
 
 enum {
@@ -36,6 +42,7 @@ enum {
 	OPT_SINCE,
 	OPT_UNTIL,
 	OPT_EXIT_CODE,
+	OPT_SOURCES,
 };
 
 static const struct option longopts[] = {
@@ -45,6 +52,7 @@ static const struct option longopts[] = {
     {"since", required_argument, NULL, OPT_SINCE},
     {"until", required_argument, NULL, OPT_UNTIL},
     {"exit-code", no_argument, NULL, OPT_EXIT_CODE},
+    {"sources", required_argument, NULL, OPT_SOURCES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -74,7 +82,10 @@ usage(FILE *f)
 	      "      --until DATE     reports that begin on or before DATE\n"
 	      "                       DATE is YYYY-MM-DD (UTC) or Nd, N days "
 	      "ago\n"
-	      "      --exit-code      exit 1 when a problem is shown\n"
+	      "      --sources FILE   your own senders, lines of "
+	      "cidr_or_domain,name\n"
+	      "                       (default $DMARCSIFT_SOURCES)\n"
+	      "      --exit-code      ses: exit 1 when a problem is shown\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
@@ -109,6 +120,23 @@ say_empty(struct report_ctx *ctx, const char *what)
 		fprintf(f, "No %s in the database yet: import some with "
 			   "dmarc-ingest.\n",
 		    what);
+}
+
+int
+tools_open(struct report_ctx *ctx, struct err *e)
+{
+	if (classify_open(&ctx->cl, ctx->sources_file, e) == -1 ||
+	    align_open(&ctx->al, e) == -1) {
+		ctx->fail_status = EX_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+source_label(const char *name, const char *ip)
+{
+	return name != NULL ? name : ip != NULL ? ip : "(no address)";
 }
 
 /* Parses YYYY-MM-DD (UTC midnight) or Nd (N days before now).  The end of
@@ -194,6 +222,9 @@ main(int argc, char **argv)
 		case OPT_EXIT_CODE:
 			ctx.exit_code = 1;
 			break;
+		case OPT_SOURCES:
+			ctx.sources_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EX_OK;
@@ -221,6 +252,10 @@ main(int argc, char **argv)
 		    argv[cmd == NULL ? optind : optind + 1]);
 		return EX_USAGE;
 	}
+	if (ctx.sources_file == NULL &&
+	    (ctx.sources_file = getenv("DMARCSIFT_SOURCES")) != NULL &&
+	    ctx.sources_file[0] == '\0')
+		ctx.sources_file = NULL;
 	domains[nd] = NULL;
 	for (i = 0; i < nd; i++) /* stored domains are lower case */
 		for (char *p = (char *)domains[i]; *p != '\0'; p++)
@@ -244,9 +279,11 @@ main(int argc, char **argv)
 	}
 	rc = cmd->run(&ctx, &e);
 	store_close(ctx.st);
+	classify_close(ctx.cl);
+	align_close(ctx.al);
 	if (rc == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
-		return EX_IOERR;
+		return ctx.fail_status ? ctx.fail_status : EX_IOERR;
 	}
 	return ctx.exit_code && ctx.problems > 0 ? 1 : EX_OK;
 }

@@ -14,15 +14,35 @@
 
 #include "output.h"
 
+/* A plain decimal number: [+-]digits[.digits][(e|E)[+-]digits].  Not
+ * strtod(), which also takes leading white space ("\t5"), "inf", "nan"
+ * and hex -- none of which is a number a spreadsheet should get raw. */
 static int
 looks_numeric(const char *s)
 {
-	char *end;
+	const char *p = s;
+	size_t d;
 
-	if (*s == '\0')
+	if (*p == '+' || *p == '-')
+		p++;
+	d = strspn(p, "0123456789");
+	p += d;
+	if (*p == '.') {
+		p++;
+		d += strspn(p, "0123456789");
+		p += strspn(p, "0123456789");
+	}
+	if (d == 0)
 		return 0;
-	(void)strtod(s, &end);
-	return *end == '\0';
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if ((d = strspn(p, "0123456789")) == 0)
+			return 0;
+		p += d;
+	}
+	return *p == '\0';
 }
 
 static void

@@ -67,4 +67,15 @@ int output_begin(struct output *o, const struct output_ops *ops, FILE *f,
 int output_row(struct output *o, const struct cell *cells);
 int output_end(struct output *o);
 
+/* Whether text on f may be coloured: a terminal, and NO_COLOR unset or
+ * empty. */
+int output_use_color(FILE *f);
+
+/* For the table format's lines of prose around tables: writes text
+ * wrapped at word boundaries to at most `width` columns, the first line
+ * after `first`, the others after `cont` (both count in the width), in
+ * bold when `bold` and f takes colour. */
+void output_text(FILE *f, int bold, const char *first, const char *cont,
+    const char *text, size_t width);
+
 #endif

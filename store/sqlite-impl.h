@@ -88,6 +88,16 @@ int sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
 int sq_each_report(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_report_row *r), void *arg,
     struct err *e);
+int sq_each_group(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+    void *arg, struct err *e);
+int sq_each_record(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct dmarc_meta *m,
+	const struct dmarc_record *r, struct err *e),
+    void *arg, struct err *e);
+int sq_each_domain(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+    void *arg, struct err *e);
 /* Appends " AND domain IN (?, ...)" (with the given column name) for the
  * filter's domains to sql; *nd is the number of placeholders added. */
 int sq_filter_sql(char *sql, size_t len, const char *column,

@@ -40,6 +40,16 @@ struct store_ops {
 	int (*each_report)(void *impl, const struct store_filter *f,
 	    int (*cb)(void *arg, const struct store_report_row *r), void *arg,
 	    struct err *e);
+	int (*each_group)(void *impl, const struct store_filter *f,
+	    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+	    void *arg, struct err *e);
+	int (*each_record)(void *impl, const struct store_filter *f,
+	    int (*cb)(void *arg, const struct dmarc_meta *m,
+		const struct dmarc_record *r, struct err *e),
+	    void *arg, struct err *e);
+	int (*each_domain)(void *impl, const struct store_filter *f,
+	    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+	    void *arg, struct err *e);
 };
 
 extern const struct store_ops store_sqlite_ops;

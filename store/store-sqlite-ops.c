@@ -20,4 +20,7 @@ const struct store_ops store_sqlite_ops = {
     .imap_get = sq_imap_get,
     .imap_set = sq_imap_set,
     .each_report = sq_each_report,
+    .each_group = sq_each_group,
+    .each_record = sq_each_record,
+    .each_domain = sq_each_domain,
 };

@@ -3,7 +3,9 @@
  * ones report/ needs.  Aggregation happens in SQL, in one pass over the
  * tables, never by loading rows into C.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sqlite-impl.h"
@@ -21,13 +23,15 @@ sq_filter_sql(char *sql, size_t len, const char *column,
 		while (f->domains[n] != NULL)
 			n++;
 	*nd = n;
-	if (n > 0) {
+	/* Stop at the first write that does not fit: len - used must never
+	 * wrap around. */
+	if (n > 0 && used < len)
 		used += (size_t)snprintf(sql + used, len - used,
 		    " AND %s IN (?", column);
-		for (int i = 1; i < n && used < len; i++)
-			used += (size_t)snprintf(sql + used, len - used, ", ?");
+	for (int i = 1; i < n && used < len; i++)
+		used += (size_t)snprintf(sql + used, len - used, ", ?");
+	if (n > 0 && used < len)
 		used += (size_t)snprintf(sql + used, len - used, ")");
-	}
 	return used < len ? 0 : -1;
 }
 
@@ -76,3 +80,475 @@ sq_each_report(void *impl, const struct store_filter *f,
 	return 0;
 }
 
+
+/* ---------------------------------------------------------------------
+ * Groups, records and domains for report/.
+ *
+ * A record's DKIM, SPF and override-reason lists come out of SQLite as one
+ * text each: items separated by RS (char 30), three fields each separated
+ * by US (char 31), NULL written as ''.  XML 1.0 does not allow either
+ * character in a document, so no value the parser stored contains them;
+ * if one did, the split below would only garble that value.  The scan of
+ * a record's results by their primary key (record, idx) yields them in
+ * document order.
+ */
+#define LIST3(a, b, c, table)                                                \
+	"(SELECT group_concat(ifnull(" a ", '') || char(31) || ifnull(" b   \
+	", '') || char(31) || ifnull(" c ", ''), char(30)) FROM " table      \
+	" WHERE record = r.id)"
+#define DKIM_LIST   LIST3("domain", "selector", "result", "dkim_results")
+#define SPF_LIST    LIST3("domain", "scope", "result", "spf_results")
+#define REASON_LIST LIST3("type", "comment", "type_original", \
+    "override_reasons")
+
+/* Message counts are summed with total() (a double, exact up to 2^53):
+ * sum() fails the whole query with "integer overflow" when a hostile
+ * report claims counts near 2^63. */
+#define SUM_IF(cond) "total(CASE WHEN " cond " THEN count ELSE 0 END)"
+
+struct triples {
+	char *buf;
+	size_t cap;
+	const char *(*item)[3];
+	size_t n, icap;
+};
+
+struct lists {
+	struct triples t[3];
+	struct dmarc_dkim *dkim;
+	struct dmarc_spf *spf;
+	struct dmarc_reason *reason;
+	size_t dcap, scap, rcap;
+};
+
+static size_t
+next_cap(size_t cap, size_t need)
+{
+	size_t n = cap ? cap : 8;
+
+	while (n < need)
+		n *= 2;
+	return n;
+}
+
+/* Makes room for `need` elements in the array ptr of capacity cap;
+ * evaluates to 0, or -1 when out of memory (ptr unchanged).  `tmp` is a
+ * void * of the caller's. */
+#define GROW(ptr, cap, need, tmp)                                            \
+	((need) <= (cap)                                                     \
+		? 0                                                          \
+		: ((tmp) = realloc((ptr),                                    \
+		       next_cap((cap), (need)) * sizeof(*(ptr)))) == NULL    \
+		? -1                                                         \
+		: ((ptr) = (tmp), (cap) = next_cap((cap), (need)), 0))
+
+/* Splits one list column into t->item[0..n). */
+static int
+split(struct triples *t, sqlite3_stmt *st, int col)
+{
+	const unsigned char *text = sqlite3_column_text(st, col);
+	int bytes = sqlite3_column_bytes(st, col);
+	char *p, *end, *item_end, *field_end;
+	void *tmp;
+	size_t k;
+
+	t->n = 0;
+	if (text == NULL || bytes <= 0)
+		return 0;
+	if (GROW(t->buf, t->cap, (size_t)bytes + 1, tmp) == -1)
+		return -1;
+	memcpy(t->buf, text, (size_t)bytes);
+	t->buf[bytes] = '\0';
+	for (p = t->buf, end = t->buf + bytes; p <= end; p = item_end + 1) {
+		if ((item_end = memchr(p, 30, (size_t)(end - p))) == NULL)
+			item_end = end;
+		*item_end = '\0';
+		if (GROW(t->item, t->icap, t->n + 1, tmp) == -1)
+			return -1;
+		for (k = 0; k < 3; k++) {
+			field_end = p != NULL && k < 2 ? strchr(p, 31) : NULL;
+			if (field_end != NULL)
+				*field_end = '\0';
+			t->item[t->n][k] = p != NULL && *p != '\0' ? p : NULL;
+			p = field_end != NULL ? field_end + 1 : NULL;
+		}
+		t->n++;
+	}
+	return 0;
+}
+
+static int
+fill_dkim(struct lists *l, sqlite3_stmt *st, int col)
+{
+	void *tmp;
+	size_t i;
+
+	if (split(&l->t[0], st, col) == -1 ||
+	    GROW(l->dkim, l->dcap, l->t[0].n, tmp) == -1)
+		return -1;
+	for (i = 0; i < l->t[0].n; i++) {
+		l->dkim[i].domain = l->t[0].item[i][0];
+		l->dkim[i].selector = l->t[0].item[i][1];
+		l->dkim[i].result = l->t[0].item[i][2];
+		l->dkim[i].human_result = NULL;
+	}
+	return 0;
+}
+
+static int
+fill_spf(struct lists *l, sqlite3_stmt *st, int col)
+{
+	void *tmp;
+	size_t i;
+
+	if (split(&l->t[1], st, col) == -1 ||
+	    GROW(l->spf, l->scap, l->t[1].n, tmp) == -1)
+		return -1;
+	for (i = 0; i < l->t[1].n; i++) {
+		l->spf[i].domain = l->t[1].item[i][0];
+		l->spf[i].scope = l->t[1].item[i][1];
+		l->spf[i].result = l->t[1].item[i][2];
+		l->spf[i].human_result = NULL;
+	}
+	return 0;
+}
+
+static int
+fill_reasons(struct lists *l, sqlite3_stmt *st, int col)
+{
+	void *tmp;
+	size_t i;
+
+	if (split(&l->t[2], st, col) == -1 ||
+	    GROW(l->reason, l->rcap, l->t[2].n, tmp) == -1)
+		return -1;
+	for (i = 0; i < l->t[2].n; i++) {
+		l->reason[i].type = l->t[2].item[i][0];
+		l->reason[i].comment = l->t[2].item[i][1];
+		l->reason[i].type_original = l->t[2].item[i][2];
+	}
+	return 0;
+}
+
+static void
+lists_free(struct lists *l)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		free(l->t[i].buf);
+		free(l->t[i].item);
+	}
+	free(l->dkim);
+	free(l->spf);
+	free(l->reason);
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+static uint64_t
+col_total(sqlite3_stmt *st, int col)
+{
+	double d = sqlite3_column_double(st, col);
+
+	if (!(d > 0)) /* also NaN */
+		return 0;
+	return d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
+}
+
+/* Prepares sql + the filter's domain list + tail, and binds the period
+ * (?1, ?2) and the domains (?3...). */
+static int
+prepare_filtered(struct sq *q, const char *head, const char *column,
+    const char *tail, const struct store_filter *f, sqlite3_stmt **st,
+    struct err *e, const char *what)
+{
+	char sql[8192];
+	int nd, i;
+
+	if (strlen(head) >= sizeof(sql))
+		return err_set(e, "%s: internal error: query too long", what);
+	strcpy(sql, head);
+	if (sq_filter_sql(sql, sizeof(sql), column, f, &nd) == -1 ||
+	    strlen(sql) + strlen(tail) >= sizeof(sql))
+		return err_set(e, "%s: too many --domain options", what);
+	strcat(sql, tail);
+	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
+		return sq_err(q, e, what);
+	sqlite3_bind_int64(*st, 1, f->since);
+	sqlite3_bind_int64(*st, 2, f->until ? f->until : INT64_MAX);
+	for (i = 0; i < nd; i++)
+		sq_bind_str(*st, 3 + i, f->domains[i]);
+	return 0;
+}
+
+/* Steps st to the end, calling row() for each row; finalizes st. */
+static int
+walk(struct sq *q, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st,
+    void *arg, struct err *e), void *arg, struct err *e, const char *what)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (row(st, arg, e) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	if (rc != SQLITE_DONE) {
+		sq_err(q, e, what);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+struct group_walk {
+	struct lists l;
+	int (*cb)(void *arg, const struct store_group *g, struct err *e);
+	void *arg;
+};
+
+static int
+group_row(sqlite3_stmt *st, void *arg, struct err *e)
+{
+	struct group_walk *w = arg;
+	struct store_group g;
+
+	memset(&g, 0, sizeof(g));
+	g.domain = col_text(st, 0);
+	g.adkim = col_text(st, 1);
+	g.aspf = col_text(st, 2);
+	g.source_ip = col_text(st, 3);
+	g.header_from = col_text(st, 4);
+	g.envelope_from = col_text(st, 5);
+	if (fill_dkim(&w->l, st, 6) == -1 || fill_spf(&w->l, st, 7) == -1)
+		return err_set(e, "out of memory");
+	g.dkim = w->l.dkim;
+	g.ndkim = w->l.t[0].n;
+	g.spf = w->l.spf;
+	g.nspf = w->l.t[1].n;
+	g.records = (uint64_t)sqlite3_column_int64(st, 8);
+	g.messages = col_total(st, 9);
+	g.dkim_aligned = col_total(st, 10);
+	g.spf_aligned = col_total(st, 11);
+	g.dmarc_pass = col_total(st, 12);
+	g.quarantined = col_total(st, 13);
+	g.rejected = col_total(st, 14);
+	return w->cb(w->arg, &g, e);
+}
+
+/*
+ * One pass: the selected reports (by the reports_begin index), their
+ * records through records_report, each record's results through their
+ * primary key, summed by the database's GROUP BY.
+ *
+ * The inner SELECT carries "LIMIT -1 OFFSET 0" so that SQLite runs it as a
+ * co-routine instead of flattening it into the aggregate: flattened, each
+ * list subquery would run twice per record (once for the sort key, once
+ * more, in random order, for the output), which doubled the time.
+ */
+int
+sq_each_group(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+    void *arg, struct err *e)
+{
+	static const char head[] =
+	    "SELECT domain, adkim, aspf, source_ip, header_from, "
+	    "envelope_from, dk, sp, count(*), total(count), "
+	    SUM_IF("dkim = 'pass'") ", " SUM_IF("spf = 'pass'") ", "
+	    SUM_IF("dkim = 'pass' OR spf = 'pass'") ", "
+	    SUM_IF("disposition = 'quarantine'") ", "
+	    SUM_IF("disposition = 'reject'") " "
+	    "FROM (SELECT rp.domain, rp.adkim, rp.aspf, r.source_ip, "
+	    "r.header_from, r.envelope_from, r.count, r.dkim, r.spf, "
+	    "r.disposition, " DKIM_LIST " AS dk, " SPF_LIST " AS sp "
+	    "FROM reports rp JOIN records r ON r.report = rp.id "
+	    "WHERE rp.begin_ts >= ?1 AND rp.begin_ts < ?2";
+	struct sq *q = impl;
+	struct group_walk w;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.cb = cb;
+	w.arg = arg;
+	if (prepare_filtered(q, head, "rp.domain",
+		" LIMIT -1 OFFSET 0) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8", f, &st,
+		e, "cannot summarise the records") == -1)
+		return -1;
+	rc = walk(q, st, group_row, &w, e, "cannot summarise the records");
+	lists_free(&w.l);
+	return rc;
+}
+
+struct record_walk {
+	struct lists l;
+	int (*cb)(void *arg, const struct dmarc_meta *m,
+	    const struct dmarc_record *r, struct err *e);
+	void *arg;
+};
+
+static int
+record_row(sqlite3_stmt *st, void *arg, struct err *e)
+{
+	struct record_walk *w = arg;
+	struct dmarc_meta m;
+	struct dmarc_record r;
+
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	m.org_name = col_text(st, 0);
+	m.org_name_derived = sqlite3_column_int(st, 1);
+	m.email = col_text(st, 2);
+	m.extra_contact_info = col_text(st, 3);
+	m.report_id = col_text(st, 4);
+	m.begin = sqlite3_column_int64(st, 5);
+	m.end = sqlite3_column_int64(st, 6);
+	m.has_begin = m.has_end = 1;
+	m.errors = col_text(st, 7);
+	m.generator = col_text(st, 8);
+	m.version = col_text(st, 9);
+	m.xmlns = col_text(st, 10);
+	m.domain = col_text(st, 11);
+	m.adkim = col_text(st, 12);
+	m.aspf = col_text(st, 13);
+	m.p = col_text(st, 14);
+	m.sp = col_text(st, 15);
+	m.np = col_text(st, 16);
+	m.pct = sqlite3_column_type(st, 17) == SQLITE_NULL
+		    ? -1
+		    : sqlite3_column_int(st, 17);
+	m.fo = col_text(st, 18);
+	m.testing = col_text(st, 19);
+	m.discovery_method = col_text(st, 20);
+	r.source_ip = col_text(st, 21);
+	r.count = sqlite3_column_int64(st, 22);
+	r.disposition = col_text(st, 23);
+	r.dkim = col_text(st, 24);
+	r.spf = col_text(st, 25);
+	r.header_from = col_text(st, 26);
+	r.envelope_from = col_text(st, 27);
+	r.envelope_to = col_text(st, 28);
+	if (fill_dkim(&w->l, st, 29) == -1 || fill_spf(&w->l, st, 30) == -1 ||
+	    fill_reasons(&w->l, st, 31) == -1)
+		return err_set(e, "out of memory");
+	r.dkim_results = w->l.dkim;
+	r.ndkim = w->l.t[0].n;
+	r.spf_results = w->l.spf;
+	r.nspf = w->l.t[1].n;
+	r.reasons = w->l.reason;
+	r.nreasons = w->l.t[2].n;
+	return w->cb(w->arg, &m, &r, e);
+}
+
+/* Ordered by (begin_ts, report id, record id): the reports_begin index
+ * (whose entries end with the rowid) and records_report give that order
+ * without sorting millions of rows. */
+int
+sq_each_record(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct dmarc_meta *m,
+	const struct dmarc_record *r, struct err *e),
+    void *arg, struct err *e)
+{
+	static const char head[] =
+	    "SELECT rp.org_name, rp.org_name_derived, rp.email, "
+	    "rp.extra_contact_info, rp.report_id, rp.begin_ts, rp.end_ts, "
+	    "rp.errors, rp.generator, rp.version, rp.xmlns, rp.domain, "
+	    "rp.adkim, rp.aspf, rp.p, rp.sp, rp.np, rp.pct, rp.fo, "
+	    "rp.testing, rp.discovery_method, r.source_ip, r.count, "
+	    "r.disposition, r.dkim, r.spf, r.header_from, r.envelope_from, "
+	    "r.envelope_to, " DKIM_LIST ", " SPF_LIST ", " REASON_LIST " "
+	    "FROM reports rp JOIN records r ON r.report = rp.id "
+	    "WHERE rp.begin_ts >= ?1 AND rp.begin_ts < ?2";
+	struct sq *q = impl;
+	struct record_walk w;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.cb = cb;
+	w.arg = arg;
+	if (prepare_filtered(q, head, "rp.domain",
+		" ORDER BY rp.begin_ts, rp.id, r.id", f, &st, e,
+		"cannot read the records") == -1)
+		return -1;
+	rc = walk(q, st, record_row, &w, e, "cannot read the records");
+	lists_free(&w.l);
+	return rc;
+}
+
+struct domain_walk {
+	int (*cb)(void *arg, const struct store_domain *d, struct err *e);
+	void *arg;
+};
+
+static int
+domain_row(sqlite3_stmt *st, void *arg, struct err *e)
+{
+	struct domain_walk *w = arg;
+	struct store_domain d;
+	struct dmarc_meta m;
+
+	memset(&d, 0, sizeof(d));
+	memset(&m, 0, sizeof(m));
+	m.domain = col_text(st, 0);
+	d.first = sqlite3_column_int64(st, 1);
+	d.last = sqlite3_column_int64(st, 2);
+	d.reports = (uint64_t)sqlite3_column_int64(st, 3);
+	d.days = (uint64_t)sqlite3_column_int64(st, 4);
+	m.org_name = col_text(st, 5);
+	m.report_id = col_text(st, 6);
+	m.begin = sqlite3_column_int64(st, 7);
+	m.end = sqlite3_column_int64(st, 8);
+	m.has_begin = m.has_end = 1;
+	m.adkim = col_text(st, 9);
+	m.aspf = col_text(st, 10);
+	m.p = col_text(st, 11);
+	m.sp = col_text(st, 12);
+	m.np = col_text(st, 13);
+	m.pct = sqlite3_column_type(st, 14) == SQLITE_NULL
+		    ? -1
+		    : sqlite3_column_int(st, 14);
+	m.fo = col_text(st, 15);
+	m.testing = col_text(st, 16);
+	d.latest = &m;
+	return w->cb(w->arg, &d, e);
+}
+
+int
+sq_each_domain(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+    void *arg, struct err *e)
+{
+	/* The latest report of each domain by a correlated lookup on
+	 * (begin_ts) within the domain; the filter's domain list applies
+	 * to the outer query only, the period (?1, ?2) to both. */
+	static const char head[] =
+	    "SELECT a.domain, a.first, a.last, a.n, a.days, l.org_name, "
+	    "l.report_id, l.begin_ts, l.end_ts, l.adkim, l.aspf, l.p, l.sp, "
+	    "l.np, l.pct, l.fo, l.testing FROM (SELECT domain, "
+	    "min(begin_ts) AS first, max(end_ts) AS last, count(*) AS n, "
+	    "count(DISTINCT begin_ts / 86400) AS days FROM reports "
+	    "WHERE begin_ts >= ?1 AND begin_ts < ?2";
+	static const char tail[] =
+	    " GROUP BY domain) a JOIN reports l ON l.id = (SELECT id FROM "
+	    "reports WHERE domain = a.domain AND begin_ts >= ?1 AND "
+	    "begin_ts < ?2 ORDER BY begin_ts DESC, end_ts DESC, id DESC "
+	    "LIMIT 1) ORDER BY a.domain";
+	struct sq *q = impl;
+	struct domain_walk w;
+	sqlite3_stmt *st;
+
+	w.cb = cb;
+	w.arg = arg;
+	if (prepare_filtered(q, head, "domain", tail, f, &st, e,
+		"cannot summarise the policy domains") == -1)
+		return -1;
+	return walk(q, st, domain_row, &w, e,
+	    "cannot summarise the policy domains");
+}

@@ -129,3 +129,28 @@ store_each_report(struct store *s, const struct store_filter *f,
 {
 	return s->ops->each_report(s->impl, f, cb, arg, e);
 }
+
+int
+store_each_group(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_group(s->impl, f, cb, arg, e);
+}
+
+int
+store_each_record(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct dmarc_meta *m,
+	const struct dmarc_record *r, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_record(s->impl, f, cb, arg, e);
+}
+
+int
+store_each_domain(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_domain(s->impl, f, cb, arg, e);
+}

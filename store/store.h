@@ -131,4 +131,60 @@ int store_each_report(struct store *s, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_report_row *r), void *arg,
     struct err *e);
 
+/*
+ * Records summed over everything that decides their sending source and
+ * explains their alignment: the unit report/ classifies (one pass over the
+ * selected records, aggregated by the database).  Records with the same
+ * values fall into one group; groups come in no particular order, and two
+ * groups may differ only in the order of their authentication results.
+ * The pointers are valid during the callback only.
+ */
+struct store_group {
+	const char *domain;	  /* policy domain of the reports */
+	const char *adkim, *aspf; /* as published; NULL when not reported */
+	const char *source_ip;	  /* NULL when the report had none */
+	const char *header_from, *envelope_from; /* NULL when absent */
+	const struct dmarc_dkim *dkim; /* auth_results, as stored (no */
+	size_t ndkim;		       /* human_result) */
+	const struct dmarc_spf *spf;
+	size_t nspf;
+	uint64_t records;  /* how many records were summed */
+	uint64_t messages; /* sum of their counts, and of those with: */
+	uint64_t dkim_aligned; /* policy_evaluated dkim = pass */
+	uint64_t spf_aligned;  /* policy_evaluated spf = pass */
+	uint64_t dmarc_pass;   /* either of them */
+	uint64_t quarantined, rejected; /* disposition */
+};
+
+/* Calls cb for each group of the selected records.  A callback that
+ * returns -1 stops the walk; its message in e is kept. */
+int store_each_group(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+    void *arg, struct err *e);
+
+/* Calls cb for each selected record with its report's header, in the
+ * order of the reports' periods, then reports, then records as stored.
+ * m carries what the store keeps of the header (errors, the published
+ * policy...; pct -1 when absent); r carries the record with its DKIM, SPF
+ * and override-reason lists (no human_result, r->line 0). */
+int store_each_record(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct dmarc_meta *m,
+	const struct dmarc_record *r, struct err *e),
+    void *arg, struct err *e);
+
+/* Per policy domain of the selected reports. */
+struct store_domain {
+	const struct dmarc_meta *latest; /* the latest report's header and
+					    published policy (latest begin,
+					    then end, then stored last) */
+	int64_t first, last; /* earliest begin, latest end */
+	uint64_t reports;
+	uint64_t days;	     /* distinct UTC days on which reports begin */
+};
+
+/* Calls cb for each policy domain, in name order. */
+int store_each_domain(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+    void *arg, struct err *e);
+
 #endif

@@ -1,0 +1,111 @@
+/*
+ * align.c - organizational domains and identifier alignment through
+ * libpsl.  See align.h.
+ */
+#include "align.h"
+
+#include <libpsl.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct align {
+	psl_ctx_t *owned;     /* from psl_latest(), freed on close */
+	const psl_ctx_t *psl; /* owned, or libpsl's static built-in list */
+};
+
+int
+align_open(struct align **out, struct err *e)
+{
+	struct align *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return err_set(e, "out of memory");
+	/* psl_latest() picks the newer of the distribution's file
+	 * (/usr/share/publicsuffix, updated by the publicsuffix package)
+	 * and the list compiled into libpsl. */
+	a->owned = psl_latest(NULL);
+	a->psl = a->owned != NULL ? a->owned : psl_builtin();
+	if (a->psl == NULL) {
+		free(a);
+		return err_set(e, "cannot load the Public Suffix List: install "
+				  "Debian's publicsuffix package (libpsl has no "
+				  "built-in copy)");
+	}
+	*out = a;
+	return 0;
+}
+
+void
+align_close(struct align *a)
+{
+	if (a == NULL)
+		return;
+	psl_free(a->owned);
+	free(a);
+}
+
+int
+align_normalize(const char *name, char *out, size_t len)
+{
+	size_t n, i;
+
+	if (name == NULL)
+		return -1;
+	n = strlen(name);
+	while (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= ALIGN_NAME_MAX || n >= len)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int
+align_org_domain(const struct align *a, const char *name, char *out,
+    size_t len)
+{
+	char norm[ALIGN_NAME_MAX];
+	const char *reg;
+
+	if (align_normalize(name, norm, sizeof(norm)) == -1)
+		return -1;
+	/* NULL for a public suffix (or a name under none): then the name
+	 * is its own organizational domain. */
+	reg = psl_registrable_domain(a->psl, norm);
+	if (reg == NULL)
+		reg = norm;
+	if (strlen(reg) >= len)
+		return -1;
+	memmove(out, reg, strlen(reg) + 1);
+	return 0;
+}
+
+enum align_level
+align_compare(const struct align *a, const char *id, const char *from)
+{
+	char ni[ALIGN_NAME_MAX], nf[ALIGN_NAME_MAX];
+	char oi[ALIGN_NAME_MAX], of[ALIGN_NAME_MAX];
+
+	if (align_normalize(id, ni, sizeof(ni)) == -1 ||
+	    align_normalize(from, nf, sizeof(nf)) == -1)
+		return ALIGN_NONE;
+	if (strcmp(ni, nf) == 0)
+		return ALIGN_STRICT;
+	if (align_org_domain(a, ni, oi, sizeof(oi)) == -1 ||
+	    align_org_domain(a, nf, of, sizeof(of)) == -1)
+		return ALIGN_NONE;
+	return strcmp(oi, of) == 0 ? ALIGN_RELAXED : ALIGN_NONE;
+}
+
+int
+align_ok(const struct align *a, const char *id, const char *from, char mode)
+{
+	enum align_level l = align_compare(a, id, from);
+
+	return mode == 's' ? l == ALIGN_STRICT : l != ALIGN_NONE;
+}

@@ -1,0 +1,682 @@
+/*
+ * classify.c - the senders table and the classification of records.
+ * See classify.h.
+ */
+#include "classify.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * THE SENDERS TABLE -- the one place to update.  Last checked 2026-11.
+ *
+ * Only signals a service controls and a report shows are listed: the
+ * domains of its bounce (MAIL FROM) addresses, the d= of the DKIM
+ * signature it adds, and address ranges it publishes.  Sources:
+ *
+ *  [ses-mf]   AWS, Amazon SES Developer Guide, "Using a custom MAIL FROM
+ *             domain": without one, SES uses a subdomain of amazonses.com
+ *             that varies with the region (amazonses.com in us-east-1,
+ *             <region>.amazonses.com elsewhere, as real headers show).
+ *  [ses-dkim] same guide, "Authenticating email with DKIM": every message
+ *             also carries a signature with d=amazonses.com.
+ *  [ses-spf]  the TXT record of amazonses.com (what include:amazonses.com
+ *             authorises), as published in 2026.  AWS does not promise it:
+ *             add or remove ranges with a --sources file.
+ *  [google]   Google Workspace: the default DKIM signature when the
+ *             customer has set none is d=<domain>.<date>.gappssmtp.com;
+ *             outbound ranges from the TXT records of
+ *             _netblocks.google.com, _netblocks2.google.com and
+ *             _netblocks3.google.com (what include:_spf.google.com
+ *             authorises), as last seen published.
+ *  [m365]     Microsoft 365: the default DKIM signature is
+ *             d=<tenant>.onmicrosoft.com, tenant addresses are
+ *             <name>@<tenant>.onmicrosoft.com; outbound ranges from the
+ *             TXT record of spf.protection.outlook.com (what
+ *             include:spf.protection.outlook.com authorises), as last
+ *             seen published.
+ *  [vendors]  each vendor's sending documentation and their messages'
+ *             headers: SendGrid bounces via sendgrid.net and signs with
+ *             sendgrid.net / sendgrid.info by default; Mailgun's shared
+ *             and sandbox domains are under mailgun.org / mailgun.net;
+ *             Mailchimp bounces via mcsv.net, mcdlv.net, rsgsv.net;
+ *             Mailchimp Transactional (Mandrill) via mandrillapp.com;
+ *             Postmark via pm.mtasv.net (its default Return-Path and
+ *             signature); SparkPost via sparkpostmail.com; Zendesk signs
+ *             with d=zendesk.com by default and sends from zdsys.com;
+ *             HubSpot bounces and signs via hubspotemail.net; Salesforce
+ *             bounces via *.bnc.salesforce.com, Salesforce Marketing
+ *             Cloud via exacttarget.com.
+ *
+ * Google's and Microsoft's own ranges also carry their consumer mail
+ * (Gmail, Outlook.com) when it forwards yours; such rows say "Google
+ * Workspace" although the sender is a forwarding user.
+ */
+#define TABLE_DATE "2026-11"
+
+enum kind {
+	K_BOUNCE, /* MAIL FROM / SPF domain */
+	K_DKIM,	  /* d= of a passing signature */
+	K_CIDR,	  /* source address range */
+};
+
+struct entry {
+	enum kind kind;
+	const char *pattern;
+	const char *name;
+};
+
+#define GOOGLE "Google Workspace"
+#define M365 "Microsoft 365"
+
+static const struct entry table[] = {
+    /* Amazon SES [ses-mf] [ses-dkim] [ses-spf] */
+    {K_BOUNCE, "amazonses.com", SENDER_SES},
+    {K_DKIM, "amazonses.com", SENDER_SES},
+    {K_CIDR, "199.255.192.0/22", SENDER_SES},
+    {K_CIDR, "199.127.232.0/22", SENDER_SES},
+    {K_CIDR, "54.240.0.0/18", SENDER_SES},
+    {K_CIDR, "69.169.224.0/20", SENDER_SES},
+    {K_CIDR, "23.249.208.0/20", SENDER_SES},
+    {K_CIDR, "23.251.224.0/19", SENDER_SES},
+    {K_CIDR, "76.223.176.0/20", SENDER_SES},
+    {K_CIDR, "54.240.64.0/18", SENDER_SES},
+    {K_CIDR, "76.223.128.0/19", SENDER_SES},
+    {K_CIDR, "216.221.160.0/19", SENDER_SES},
+    {K_CIDR, "206.55.144.0/20", SENDER_SES},
+    {K_CIDR, "24.110.64.0/18", SENDER_SES},
+
+    /* Google Workspace [google] */
+    {K_DKIM, "gappssmtp.com", GOOGLE},
+    {K_CIDR, "35.190.247.0/24", GOOGLE},
+    {K_CIDR, "64.233.160.0/19", GOOGLE},
+    {K_CIDR, "66.102.0.0/20", GOOGLE},
+    {K_CIDR, "66.249.80.0/20", GOOGLE},
+    {K_CIDR, "72.14.192.0/18", GOOGLE},
+    {K_CIDR, "74.125.0.0/16", GOOGLE},
+    {K_CIDR, "108.177.8.0/21", GOOGLE},
+    {K_CIDR, "173.194.0.0/16", GOOGLE},
+    {K_CIDR, "209.85.128.0/17", GOOGLE},
+    {K_CIDR, "216.58.192.0/19", GOOGLE},
+    {K_CIDR, "216.239.32.0/19", GOOGLE},
+    {K_CIDR, "2001:4860:4000::/36", GOOGLE},
+    {K_CIDR, "2404:6800:4000::/36", GOOGLE},
+    {K_CIDR, "2607:f8b0:4000::/36", GOOGLE},
+    {K_CIDR, "2800:3f0:4000::/36", GOOGLE},
+    {K_CIDR, "2a00:1450:4000::/36", GOOGLE},
+    {K_CIDR, "2c0f:fb50:4000::/36", GOOGLE},
+    {K_CIDR, "172.217.0.0/19", GOOGLE},
+    {K_CIDR, "172.217.32.0/20", GOOGLE},
+    {K_CIDR, "172.217.128.0/19", GOOGLE},
+    {K_CIDR, "172.217.160.0/20", GOOGLE},
+    {K_CIDR, "172.217.192.0/19", GOOGLE},
+    {K_CIDR, "172.253.56.0/21", GOOGLE},
+    {K_CIDR, "172.253.112.0/20", GOOGLE},
+    {K_CIDR, "108.177.96.0/19", GOOGLE},
+    {K_CIDR, "35.191.0.0/16", GOOGLE},
+    {K_CIDR, "130.211.0.0/22", GOOGLE},
+
+    /* Microsoft 365 [m365] */
+    {K_BOUNCE, "onmicrosoft.com", M365},
+    {K_DKIM, "onmicrosoft.com", M365},
+    {K_CIDR, "40.92.0.0/15", M365},
+    {K_CIDR, "40.107.0.0/16", M365},
+    {K_CIDR, "52.100.0.0/15", M365},
+    {K_CIDR, "52.102.0.0/16", M365},
+    {K_CIDR, "52.103.0.0/17", M365},
+    {K_CIDR, "104.47.0.0/17", M365},
+    {K_CIDR, "2a01:111:f400::/48", M365},
+    {K_CIDR, "2a01:111:f403::/49", M365},
+    {K_CIDR, "2a01:111:f403:8000::/51", M365},
+    {K_CIDR, "2a01:111:f403:c000::/51", M365},
+    {K_CIDR, "2a01:111:f403:f000::/52", M365},
+
+    /* [vendors] */
+    {K_BOUNCE, "sendgrid.net", "SendGrid"},
+    {K_DKIM, "sendgrid.net", "SendGrid"},
+    {K_DKIM, "sendgrid.info", "SendGrid"},
+    {K_BOUNCE, "mailgun.org", "Mailgun"},
+    {K_BOUNCE, "mailgun.net", "Mailgun"},
+    {K_DKIM, "mailgun.org", "Mailgun"},
+    {K_DKIM, "mailgun.net", "Mailgun"},
+    {K_BOUNCE, "mcsv.net", "Mailchimp"},
+    {K_BOUNCE, "mcdlv.net", "Mailchimp"},
+    {K_BOUNCE, "rsgsv.net", "Mailchimp"},
+    {K_DKIM, "mcsv.net", "Mailchimp"},
+    {K_DKIM, "mcdlv.net", "Mailchimp"},
+    {K_BOUNCE, "mandrillapp.com", "Mailchimp Transactional"},
+    {K_DKIM, "mandrillapp.com", "Mailchimp Transactional"},
+    {K_BOUNCE, "mtasv.net", "Postmark"},
+    {K_DKIM, "mtasv.net", "Postmark"},
+    {K_BOUNCE, "sparkpostmail.com", "SparkPost"},
+    {K_DKIM, "sparkpostmail.com", "SparkPost"},
+    {K_BOUNCE, "zdsys.com", "Zendesk"},
+    {K_DKIM, "zendesk.com", "Zendesk"},
+    {K_DKIM, "zdsys.com", "Zendesk"},
+    {K_BOUNCE, "hubspotemail.net", "HubSpot"},
+    {K_DKIM, "hubspotemail.net", "HubSpot"},
+    {K_BOUNCE, "bnc.salesforce.com", "Salesforce"},
+    {K_BOUNCE, "exacttarget.com", "Salesforce Marketing Cloud"},
+    {K_DKIM, "exacttarget.com", "Salesforce Marketing Cloud"},
+};
+
+#define NTABLE (sizeof(table) / sizeof(table[0]))
+
+struct net {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int bits;
+};
+
+/* One entry ready for matching: a built-in one, or one of the user's. */
+struct rule {
+	enum kind kind; /* the user's domains are K_BOUNCE and K_DKIM both */
+	const char *domain;
+	struct net net;
+	const char *name; /* NULL: "-", takes the built-in entry away */
+	int ses;
+};
+
+struct classifier {
+	struct rule *builtin, *user;
+	size_t nbuiltin, nuser;
+	char **strings; /* the user's domains and names */
+	size_t nstrings;
+};
+
+const char *
+classify_table_date(void)
+{
+	return TABLE_DATE;
+}
+
+/* Parses an address (mapped IPv6 becomes IPv4) into n with all bits. */
+static int
+parse_addr(const char *s, struct net *n)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff};
+
+	memset(n, 0, sizeof(*n));
+	if (inet_pton(AF_INET, s, n->addr) == 1) {
+		n->family = AF_INET;
+		n->bits = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, n->addr) == 1) {
+		if (memcmp(n->addr, mapped, sizeof(mapped)) == 0) {
+			memmove(n->addr, n->addr + 12, 4);
+			memset(n->addr + 4, 0, 12);
+			n->family = AF_INET;
+			n->bits = 32;
+			return 0;
+		}
+		n->family = AF_INET6;
+		n->bits = 128;
+		return 0;
+	}
+	return -1;
+}
+
+/* "a.b.c.d/len", "x::/len" or a single address. */
+static int
+parse_net(const char *s, struct net *n)
+{
+	char buf[64], *slash, *end;
+	long bits;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash = '\0';
+	if (strchr(buf, ':') == NULL && strchr(buf, '.') == NULL)
+		return -1;
+	if (parse_addr(buf, n) == -1)
+		return -1;
+	if (slash == NULL)
+		return 0;
+	errno = 0;
+	bits = strtol(slash + 1, &end, 10);
+	if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 ||
+	    bits < 0 || bits > (n->family == AF_INET ? 32 : 128))
+		return -1;
+	/* A mapped network: its prefix counted the 96 mapping bits. */
+	if (n->family == AF_INET && strchr(buf, ':') != NULL)
+		bits = bits >= 96 ? bits - 96 : 0;
+	n->bits = (int)bits;
+	return 0;
+}
+
+static int
+in_net(const struct net *addr, const struct net *net)
+{
+	int full = net->bits / 8, rest = net->bits % 8;
+
+	if (addr->family != net->family)
+		return 0;
+	if (memcmp(addr->addr, net->addr, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	return ((addr->addr[full] ^ net->addr[full]) &
+		   (unsigned char)(0xff << (8 - rest))) == 0;
+}
+
+/* name is pattern or a name below it (case-insensitive). */
+static int
+domain_matches(const char *name, const char *pattern)
+{
+	size_t n = strlen(name), p = strlen(pattern);
+
+	while (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n < p || strncasecmp(name + n - p, pattern, p) != 0)
+		return 0;
+	return n == p || name[n - p - 1] == '.';
+}
+
+/* Shaped like an AWS region: two letters, one or more words, a number
+ * ("eu-west-1", "us-gov-west-1", "ap-southeast-5"). */
+static int
+region_shaped(const char *s, size_t n)
+{
+	size_t i = 0, part = 0, len;
+
+	while (i <= n) {
+		len = 0;
+		while (i + len < n && s[i + len] != '-')
+			len++;
+		if (len == 0)
+			return 0;
+		for (size_t k = 0; k < len; k++) {
+			char ch = s[i + k];
+			int letter = ch >= 'a' && ch <= 'z';
+			int digit = ch >= '0' && ch <= '9';
+
+			if (i + len == n ? !digit : !letter)
+				return 0;
+		}
+		if (part == 0 && len != 2)
+			return 0;
+		part++;
+		i += len + 1;
+	}
+	return part >= 3;
+}
+
+int
+classify_ses_domain(const char *domain, char *region, size_t len)
+{
+	static const char base[] = "amazonses.com";
+	size_t n, b = sizeof(base) - 1, i;
+	char r[REGION_MAX];
+
+	if (domain == NULL || !domain_matches(domain, base))
+		return 0;
+	snprintf(region, len, "%s", REGION_UNKNOWN);
+	n = strlen(domain);
+	while (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n == b) {
+		snprintf(region, len, "us-east-1");
+		return 1;
+	}
+	/* exactly one label before ".amazonses.com" */
+	n -= b + 1;
+	if (n >= sizeof(r) || memchr(domain, '.', n) != NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		r[i] = domain[i] >= 'A' && domain[i] <= 'Z'
+			   ? (char)(domain[i] - 'A' + 'a')
+			   : domain[i];
+	r[n] = '\0';
+	if (region_shaped(r, n))
+		snprintf(region, len, "%s", r);
+	return 1;
+}
+
+static void
+set_sender(struct sender *out, const struct rule *r, enum signal via)
+{
+	out->name = r->name;
+	out->ses = r->ses;
+	out->via = via;
+	snprintf(out->region, sizeof(out->region), "%s",
+	    r->ses ? REGION_UNKNOWN : "");
+}
+
+/* Looks a domain up in the user's rules (the longest match), then the
+ * built-in ones of kind k.  A user's "-" rule is returned too: it hides
+ * the built-in entries from this domain. */
+static const struct rule *
+match_domain(const struct classifier *c, const char *domain, enum kind k)
+{
+	const struct rule *best = NULL;
+	size_t i;
+
+	if (domain == NULL)
+		return NULL;
+	for (i = 0; i < c->nuser; i++)
+		if (c->user[i].domain != NULL &&
+		    domain_matches(domain, c->user[i].domain) &&
+		    (best == NULL ||
+			strlen(c->user[i].domain) > strlen(best->domain)))
+			best = &c->user[i];
+	if (best != NULL)
+		return best;
+	for (i = 0; i < c->nbuiltin; i++)
+		if (c->builtin[i].kind == k && c->builtin[i].domain != NULL &&
+		    domain_matches(domain, c->builtin[i].domain))
+			return &c->builtin[i];
+	return NULL;
+}
+
+/* The user's most specific range first, then the built-in ones. */
+static const struct rule *
+match_ip(const struct classifier *c, const struct net *a)
+{
+	const struct rule *best = NULL;
+	size_t i;
+
+	for (i = 0; i < c->nuser; i++)
+		if (c->user[i].domain == NULL &&
+		    in_net(a, &c->user[i].net) &&
+		    (best == NULL || c->user[i].net.bits > best->net.bits))
+			best = &c->user[i];
+	if (best != NULL)
+		return best;
+	for (i = 0; i < c->nbuiltin; i++)
+		if (c->builtin[i].kind == K_CIDR &&
+		    in_net(a, &c->builtin[i].net))
+			return &c->builtin[i];
+	return NULL;
+}
+
+void
+classify(const struct classifier *c, const char *source_ip,
+    const char *envelope_from, const struct dmarc_spf *spf, size_t nspf,
+    const struct dmarc_dkim *dkim, size_t ndkim, struct sender *out)
+{
+	const struct rule *r;
+	struct net a;
+	char region[REGION_MAX];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	/* 1. the bounce domain: envelope_from, then the SPF domains */
+	r = match_domain(c, envelope_from, K_BOUNCE);
+	for (i = 0; (r == NULL || r->name == NULL) && i < nspf; i++)
+		r = match_domain(c, spf[i].domain, K_BOUNCE);
+	/* 2. passing DKIM signatures */
+	for (i = 0; (r == NULL || r->name == NULL) && i < ndkim; i++)
+		if (dkim[i].result != NULL && strcmp(dkim[i].result, "pass") == 0)
+			r = match_domain(c, dkim[i].domain, K_DKIM);
+	/* 3. the address */
+	if ((r == NULL || r->name == NULL) && source_ip != NULL &&
+	    parse_addr(source_ip, &a) == 0)
+		r = match_ip(c, &a);
+	if (r == NULL || r->name == NULL)
+		return;
+	set_sender(out, r, r->kind == K_CIDR  ? SIGNAL_IP
+			   : r->kind == K_DKIM ? SIGNAL_DKIM
+					       : SIGNAL_BOUNCE);
+	if (!out->ses)
+		return;
+	/* The region, only from a MAIL FROM or SPF domain. */
+	if (classify_ses_domain(envelope_from, region, sizeof(region)) &&
+	    strcmp(region, REGION_UNKNOWN) != 0) {
+		snprintf(out->region, sizeof(out->region), "%s", region);
+		return;
+	}
+	for (i = 0; i < nspf; i++)
+		if (classify_ses_domain(spf[i].domain, region, sizeof(region)) &&
+		    strcmp(region, REGION_UNKNOWN) != 0) {
+			snprintf(out->region, sizeof(out->region), "%s", region);
+			return;
+		}
+}
+
+int
+classify_ip_is_ses(const struct classifier *c, const char *ip)
+{
+	const struct rule *r;
+	struct net a;
+
+	if (ip == NULL || parse_addr(ip, &a) == -1)
+		return 0;
+	r = match_ip(c, &a);
+	return r != NULL && r->name != NULL && r->ses;
+}
+
+/* ---------------------------------------------------------------------
+ * The user's file.
+ */
+
+static char *
+keep(struct classifier *c, const char *s, size_t n)
+{
+	char **ns, *copy;
+
+	if ((copy = strndup(s, n)) == NULL)
+		return NULL;
+	if ((ns = realloc(c->strings, (c->nstrings + 1) * sizeof(*ns))) ==
+	    NULL) {
+		free(copy);
+		return NULL;
+	}
+	c->strings = ns;
+	c->strings[c->nstrings++] = copy;
+	return copy;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+			      end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+/* The name field: plain, or quoted with "" for a quote. */
+static int
+unquote(char *s)
+{
+	char *w = s, *r = s + 1;
+
+	if (*s != '"')
+		return strchr(s, '"') == NULL ? 0 : -1;
+	for (;;) {
+		if (*r == '\0')
+			return -1;
+		if (*r == '"') {
+			if (r[1] == '"') {
+				*w++ = '"';
+				r += 2;
+				continue;
+			}
+			if (*trim(r + 1) != '\0')
+				return -1;
+			break;
+		}
+		*w++ = *r++;
+	}
+	*w = '\0';
+	return 0;
+}
+
+static int
+valid_domain(const char *d)
+{
+	const char *p;
+
+	if (*d == '\0' || *d == '.' || *d == '-' || strlen(d) > 253 ||
+	    d[strlen(d) - 1] == '.' || strstr(d, "..") != NULL)
+		return 0;
+	for (p = d; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '-' || *p == '.' || *p == '_'))
+			return 0;
+	/* no top-level domain is all digits: "300.1.2.3" is a bad address */
+	p = strrchr(d, '.') != NULL ? strrchr(d, '.') + 1 : d;
+	return strspn(p, "0123456789") != strlen(p);
+}
+
+static int
+add_user_rule(struct classifier *c, char *key, char *name, const char *file,
+    unsigned long line, struct err *e)
+{
+	struct rule r, *nr;
+	char *p;
+
+	memset(&r, 0, sizeof(r));
+	for (p = key; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	if (parse_net(key, &r.net) == 0) {
+		r.kind = K_CIDR;
+	} else {
+		if (strncmp(key, "*.", 2) == 0)
+			key += 2;
+		else if (key[0] == '.')
+			key++;
+		if (key[0] != '\0' && key[strlen(key) - 1] == '.')
+			key[strlen(key) - 1] = '\0';
+		if (!valid_domain(key))
+			return err_set(e, "%s:%lu: '%.80s' is neither an address "
+					  "range (192.0.2.0/24, 2001:db8::/32) "
+					  "nor a domain name",
+			    file, line, key);
+		r.kind = K_BOUNCE;
+		if ((r.domain = keep(c, key, strlen(key))) == NULL)
+			return err_set(e, "out of memory");
+	}
+	if (name[0] == '\0')
+		return err_set(e, "%s:%lu: no name after the comma (write - "
+				  "to take a built-in entry away)",
+		    file, line);
+	for (p = name; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return err_set(e, "%s:%lu: the name contains a control "
+					  "character",
+			    file, line);
+	if (strlen(name) > 64)
+		return err_set(e, "%s:%lu: the name is longer than 64 bytes",
+		    file, line);
+	if (strcmp(name, "-") == 0) {
+		r.name = NULL;
+	} else if (strcasecmp(name, SENDER_SES) == 0) {
+		r.name = SENDER_SES;
+		r.ses = 1;
+	} else if ((r.name = keep(c, name, strlen(name))) == NULL) {
+		return err_set(e, "out of memory");
+	}
+	if ((nr = realloc(c->user, (c->nuser + 1) * sizeof(*nr))) == NULL)
+		return err_set(e, "out of memory");
+	c->user = nr;
+	c->user[c->nuser++] = r;
+	return 0;
+}
+
+static int
+load_user_file(struct classifier *c, const char *file, struct err *e)
+{
+	char line[1024], *s, *comma, *key, *name;
+	unsigned long n = 0;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(file, "r")) == NULL)
+		return err_errno(e, "--sources %s", file);
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			rc = err_set(e, "%s:%lu: line longer than %zu bytes",
+			    file, n, sizeof(line) - 2);
+			break;
+		}
+		s = trim(line);
+		if (n == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+			s = trim(s + 3); /* a spreadsheet's byte-order mark */
+		if (*s == '\0' || *s == '#')
+			continue;
+		if ((comma = strchr(s, ',')) == NULL) {
+			rc = err_set(e, "%s:%lu: expected cidr_or_domain,name",
+			    file, n);
+			break;
+		}
+		*comma = '\0';
+		key = trim(s);
+		name = trim(comma + 1);
+		if (n == 1 && strcasecmp(key, "cidr_or_domain") == 0)
+			continue;
+		if (unquote(name) == -1) {
+			rc = err_set(e, "%s:%lu: badly quoted name", file, n);
+			break;
+		}
+		rc = add_user_rule(c, key, name, file, n, e);
+	}
+	if (rc == 0 && ferror(f))
+		rc = err_errno(e, "--sources %s", file);
+	fclose(f);
+	return rc;
+}
+
+int
+classify_open(struct classifier **out, const char *user_file, struct err *e)
+{
+	struct classifier *c;
+	size_t i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->builtin = calloc(NTABLE, sizeof(*c->builtin))) == NULL) {
+		free(c);
+		return err_set(e, "out of memory");
+	}
+	for (i = 0; i < NTABLE; i++) {
+		struct rule *r = &c->builtin[i];
+
+		r->kind = table[i].kind;
+		r->name = table[i].name;
+		r->ses = strcmp(table[i].name, SENDER_SES) == 0;
+		if (r->kind != K_CIDR)
+			r->domain = table[i].pattern;
+		else if (parse_net(table[i].pattern, &r->net) == -1) {
+			classify_close(c);
+			return err_set(e, "internal error: bad range %s in the "
+					  "senders table",
+			    table[i].pattern);
+		}
+	}
+	c->nbuiltin = NTABLE;
+	if (user_file != NULL && load_user_file(c, user_file, e) == -1) {
+		classify_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+classify_close(struct classifier *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nstrings; i++)
+		free(c->strings[i]);
+	free(c->strings);
+	free(c->builtin);
+	free(c->user);
+	free(c);
+}
