@@ -1,8 +1,9 @@
 /*
  * fetch.h - where inputs come from.  One struct fetch per kind of source,
  * one file per source (fetch-file.c, fetch-maildir.c, fetch-mbox.c,
- * fetch-stdin.c, fetch-imap.c): a new source is one new file and one line
- * in the table in fetch.c.
+ * fetch-stdin.c, fetch-imap.c): a new local source is one new file and one
+ * line in the table in fetch.c.  IMAP is not a PATH but the configured
+ * mailbox, so it has an entry point of its own, fetch_imap().
  *
  * A source only finds inputs and hands each to fetch_import(); what is in
  * an input, and what becomes of it, is import.c's business.
@@ -40,6 +41,28 @@ extern const struct fetch fetch_stdin;
 extern const struct fetch fetch_maildir;
 extern const struct fetch fetch_mbox;
 extern const struct fetch fetch_file;
+
+/* What a run over IMAP did, for the summary and the exit status. */
+struct fetch_imap_result {
+	unsigned long fetched;	 /* messages downloaded and imported */
+	unsigned long failed;	 /* messages that could not be used */
+	unsigned long too_large; /* of which over --max-input, not fetched */
+	unsigned long moved;	 /* messages moved to the archive or failed
+				    folder */
+	int status;		 /* exit status (sysexits.h) */
+};
+
+struct imap_config;
+struct store;
+
+/* Fetches the configured IMAP folder (fetch-imap.c): every unseen message
+ * (every message with cfg->all) is imported, then moved once its reports
+ * are committed.  dbpath locates the quarantine directory.  Returns -1
+ * when the run had to stop (what was imported is committed), with
+ * res->status the exit status and e the reason. */
+int fetch_imap(struct fetch_ctx *fc, struct store *st,
+    const struct imap_config *cfg, const char *dbpath,
+    struct fetch_imap_result *res, struct err *e);
 
 /* Reads PATH with the first source that accepts it. */
 int fetch_path(struct fetch_ctx *fc, const char *path, struct err *e);

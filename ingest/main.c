@@ -3,11 +3,14 @@
  *
  * This file owns the command line, the run lock and the exit status; the
  * work is done by the sources (fetch-*.c) and the importer (import.c).
+ * With PATHs, those are read; without, the IMAP folder of the
+ * configuration (config.c) is fetched (fetch-imap.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "dbpath.h"
 #include "fetch.h"
 #include "import.h"
@@ -36,6 +40,14 @@ enum {
 	OPT_MAX_RECORDS,
 	OPT_MAX_ZIP,
 	OPT_MAX_PARTS,
+	OPT_CONFIG,
+	OPT_ALL,
+	OPT_PASSWORD,
+	/* [imap] keys: the option's name is the key's.  Each has its own
+	 * value so that getopt_long() sees "--f" as ambiguous instead of
+	 * quietly picking --folder. */
+	OPT_KEY,
+	OPT_KEY_LAST = OPT_KEY + 31,
 };
 
 static const struct option longopts[] = {
@@ -50,6 +62,23 @@ static const struct option longopts[] = {
     {"max-records", required_argument, NULL, OPT_MAX_RECORDS},
     {"max-zip-members", required_argument, NULL, OPT_MAX_ZIP},
     {"max-mime-parts", required_argument, NULL, OPT_MAX_PARTS},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"password", required_argument, NULL, OPT_PASSWORD},
+    {"host", required_argument, NULL, OPT_KEY},
+    {"port", required_argument, NULL, OPT_KEY + 1},
+    {"tls", required_argument, NULL, OPT_KEY + 2},
+    {"user", required_argument, NULL, OPT_KEY + 3},
+    {"auth", required_argument, NULL, OPT_KEY + 4},
+    {"password-file", required_argument, NULL, OPT_KEY + 5},
+    {"password-command", required_argument, NULL, OPT_KEY + 6},
+    {"oauth2-token-command", required_argument, NULL, OPT_KEY + 7},
+    {"folder", required_argument, NULL, OPT_KEY + 8},
+    {"archive-folder", required_argument, NULL, OPT_KEY + 9},
+    {"failed-folder", required_argument, NULL, OPT_KEY + 10},
+    {"ca-file", required_argument, NULL, OPT_KEY + 11},
+    {"timeout", required_argument, NULL, OPT_KEY + 12},
+    {"batch", required_argument, NULL, OPT_KEY + 13},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -59,14 +88,18 @@ static void
 usage(FILE *f)
 {
 	fputs(
-	    "Usage: dmarc-ingest [OPTION]... PATH...\n"
+	    "Usage: dmarc-ingest [OPTION]... [PATH]...\n"
 	    "Import DMARC aggregate reports into the database.\n"
 	    "\n"
 	    "PATH is a report (.xml, .xml.gz, .zip), an e-mail, a directory\n"
 	    "(read recursively), a maildir, an mbox, or - for standard input.\n"
+	    "Without PATH, the IMAP folder of the configuration is fetched.\n"
 	    "\n"
+	    "      --config FILE       configuration (default $DMARCSIFT_CONFIG,\n"
+	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift.conf)\n"
 	    "      --db PATH           database (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
+	    "      --all               IMAP: every message, read or not\n"
 	    "  -v, --verbose           a line per report and a summary\n"
 	    "  -q, --quiet             print errors only\n"
 	    "      --max-input SIZE    largest file or message (100M)\n"
@@ -80,9 +113,16 @@ usage(FILE *f)
 	    "  -h, --help              show this help and exit\n"
 	    "  -V, --version           show the version and exit\n"
 	    "\n"
+	    "IMAP settings, as the [imap] keys of the configuration (a password\n"
+	    "never is one): --host --port --tls --user --auth --password-file\n"
+	    "--password-command --oauth2-token-command --folder --archive-folder\n"
+	    "--failed-folder --ca-file --timeout --batch\n"
+	    "\n"
 	    "Exit status: 0 all handled (duplicates included), 65 something\n"
-	    "was rejected, 66 a PATH is missing, 73/74 database error, 75\n"
-	    "another dmarc-ingest is running, 64 usage.  See dmarc-ingest(1).\n",
+	    "was rejected, 66 a PATH is missing, 69 server unreachable, 73/74\n"
+	    "database error, 75 try again later (lock held, connection lost),\n"
+	    "77 certificate or login refused, 78 bad configuration, 64 usage.\n"
+	    "See dmarc-ingest(1).\n",
 	    f);
 }
 
@@ -146,11 +186,68 @@ take_lock(const char *db, int *fd, struct logger *lg)
 	return 0;
 }
 
+/* The configuration: the file, then the options given on the command
+ * line (kept in `keys`, in order) over it.  Returns 0 or an exit status. */
+static int
+configure(struct config *cfg, const char *file_opt, char **keys, int nkeys,
+    const struct logger *lg)
+{
+	struct err e;
+	char *path = NULL;
+	int i;
+
+	if (config_locate(file_opt, &path, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CONFIG;
+	}
+	if (path != NULL && config_load(cfg, path, lg, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		free(path);
+		return EX_CONFIG;
+	}
+	free(path);
+	for (i = 0; i < nkeys; i += 2) {
+		if (config_set_option(cfg, keys[i], keys[i + 1], &e) == -1) {
+			log_error(lg, "%s", e.msg);
+			return EX_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Fetches the configured IMAP folder; returns the exit status. */
+static int
+run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
+    const char *dbpath, struct logger *lg)
+{
+	struct fetch_imap_result res;
+	const struct import_stats *s;
+	struct err e;
+	int status = EX_OK;
+
+	if (fetch_imap(fc, st, &cfg->imap, dbpath, &res, &e) == -1) {
+		fetch_progress_done(fc);
+		log_error(lg, "%s", e.msg);
+		status = res.status;
+	} else {
+		fetch_progress_done(fc);
+	}
+	s = import_stats(fc->imp);
+	log_info(lg, "fetched %lu, reports stored %lu, duplicates %lu, "
+		     "failed %lu, moved %lu",
+	    res.fetched, s->stored, s->duplicates, res.failed, res.moved);
+	if (status == EX_OK && (res.failed > 0 || s->rejected > 0))
+		status = EX_DATAERR;
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	char dbpath[PATH_MAX];
-	const char *dbopt = NULL;
+	const char *dbopt = NULL, *config_opt = NULL, *env;
+	char **keys;
+	struct config cfg;
 	struct limits lim;
 	struct logger lg;
 	struct fetch_ctx fc;
@@ -159,14 +256,33 @@ main(int argc, char **argv)
 	const struct import_stats *s;
 	unsigned long long n;
 	struct err e;
-	int c, i, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
+	int c, i, idx, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
+	int nkeys = 0, all = 0, imap;
 
+	/* at most one (name, value) pair per argument */
+	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
+		fprintf(stderr, "dmarc-ingest: out of memory\n");
+		return EX_OSERR;
+	}
 	limits_default(&lim);
-	while ((c = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vqhV", longopts, &idx)) != -1) {
 		switch (c) {
 		case OPT_DB:
 			dbopt = optarg;
 			break;
+		case OPT_CONFIG:
+			config_opt = optarg;
+			break;
+		case OPT_ALL:
+			all = 1;
+			break;
+		case OPT_PASSWORD:
+			fprintf(stderr, "dmarc-ingest: --password: a password "
+					"is never taken from the command line, "
+					"where other users can see it; use "
+					"password_file, password_command or "
+					"DMARCSIFT_IMAP_PASSWORD\n");
+			goto usage_error;
 		case 'v':
 			level = level < LOG_NORMAL ? LOG_VERBOSE : level + 1;
 			break;
@@ -175,84 +291,117 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_INPUT:
 			if (parse_size(optarg, "--max-input", &lim.max_input))
-				return EX_USAGE;
+				goto usage_error;
 			break;
 		case OPT_MAX_XML:
 			if (parse_size(optarg, "--max-xml-size",
 				&lim.max_decompressed))
-				return EX_USAGE;
+				goto usage_error;
 			break;
 		case OPT_MAX_RATIO:
 			if (parse_count(optarg, "--max-ratio", 100000, &n))
-				return EX_USAGE;
+				goto usage_error;
 			lim.max_ratio = (unsigned)n;
 			break;
 		case OPT_MAX_DEPTH:
 			if (parse_count(optarg, "--max-depth", 255, &n))
-				return EX_USAGE;
+				goto usage_error;
 			lim.xml.max_depth = (unsigned)n;
 			break;
 		case OPT_MAX_TEXT: {
 			uint64_t sz;
 			if (parse_size(optarg, "--max-text", &sz))
-				return EX_USAGE;
+				goto usage_error;
 			if (sz > (8u << 20)) {
 				fprintf(stderr, "dmarc-ingest: --max-text: at "
 						"most 8M\n");
-				return EX_USAGE;
+				goto usage_error;
 			}
 			lim.xml.max_text = (size_t)sz;
 			break;
 		}
 		case OPT_MAX_RECORDS:
 			if (parse_count(optarg, "--max-records", 1ULL << 40, &n))
-				return EX_USAGE;
+				goto usage_error;
 			lim.xml.max_records = n;
 			break;
 		case OPT_MAX_ZIP:
 			if (parse_count(optarg, "--max-zip-members", 100000, &n))
-				return EX_USAGE;
+				goto usage_error;
 			lim.max_zip_members = (unsigned)n;
 			break;
 		case OPT_MAX_PARTS:
 			if (parse_count(optarg, "--max-mime-parts", 100000, &n))
-				return EX_USAGE;
+				goto usage_error;
 			lim.max_mime_parts = (unsigned)n;
 			break;
 		case 'h':
 			usage(stdout);
+			free(keys);
 			return EX_OK;
 		case 'V':
 			printf("dmarc-ingest (dmarcsift) %s\n",
 			    DMARCSIFT_VERSION);
+			free(keys);
 			return EX_OK;
 		default:
+			if (c >= OPT_KEY && c <= OPT_KEY_LAST) {
+				keys[nkeys++] = (char *)longopts[idx].name;
+				keys[nkeys++] = optarg;
+				break;
+			}
 			usage(stderr);
-			return EX_USAGE;
+			goto usage_error;
 		}
 	}
 	log_init(&lg, "dmarc-ingest", level);
-	if (optind >= argc) {
-		fprintf(stderr, "dmarc-ingest: no PATH given\n"
-				"Try 'dmarc-ingest --help'.\n");
-		return EX_USAGE;
+	imap = optind >= argc;
+	if (!imap && (nkeys > 0 || all)) {
+		fprintf(stderr, "dmarc-ingest: %s is for fetching over IMAP, "
+				"which is done when no PATH is given\n"
+				"Try 'dmarc-ingest --help'.\n",
+		    all ? "--all" : "an IMAP setting");
+		goto usage_error;
 	}
 
+	/* The file is read in both modes: [store] db applies to both. */
+	config_init(&cfg);
+	if ((rc = configure(&cfg, config_opt, keys, nkeys, &lg)) != 0) {
+		config_free(&cfg);
+		free(keys);
+		return rc;
+	}
+	free(keys);
+	cfg.imap.all = all;
+	if (imap && config_check_imap(&cfg, &e) == -1) {
+		log_error(&lg, "%s", e.msg);
+		config_free(&cfg);
+		return EX_CONFIG;
+	}
+	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
+	if (dbopt == NULL &&
+	    ((env = getenv("DMARCSIFT_DB")) == NULL || env[0] == '\0'))
+		dbopt = cfg.db;
 	if (db_path_resolve(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
 		log_error(&lg, "%s", e.msg);
+		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
-	if ((rc = take_lock(dbpath, &lockfd, &lg)) != 0)
+	if ((rc = take_lock(dbpath, &lockfd, &lg)) != 0) {
+		config_free(&cfg);
 		return rc;
+	}
 	if (store_open(dbpath, STORE_READWRITE, &st, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		close(lockfd);
+		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
 	if ((imp = importer_new(st, &lim, &lg)) == NULL) {
 		log_error(&lg, "out of memory");
 		store_close(st);
 		close(lockfd);
+		config_free(&cfg);
 		return EX_OSERR;
 	}
 
@@ -262,6 +411,17 @@ main(int argc, char **argv)
 	fc.lg = &lg;
 	fc.progress = level >= LOG_NORMAL && level < LOG_VERBOSE &&
 		      isatty(STDERR_FILENO);
+	if (imap) {
+		/* a server that hangs up must be an error, not a signal */
+		signal(SIGPIPE, SIG_IGN);
+		status = run_imap(&fc, st, &cfg, dbpath, &lg);
+		if (status != EX_IOERR && import_flush(imp, &e) == -1) {
+			log_error(&lg, "%s", e.msg);
+			status = EX_IOERR;
+		}
+		goto done;
+	}
+
 	rc = 0;
 	for (i = optind; i < argc && rc == 0; i++)
 		rc = fetch_path(&fc, argv[i], &e);
@@ -284,8 +444,14 @@ main(int argc, char **argv)
 	if (status == EX_OK && s->rejected > 0)
 		status = EX_DATAERR;
 
+done:
 	importer_free(imp);
 	store_close(st);
 	close(lockfd);
+	config_free(&cfg);
 	return status;
+
+usage_error:
+	free(keys);
+	return EX_USAGE;
 }

@@ -1,0 +1,553 @@
+/*
+ * imap-conn.c - see imap-conn.h.
+ *
+ * libetpan facts this file depends on (Debian 12, libetpan 1.9.4 on
+ * GnuTLS): a successful connect returns MAILIMAP_NO_ERROR_NON_AUTHENTICATED
+ * or, for a PREAUTH greeting, MAILIMAP_NO_ERROR_AUTHENTICATED, not 0;
+ * mailimap_set_timeout() must come before the connect to cover it; the
+ * handshake verifies nothing (imap-tls.c does); MOVE and UIDPLUS are only
+ * advertised after login, so CAPABILITY is asked again then; and
+ * mailimap_free() on a dead stream sends LOGOUT and waits for the whole
+ * timeout, so a dead stream is closed first.
+ */
+#include "imap-conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "imap-secret.h"
+#include "imap-tls.h"
+
+/* A session idle this long gets a NOOP before the next long step. */
+#define KEEPALIVE_SECONDS 30
+
+/* The server's last words, made printable, for messages. */
+static void
+server_said(const struct imap_conn *c, char *out, size_t len)
+{
+	const char *r = c->imap != NULL ? c->imap->imap_response : NULL;
+	size_t i;
+
+	if (r == NULL || r[0] == '\0') {
+		snprintf(out, len, "no reason given");
+		return;
+	}
+	snprintf(out, len, "%.200s", r);
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = ' ';
+}
+
+void
+imap_conn_drop(struct imap_conn *c)
+{
+	if (c->imap == NULL)
+		return;
+	if (c->imap->imap_stream != NULL) {
+		mailstream_close(c->imap->imap_stream);
+		c->imap->imap_stream = NULL;
+	}
+	c->dead = 1;
+}
+
+void
+imap_conn_close(struct imap_conn *c)
+{
+	if (c->imap != NULL) {
+		if (c->dead)
+			imap_conn_drop(c);
+		else if (c->imap->imap_stream != NULL &&
+			 mailimap_logout(c->imap) != MAILIMAP_NO_ERROR)
+			imap_conn_drop(c);
+		mailimap_free(c->imap);
+	}
+	free(c->prefix);
+	c->imap = NULL;
+	c->prefix = NULL;
+}
+
+int
+imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
+    struct err *e)
+{
+	const struct imap_config *ic = c->cfg;
+	char said[256];
+
+	switch (r) {
+	case MAILIMAP_ERROR_STREAM:
+	case MAILIMAP_ERROR_PARSE:
+	case MAILIMAP_ERROR_BAD_STATE:
+		imap_conn_drop(c);
+		err_set(e, "%s: the connection to %s:%u was lost or timed out "
+			   "(timeout %u s); what was finished is kept, the "
+			   "next run goes on from there",
+		    what, ic->host, ic->port, ic->timeout);
+		return EX_TEMPFAIL;
+	case MAILIMAP_ERROR_MEMORY:
+		imap_conn_drop(c);
+		err_set(e, "%s: out of memory", what);
+		return EX_OSERR;
+	default:
+		server_said(c, said, sizeof(said));
+		err_set(e, "%s: the server said: %s", what, said);
+		return refused;
+	}
+}
+
+void
+imap_conn_touch(struct imap_conn *c)
+{
+	c->last_io = time(NULL);
+}
+
+int
+imap_conn_keepalive(struct imap_conn *c, int *ex, struct err *e)
+{
+	int r;
+
+	if (time(NULL) - c->last_io < KEEPALIVE_SECONDS)
+		return 0;
+	log_debug(c->lg, "NOOP after %lld s without a command",
+	    (long long)(time(NULL) - c->last_io));
+	if ((r = mailimap_noop(c->imap)) != MAILIMAP_NO_ERROR) {
+		*ex = imap_conn_fail(c, r, "NOOP", EX_TEMPFAIL, e);
+		return -1;
+	}
+	imap_conn_touch(c);
+	return 0;
+}
+
+/* --- connecting -------------------------------------------------------- */
+
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	       inet_pton(AF_INET6, host, a) == 1;
+}
+
+static void
+set_sni(struct mailstream_ssl_context *ctx, void *data)
+{
+	/* RFC 6066: no IP literals in server_name */
+	if (!is_ip_literal(data))
+		mailstream_ssl_set_server_name(ctx, data);
+}
+
+/* tls = none: every address of host must be a loopback address, and the
+ * connection goes to the address checked, not to a second lookup. */
+static int
+loopback_only(const char *host, char *addr, size_t len, int *ex,
+    struct err *e)
+{
+	struct addrinfo hints, *res, *ai;
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+	int r, loop;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((r = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		*ex = EX_UNAVAILABLE;
+		return err_set(e, "cannot resolve %s: %s", host,
+		    gai_strerror(r));
+	}
+	addr[0] = '\0';
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		loop = 0;
+		if (ai->ai_family == AF_INET) {
+			s4 = (const struct sockaddr_in *)ai->ai_addr;
+			loop = (ntohl(s4->sin_addr.s_addr) >> 24) == 127;
+			if (loop && addr[0] == '\0')
+				inet_ntop(AF_INET, &s4->sin_addr, addr,
+				    (socklen_t)len);
+		} else if (ai->ai_family == AF_INET6) {
+			s6 = (const struct sockaddr_in6 *)ai->ai_addr;
+			loop = IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr);
+			if (loop && addr[0] == '\0')
+				inet_ntop(AF_INET6, &s6->sin6_addr, addr,
+				    (socklen_t)len);
+		}
+		if (!loop) {
+			freeaddrinfo(res);
+			*ex = EX_CONFIG;
+			return err_set(e, "tls = none is only allowed to a "
+					  "loopback address, and %s is not "
+					  "one; use tls = imaps or starttls",
+			    host);
+		}
+	}
+	freeaddrinfo(res);
+	if (addr[0] == '\0') {
+		*ex = EX_UNAVAILABLE;
+		return err_set(e, "%s has no IPv4 or IPv6 address", host);
+	}
+	return 0;
+}
+
+/* libetpan reports a failed handshake on stderr, a line of its own
+ * ("GnuTLS error: ..."): under cron that would be a second, bare line in
+ * the mail.  It is caught here and folded into the one error message. */
+struct caught {
+	int saved, fd;
+};
+
+static void
+catch_stderr(struct caught *q)
+{
+	fflush(stderr);
+	q->saved = dup(STDERR_FILENO);
+	q->fd = memfd_create("libetpan-stderr", MFD_CLOEXEC);
+	if (q->saved == -1 || q->fd == -1 ||
+	    dup2(q->fd, STDERR_FILENO) == -1) {
+		if (q->saved != -1)
+			close(q->saved);
+		if (q->fd != -1)
+			close(q->fd);
+		q->saved = q->fd = -1;
+	}
+}
+
+/* Restores stderr; out gets the last line written meanwhile. */
+static void
+release_stderr(struct caught *q, char *out, size_t len)
+{
+	char buf[1024], *line, *nl;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (q->saved == -1)
+		return;
+	fflush(stderr);
+	dup2(q->saved, STDERR_FILENO);
+	close(q->saved);
+	n = pread(q->fd, buf, sizeof(buf) - 1, 0);
+	close(q->fd);
+	buf[n > 0 ? n : 0] = '\0';
+	while ((nl = strrchr(buf, '\n')) != NULL && nl[1] == '\0')
+		*nl = '\0';
+	line = (nl = strrchr(buf, '\n')) != NULL ? nl + 1 : buf;
+	if (strncmp(line, "GnuTLS error: ", 14) == 0)
+		line += 14;
+	n = (ssize_t)strlen(line);
+	if ((size_t)n >= len)
+		n = (ssize_t)len - 1;
+	memcpy(out, line, (size_t)n);
+	out[n] = '\0';
+}
+
+/* Why a connect failed, in words. */
+static int
+connect_failed(struct imap_conn *c, int r, int saved_errno, int timed_out,
+    const char *said, struct err *e)
+{
+	const struct imap_config *ic = c->cfg;
+	struct addrinfo hints, *res;
+	int g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if ((g = getaddrinfo(ic->host, NULL, &hints, &res)) != 0)
+		return err_set(e, "cannot resolve %s: %s", ic->host,
+		    gai_strerror(g));
+	freeaddrinfo(res);
+	if (timed_out)
+		return err_set(e, "cannot connect to %s:%u: no %s within %u s "
+				  "(timeout)",
+		    ic->host, ic->port,
+		    r == MAILIMAP_ERROR_SSL ? "TLS handshake" : "IMAP greeting",
+		    ic->timeout);
+	if (r == MAILIMAP_ERROR_SSL)
+		return err_set(e, "TLS handshake with %s:%u failed%s%s%s; does "
+				  "the port speak IMAPS?  (tls = starttls is "
+				  "for port 143)",
+		    ic->host, ic->port, said[0] ? " (" : "", said,
+		    said[0] ? ")" : "");
+	/* libetpan connects without blocking: errno is often just
+	 * EINPROGRESS, which says nothing */
+	if (r == MAILIMAP_ERROR_CONNECTION_REFUSED && saved_errno != 0 &&
+	    saved_errno != EINPROGRESS && saved_errno != EAGAIN)
+		return err_set(e, "cannot connect to %s:%u: %s", ic->host,
+		    ic->port, strerror(saved_errno));
+	if (r == MAILIMAP_ERROR_CONNECTION_REFUSED)
+		return err_set(e, "cannot connect to %s:%u: connection refused "
+				  "or network unreachable",
+		    ic->host, ic->port);
+	if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION)
+		return err_set(e, "%s:%u does not accept connections (BYE "
+				  "greeting)",
+		    ic->host, ic->port);
+	return err_set(e, "cannot connect to %s:%u (no IMAP greeting within "
+			  "%u s)",
+	    ic->host, ic->port, ic->timeout);
+}
+
+static int
+verify(struct imap_conn *c, int *ex, struct err *e)
+{
+	const struct imap_config *ic = c->cfg;
+
+	switch (imap_tls_verify(c->imap->imap_stream, ic->host, ic->ca_file,
+	    e)) {
+	case TLS_TRUSTED:
+		return 0;
+	case TLS_BAD_CA_FILE:
+		*ex = EX_CONFIG;
+		break;
+	default:
+		*ex = EX_NOPERM;
+		break;
+	}
+	imap_conn_drop(c);
+	return err_prefix(e, "%s:%u", ic->host, ic->port);
+}
+
+static int
+capability(struct imap_conn *c, int *ex, struct err *e)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r;
+
+	if ((r = mailimap_capability(c->imap, &cap)) != MAILIMAP_NO_ERROR) {
+		*ex = imap_conn_fail(c, r, "CAPABILITY", EX_PROTOCOL, e);
+		return -1;
+	}
+	mailimap_capability_data_free(cap);
+	imap_conn_touch(c);
+	return 0;
+}
+
+static int
+connect_tls(struct imap_conn *c, int *ex, struct err *e)
+{
+	const struct imap_config *ic = c->cfg;
+	char addr[INET6_ADDRSTRLEN], said[300], *host;
+	struct caught q;
+	time_t start = time(NULL);
+	int r, saved;
+
+	if ((host = strdup(ic->host)) == NULL) {
+		*ex = EX_OSERR;
+		return err_set(e, "out of memory");
+	}
+	errno = 0;
+	switch (ic->tls) {
+	case IMAP_TLS_IMAPS:
+		catch_stderr(&q);
+		r = mailimap_ssl_connect_with_callback(c->imap, host,
+		    (uint16_t)ic->port, set_sni, host);
+		saved = errno;
+		release_stderr(&q, said, sizeof(said));
+		errno = saved;
+		break;
+	case IMAP_TLS_STARTTLS:
+		r = mailimap_socket_connect(c->imap, host, (uint16_t)ic->port);
+		break;
+	default:
+		if (loopback_only(ic->host, addr, sizeof(addr), ex, e) == -1) {
+			free(host);
+			return -1;
+		}
+		log_warn(c->lg, "tls = none: talking to %s:%u in clear text "
+				"(allowed because it is a loopback address)",
+		    ic->host, ic->port);
+		r = mailimap_socket_connect(c->imap, addr, (uint16_t)ic->port);
+		break;
+	}
+	saved = errno;
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
+	    r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		free(host);
+		imap_conn_drop(c);
+		*ex = EX_UNAVAILABLE;
+		if (ic->tls != IMAP_TLS_IMAPS)
+			said[0] = '\0';
+		return connect_failed(c, r, saved,
+		    time(NULL) - start >= (time_t)ic->timeout, said, e);
+	}
+	imap_conn_touch(c);
+	c->preauth = r == MAILIMAP_NO_ERROR_AUTHENTICATED;
+	if (ic->tls == IMAP_TLS_IMAPS) {
+		free(host);
+		return verify(c, ex, e);
+	}
+	if (ic->tls == IMAP_TLS_NONE) {
+		free(host);
+		return 0;
+	}
+
+	/* STARTTLS.  A PREAUTH greeting in clear text could come from
+	 * anyone between us and the server: refuse it like a missing
+	 * STARTTLS. */
+	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+	    capability(c, ex, e) == -1 ||
+	    !mailimap_has_extension(c->imap, "STARTTLS")) {
+		free(host);
+		if (c->dead)
+			return -1;
+		imap_conn_drop(c);
+		*ex = EX_NOPERM;
+		return err_set(e, "%s:%u does not offer STARTTLS; refusing to "
+				  "log in over clear text (if the server has "
+				  "IMAPS, use tls = imaps and port 993)",
+		    ic->host, ic->port);
+	}
+	catch_stderr(&q);
+	r = mailimap_socket_starttls_with_callback(c->imap, set_sni, host);
+	release_stderr(&q, said, sizeof(said));
+	free(host);
+	if (r != MAILIMAP_NO_ERROR) {
+		imap_conn_drop(c);
+		*ex = EX_UNAVAILABLE;
+		return err_set(e, "%s:%u: STARTTLS failed (%s%s%s)", ic->host,
+		    ic->port,
+		    r == MAILIMAP_ERROR_SSL ? "TLS handshake failed"
+					    : "the server refused it",
+		    said[0] ? ": " : "", said);
+	}
+	if (verify(c, ex, e) == -1)
+		return -1;
+	/* what was said before the handshake cannot be trusted */
+	return capability(c, ex, e);
+}
+
+static int
+authenticate(struct imap_conn *c, int *ex, struct err *e)
+{
+	const struct imap_config *ic = c->cfg;
+	char *secret = NULL, said[256];
+	int r;
+
+	if (c->preauth) {
+		log_info(c->lg, "%s:%u: already authenticated (PREAUTH)",
+		    ic->host, ic->port);
+		return 0;
+	}
+	if (ic->auth == IMAP_AUTH_XOAUTH2) {
+		if (capability(c, ex, e) == -1)
+			return -1;
+		if (!mailimap_has_authentication(c->imap, "XOAUTH2")) {
+			*ex = EX_NOPERM;
+			return err_set(e, "%s:%u does not offer XOAUTH2 "
+					  "(AUTH=XOAUTH2); use auth = login",
+			    ic->host, ic->port);
+		}
+	}
+	if (imap_secret_get(ic, c->lg, &secret, e) == -1) {
+		*ex = EX_CONFIG;
+		return -1;
+	}
+	if (ic->auth == IMAP_AUTH_XOAUTH2)
+		r = mailimap_oauth2_authenticate(c->imap, ic->user, secret);
+	else
+		r = mailimap_login(c->imap, ic->user, secret);
+	imap_secret_free(secret);
+	if (r == MAILIMAP_NO_ERROR) {
+		imap_conn_touch(c);
+		return 0;
+	}
+	if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_SASL) {
+		server_said(c, said, sizeof(said));
+		*ex = EX_NOPERM;
+		return err_set(e, "%s:%u refused the %s of %s: %s (%s)",
+		    ic->host, ic->port,
+		    ic->auth == IMAP_AUTH_XOAUTH2 ? "XOAUTH2 token"
+						  : "password",
+		    ic->user, said,
+		    ic->auth == IMAP_AUTH_XOAUTH2
+			? "check what oauth2_token_command prints: an "
+			  "expired token, or one without the IMAP scope?"
+			: "check user, and the password from "
+			  "DMARCSIFT_IMAP_PASSWORD, password, password_file "
+			  "or password_command");
+	}
+	*ex = imap_conn_fail(c, r, "login", EX_NOPERM, e);
+	return -1;
+}
+
+/* The personal namespace: NAMESPACE (RFC 2342) if the server has it,
+ * else the delimiter from LIST "" "" and no prefix. */
+static int
+namespace(struct imap_conn *c, int *ex, struct err *e)
+{
+	struct mailimap_namespace_data *ns = NULL;
+	struct mailimap_namespace_info *info;
+	struct mailimap_mailbox_list *mb;
+	clist *list = NULL;
+	int r;
+
+	if (mailimap_has_namespace(c->imap)) {
+		if ((r = mailimap_namespace(c->imap, &ns)) !=
+		    MAILIMAP_NO_ERROR) {
+			*ex = imap_conn_fail(c, r, "NAMESPACE", EX_PROTOCOL,
+			    e);
+			return -1;
+		}
+		if (ns->ns_personal != NULL &&
+		    !clist_isempty(ns->ns_personal->ns_data_list)) {
+			info = clist_content(
+			    clist_begin(ns->ns_personal->ns_data_list));
+			c->delim = info->ns_delimiter;
+			c->prefix = strdup(info->ns_prefix);
+		}
+		mailimap_namespace_data_free(ns);
+		if (c->prefix != NULL)
+			goto done;
+	}
+	if ((r = mailimap_list(c->imap, "", "", &list)) != MAILIMAP_NO_ERROR) {
+		*ex = imap_conn_fail(c, r, "LIST", EX_PROTOCOL, e);
+		return -1;
+	}
+	if (!clist_isempty(list)) {
+		mb = clist_content(clist_begin(list));
+		c->delim = mb->mb_delimiter;
+	}
+	mailimap_list_result_free(list);
+	c->prefix = strdup("");
+done:
+	imap_conn_touch(c);
+	if (c->prefix == NULL) {
+		*ex = EX_OSERR;
+		return err_set(e, "out of memory");
+	}
+	log_debug(c->lg, "namespace: prefix \"%s\", delimiter '%c'",
+	    c->prefix, c->delim ? c->delim : ' ');
+	return 0;
+}
+
+int
+imap_conn_open(struct imap_conn *c, const struct imap_config *cfg,
+    const struct logger *lg, int *ex, struct err *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = cfg;
+	c->lg = lg;
+	if ((c->imap = mailimap_new(0, NULL)) == NULL) {
+		*ex = EX_OSERR;
+		return err_set(e, "out of memory");
+	}
+	mailimap_set_timeout(c->imap, (time_t)cfg->timeout);
+	if (connect_tls(c, ex, e) == -1 || authenticate(c, ex, e) == -1 ||
+	    capability(c, ex, e) == -1 || namespace(c, ex, e) == -1) {
+		imap_conn_close(c);
+		return -1;
+	}
+	c->has_move = mailimap_has_extension(c->imap, "MOVE");
+	c->has_uidplus = mailimap_has_extension(c->imap, "UIDPLUS");
+	log_debug(lg, "logged in to %s:%u as %s (MOVE %s, UIDPLUS %s)",
+	    cfg->host, cfg->port, cfg->user, c->has_move ? "yes" : "no",
+	    c->has_uidplus ? "yes" : "no");
+	return 0;
+}
