@@ -2,12 +2,13 @@
  * gen.c - bench-gen: realistic, deterministic DMARC aggregate reports for
  * the benchmarks.
  *
- *   bench-gen [--seed N] [--records N] [--reports N] [--compact]
+ *   bench-gen [--seed N] [--records N] [--reports N] [--day N] [--compact]
  *             --format xml|gz|zip|eml --out FILE
  *   bench-gen ... --maildir DIR      (each report an e-mail in DIR/new)
  *   bench-gen ... --mbox FILE        (each report an e-mail in one mbox)
  *
- * The same seed gives the same bytes.  Records mix IPv4 and IPv6 sources,
+ * Report k covers the UTC day 2026-11-24 minus (k + --day) days.  The same
+ * seed gives the same bytes.  Records mix IPv4 and IPv6 sources,
  * Amazon SES (several regions, healthy and not), Google Workspace,
  * Microsoft 365, SendGrid and unknown senders, with one to three DKIM and one
  * or two SPF results each, in the shape Google writes (indented; --compact
@@ -80,22 +81,27 @@ struct sender {
 	const char *spf;      /* NULL: envelope */
 	int dkim_pass, spf_pass;
 	int v6;
+	unsigned pool;	      /* distinct sending addresses */
+	unsigned base;	      /* first octet of its IPv4 pool */
 };
 
 static const struct sender senders[] = {
+    /* Real reports repeat the same sending addresses day after day (a
+     * provider's pool); spoofing comes from a much larger, scattered set. */
     {"ses-us-east-1-default", 20, "amazonses.com",
-	{"%s", "amazonses.com", NULL}, NULL, 1, 0, 0},
+	{"%s", "amazonses.com", NULL}, NULL, 1, 0, 0, 1500, 54},
     {"ses-eu-west-1-nodkim", 8, "eu-west-1.amazonses.com",
-	{"amazonses.com", NULL, NULL}, NULL, 0, 0, 0},
+	{"amazonses.com", NULL, NULL}, NULL, 0, 0, 0, 500, 54},
     {"ses-healthy", 25, "mail.%s", {"%s", "amazonses.com", NULL}, NULL, 1,
-	1, 0},
+	1, 0, 2000, 54},
     {"google", 20, NULL, {"%s", "%s.20230601.gappssmtp.com", NULL}, NULL,
-	1, 1, 1},
+	1, 1, 1, 1500, 209},
     {"microsoft", 10, NULL, {"%s", "tenant.onmicrosoft.com", NULL}, NULL, 1,
-	1, 1},
+	1, 1, 1000, 40},
     {"sendgrid", 10, "em1234.%s", {"%s", "sendgrid.info", NULL},
-	"sendgrid.net", 1, 0, 0},
-    {"unknown", 7, "spoofer.test", {NULL, NULL, NULL}, NULL, 0, 0, 1},
+	"sendgrid.net", 1, 0, 0, 300, 149},
+    {"unknown", 7, "spoofer.test", {NULL, NULL, NULL}, NULL, 0, 0, 1,
+	200000, 0},
 };
 
 static const char *const domains[] = {"example.com", "example.net",
@@ -114,31 +120,44 @@ pick_sender(struct rng *r)
 	return &senders[i];
 }
 
-static void
+/* An address from the sender's pool: the pool's n-th address is always the
+ * same, so the same senders come back in every report. */
+static unsigned
 ip(struct rng *r, const struct sender *s, char *out, size_t len)
 {
-	if (s->v6 && below(r, 4) == 0)
-		snprintf(out, len, "2001:db8:%x:%x::%x", below(r, 65536),
-		    below(r, 65536), below(r, 65536) + 1);
-	else if (strncmp(s->name, "ses", 3) == 0)
-		snprintf(out, len, "54.240.%u.%u", below(r, 128), below(r, 254) + 1);
-	else
-		snprintf(out, len, "%u.%u.%u.%u", below(r, 200) + 11, below(r, 256),
-		    below(r, 256), below(r, 254) + 1);
+	unsigned n = below(r, s->pool);
+
+	if (s->v6 && n % 4 == 0)
+		snprintf(out, len, "2001:db8:%x:%x::%x", s->base, n >> 8,
+		    (n & 255) + 1);
+	else if (s->base == 54)
+		snprintf(out, len, "54.240.%u.%u", (n >> 8) % 128, n % 254 + 1);
+	else if (s->base != 0)
+		snprintf(out, len, "%u.%u.%u.%u", s->base, (n >> 16) % 256,
+		    (n >> 8) % 256, n % 254 + 1);
+	else /* spoofers: scattered over the whole space */
+		snprintf(out, len, "%u.%u.%u.%u", (n * 2654435761u >> 24) % 200 + 11,
+		    (n * 40503u) % 256, (n >> 8) % 256, n % 254 + 1);
+	return n;
 }
 
 static void
 record(struct text *t, struct rng *r, int compact)
 {
 	const struct sender *s = pick_sender(r);
-	const char *from = domains[below(r, 4)];
+	/* most mail is from the main domain */
+	const char *from = domains[below(r, 10) < 7 ? 0 : 1 + below(r, 3)];
 	const char *nl = compact ? "" : "\n", *in2 = compact ? "" : "    ";
 	const char *in3 = compact ? "" : "      ", *in4 = compact ? "" : "        ";
 	char addr[64], env[128], d[128];
 	unsigned count = below(r, 8) ? below(r, 20) + 1 : below(r, 2000) + 1;
-	unsigned ndkim = 1 + below(r, 3), nspf = 1 + below(r, 2), i;
+	unsigned ndkim, nspf, i, n;
 
-	ip(r, s, addr, sizeof(addr));
+	/* a sender signs and is checked the same way every time: the number
+	 * of results follows from the address, not from the dice */
+	n = ip(r, s, addr, sizeof(addr));
+	ndkim = 1 + n % 3;
+	nspf = 1 + (n / 3) % 2;
 	snprintf(env, sizeof(env), s->envelope ? s->envelope : "%s", from);
 	add(t, "%s<record>%s%s<row>%s%s<source_ip>%s</source_ip>%s%s<count>%u"
 	       "</count>%s%s<policy_evaluated>%s%s<disposition>none"
@@ -156,10 +175,13 @@ record(struct text *t, struct rng *r, int compact)
 		if (dom == NULL)
 			dom = i == 0 ? "%s" : "amazonses.com";
 		snprintf(d, sizeof(d), dom, from);
+		/* a selector belongs to the signer, like an Easy DKIM
+		 * token: the same one every time */
 		add(t, "%s<dkim>%s%s<domain>%s</domain>%s%s<selector>"
-		       "s%016" PRIx64 "</selector>%s%s<result>%s</result>%s%s"
+		       "%.8s%u</selector>%s%s<result>%s</result>%s%s"
 		       "</dkim>%s",
-		    in3, nl, in4, d, nl, in4, next(r), nl, in4,
+		    in3, nl, in4, d, nl, in4, s->name, (unsigned)strlen(d), nl,
+		    in4,
 		    s->dkim_pass || i > 0 ? "pass" : "fail", nl, in3, nl);
 	}
 	/* the MAIL FROM result, and sometimes the HELO one */
@@ -310,7 +332,7 @@ int
 main(int argc, char **argv)
 {
 	const char *format = NULL, *out = NULL, *maildir = NULL, *mbox = NULL;
-	unsigned long records = 1000, reports = 1, seed = 1, k;
+	unsigned long records = 1000, reports = 1, seed = 1, day = 0, k;
 	struct text xml = {0}, gz = {0}, msg = {0};
 	struct rng r;
 	char path[4096];
@@ -324,6 +346,8 @@ main(int argc, char **argv)
 			usage();
 		else if (strcmp(argv[i], "--seed") == 0)
 			seed = strtoul(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--day") == 0)
+			day = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--records") == 0)
 			records = strtoul(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--reports") == 0)
@@ -357,7 +381,7 @@ main(int argc, char **argv)
 	}
 	for (k = 0; k < reports; k++) {
 		xml.len = 0;
-		report(&xml, &r, records, (unsigned)k, compact);
+		report(&xml, &r, records, (unsigned)(k + day), compact);
 		if (maildir != NULL || mbox != NULL) {
 			gzip_mem(&xml, &gz);
 			message(&msg, &gz, (unsigned)k);

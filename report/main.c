@@ -154,7 +154,9 @@ parse_date(const char *s, int64_t *out)
 		days = strtol(s, &end, 10);
 		if (errno != 0 || *end != 'd' || days < 0 || days > 100000)
 			return -1;
-		*out = (int64_t)time(NULL) - (int64_t)days * 86400;
+		/* whole UTC days: "7d" is from midnight seven days ago, so
+		 * the same command gives the same rows all day long */
+		*out = ((int64_t)time(NULL) / 86400 - days) * 86400;
 		return 0;
 	}
 	memset(&tm, 0, sizeof(tm));

@@ -118,6 +118,32 @@ static const char *const steps[] = {
     "  last_uid    INTEGER NOT NULL,\n"
     "  updated_at  INTEGER NOT NULL\n"
     ");\n",
+    /* 2: traffic, the daily rollup the summaries read.  One row per
+     * (day, policy, source, identifiers, authentication results), with the
+     * counters summed over every record that has them; kept up to date as
+     * records are stored (store-sqlite.c), and filled here from the
+     * records already stored. */
+    "CREATE TABLE traffic (\n"
+    "  day           INTEGER NOT NULL,\n" /* reports.begin_ts / 86400 */
+    "  domain        TEXT NOT NULL,\n"
+    "  adkim         TEXT NOT NULL,\n" /* '' when not published */
+    "  aspf          TEXT NOT NULL,\n"
+    "  source_ip     TEXT NOT NULL,\n" /* '' when the record has none */
+    "  header_from   TEXT NOT NULL,\n"
+    "  envelope_from TEXT NOT NULL,\n"
+    "  dkim          TEXT NOT NULL,\n" /* see TRAFFIC_DKIM_SQL */
+    "  spf           TEXT NOT NULL,\n"
+    "  records       INTEGER NOT NULL,\n"
+    "  messages      INTEGER NOT NULL,\n"
+    "  dkim_aligned  INTEGER NOT NULL,\n"
+    "  spf_aligned   INTEGER NOT NULL,\n"
+    "  dmarc_pass    INTEGER NOT NULL,\n"
+    "  quarantined   INTEGER NOT NULL,\n"
+    "  rejected      INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (day, domain, adkim, aspf, source_ip, header_from,\n"
+    "               envelope_from, dkim, spf)\n"
+    ") WITHOUT ROWID;\n"
+    TRAFFIC_FILL_SQL("WHERE true") ";\n",
 };
 
 const char *

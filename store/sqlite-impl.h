@@ -12,6 +12,9 @@
 
 #include <sqlite3.h>
 
+#include "buf.h"
+#include "traffic.h"
+
 #include "store-impl.h"
 
 enum stmt {
@@ -38,6 +41,8 @@ enum stmt {
 	S_LOG,
 	S_IMAP_GET,
 	S_IMAP_SET,
+	S_TRAFFIC,	/* one record into the rollup */
+	S_TRAFFIC_REPORT, /* a whole report into the rollup */
 	S_COUNT
 };
 
@@ -52,6 +57,17 @@ struct sq {
 	int in_report;
 	int64_t report;
 	struct store_payload *raw_new; /* payload stored by this report */
+
+	/* The report's share of the traffic rollup, summed in memory and
+	 * written in key order (traffic.h) when full and at the end.  When
+	 * it fills up before the report's header is known (records first),
+	 * the rollup is filled from the stored records in SQL instead. */
+	struct traffic traffic;
+	int traffic_spilled;
+	int header_known;
+	int64_t day;
+	char domain[256], adkim[8], aspf[8];
+	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 };
 
 /* Fills e with the database's last error: "<what>: <message> (<path>)". */

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "migrations.h"
 #include "sqlite-impl.h"
 
@@ -79,6 +80,10 @@ static const char *const sql_text[S_COUNT] = {
 	      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_IMAP_GET] = "SELECT uidvalidity, last_uid FROM imap_state "
 		   "WHERE mailbox = ?",
+    [S_TRAFFIC] = "INSERT INTO traffic VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+		  TRAFFIC_UPSERT_SQL,
+    [S_TRAFFIC_REPORT] = TRAFFIC_FILL_SQL("WHERE rp.id = ?1"),
     [S_IMAP_SET] = "INSERT INTO imap_state (mailbox, uidvalidity, last_uid, "
 		   "updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox) "
 		   "DO UPDATE SET uidvalidity = ?2, last_uid = ?3, "
@@ -197,6 +202,9 @@ sq_close(void *impl)
 		sqlite3_finalize(q->st[i]);
 	sqlite3_close(q->db);
 	free(q->path);
+	buf_free(&q->sig_dkim);
+	buf_free(&q->sig_spf);
+	traffic_free(&q->traffic);
 	free(q);
 }
 
@@ -212,6 +220,9 @@ sq_open(const char *location, enum store_mode mode, void **impl,
 		free(q);
 		return err_set(e, "out of memory");
 	}
+	buf_init(&q->sig_dkim, 0);
+	buf_init(&q->sig_spf, 0);
+	traffic_init(&q->traffic, 8u << 20);
 	q->readonly = mode == STORE_READONLY;
 	if (q->readonly) {
 		if (access(location, F_OK) == -1) {
@@ -458,6 +469,23 @@ out:
 	return rc;
 }
 
+/* The part of the traffic key that comes from the report's header.
+ * Returns 0 when it is not known yet (or too long to key in memory). */
+static int
+set_traffic_key(struct sq *q, const struct dmarc_meta *m)
+{
+	if (m->domain == NULL || !m->has_begin ||
+	    strlen(m->domain) >= sizeof(q->domain) ||
+	    (m->adkim && strlen(m->adkim) >= sizeof(q->adkim)) ||
+	    (m->aspf && strlen(m->aspf) >= sizeof(q->aspf)))
+		return 0;
+	q->day = m->begin / 86400;
+	snprintf(q->domain, sizeof(q->domain), "%s", m->domain);
+	snprintf(q->adkim, sizeof(q->adkim), "%s", m->adkim ? m->adkim : "");
+	snprintf(q->aspf, sizeof(q->aspf), "%s", m->aspf ? m->aspf : "");
+	return 1;
+}
+
 void
 sq_report_abort(void *impl)
 {
@@ -472,6 +500,7 @@ sq_report_abort(void *impl)
 		q->raw_new->stored_id = 0; /* its row is gone too */
 	q->raw_new = NULL;
 	q->in_report = 0;
+	traffic_reset(&q->traffic);
 }
 
 int
@@ -497,10 +526,121 @@ sq_report_begin(void *impl, const struct dmarc_meta *m,
 	if (run(q, S_INS_REPORT, e, "cannot store the report") == -1)
 		goto fail;
 	q->report = sqlite3_last_insert_rowid(q->db);
+	traffic_reset(&q->traffic);
+	q->traffic_spilled = 0;
+	q->header_known = set_traffic_key(q, m);
 	return 0;
 fail:
 	sq_report_abort(q);
 	return -1;
+}
+
+/* Appends one result, its fields separated by U+001F, to a list whose
+ * entries are separated by U+001E; NULL fields are empty. */
+static int
+sig_entry(struct buf *b, const char *x, const char *y, const char *z,
+    struct err *e)
+{
+	if ((b->len > 0 && buf_appendc(b, '\x1e', e) == -1) ||
+	    buf_append(b, x ? x : "", x ? strlen(x) : 0, e) == -1 ||
+	    buf_appendc(b, '\x1f', e) == -1 ||
+	    buf_append(b, y ? y : "", y ? strlen(y) : 0, e) == -1 ||
+	    buf_appendc(b, '\x1f', e) == -1 ||
+	    buf_append(b, z ? z : "", z ? strlen(z) : 0, e) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+write_entry(void *arg, const struct traffic_entry *en)
+{
+	struct sq *q = arg;
+	sqlite3_stmt *st = q->st[S_TRAFFIC];
+	int i, rc;
+
+	sqlite3_bind_int64(st, 1, q->day);
+	sqlite3_bind_text(st, 2, q->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, q->adkim, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, q->aspf, -1, SQLITE_STATIC);
+	for (i = 0; i < TK_COUNT; i++)
+		sqlite3_bind_text(st, 5 + i, en->field[i], -1, SQLITE_STATIC);
+	for (i = 0; i < TC_COUNT; i++)
+		sqlite3_bind_int64(st, 10 + i, en->c[i]);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Writes the summed rows, in key order, and empties the sums. */
+static int
+traffic_flush(struct sq *q, struct err *e)
+{
+	int rc = traffic_sorted(&q->traffic, write_entry, q);
+
+	traffic_reset(&q->traffic);
+	if (rc == -1)
+		return sq_err(q, e, "cannot add the report to the traffic");
+	return 0;
+}
+
+/* Adds one record to the report's sums.  The DKIM and SPF texts are the
+ * ones TRAFFIC_DKIM_SQL and TRAFFIC_SPF_SQL make (migrations.h), so that
+ * records summed here and reports added in SQL land on the same rows. */
+static int
+traffic_record(struct sq *q, const struct dmarc_record *r, struct err *e)
+{
+	const char *field[TK_COUNT];
+	int64_t c[TC_COUNT], n = r->count;
+	int dk = r->dkim != NULL && strcmp(r->dkim, "pass") == 0;
+	int sp = r->spf != NULL && strcmp(r->spf, "pass") == 0;
+	size_t i;
+	int rc;
+
+	if (q->traffic_spilled)
+		return 0;
+	buf_reset(&q->sig_dkim);
+	buf_reset(&q->sig_spf);
+	for (i = 0; i < r->ndkim; i++)
+		if (sig_entry(&q->sig_dkim, r->dkim_results[i].domain,
+			r->dkim_results[i].selector, r->dkim_results[i].result,
+			e) == -1)
+			return -1;
+	for (i = 0; i < r->nspf; i++)
+		if (sig_entry(&q->sig_spf, r->spf_results[i].domain,
+			r->spf_results[i].scope, r->spf_results[i].result,
+			e) == -1)
+			return -1;
+	field[TK_SOURCE_IP] = r->source_ip;
+	field[TK_HEADER_FROM] = r->header_from;
+	field[TK_ENVELOPE_FROM] = r->envelope_from;
+	field[TK_DKIM] = q->sig_dkim.len ? q->sig_dkim.data : "";
+	field[TK_SPF] = q->sig_spf.len ? q->sig_spf.data : "";
+	c[TC_RECORDS] = 1;
+	c[TC_MESSAGES] = n;
+	c[TC_DKIM_ALIGNED] = dk ? n : 0;
+	c[TC_SPF_ALIGNED] = sp ? n : 0;
+	c[TC_DMARC_PASS] = dk || sp ? n : 0;
+	c[TC_QUARANTINED] = r->disposition != NULL &&
+				    strcmp(r->disposition, "quarantine") == 0
+				? n
+				: 0;
+	c[TC_REJECTED] = r->disposition != NULL &&
+				 strcmp(r->disposition, "reject") == 0
+			     ? n
+			     : 0;
+	if ((rc = traffic_add(&q->traffic, field, c)) == 1) {
+		if (!q->header_known) {
+			q->traffic_spilled = 1;
+			traffic_reset(&q->traffic);
+			return 0;
+		}
+		if (traffic_flush(q, e) == -1)
+			return -1;
+		rc = traffic_add(&q->traffic, field, c);
+	}
+	if (rc == -1)
+		return err_set(e, "out of memory summing the traffic");
+	return 0;
 }
 
 int
@@ -569,7 +709,7 @@ sq_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 		    -1)
 			return -1;
 	}
-	return 0;
+	return traffic_record(q, r, e);
 }
 
 int
@@ -629,6 +769,20 @@ sq_report_finish(void *impl, const struct dmarc_meta *m,
 	}
 	if (rc != SQLITE_DONE) {
 		sq_err(q, e, "cannot complete the report");
+		sq_report_abort(q);
+		return -1;
+	}
+	/* the rest of the report's traffic, under its final header; when
+	 * the sums overflowed before that header was known, from SQL */
+	if (q->traffic_spilled || !set_traffic_key(q, m)) {
+		sqlite3_bind_int64(q->st[S_TRAFFIC_REPORT], 1, q->report);
+		if (run(q, S_TRAFFIC_REPORT, e,
+			"cannot add the report to the traffic") == -1) {
+			sq_report_abort(q);
+			return -1;
+		}
+		traffic_reset(&q->traffic);
+	} else if (traffic_flush(q, e) == -1) {
 		sq_report_abort(q);
 		return -1;
 	}
