@@ -22,12 +22,24 @@ file_accepts(const char *path)
 }
 
 static int
-walk_dir(struct fetch_ctx *fc, const char *path, struct err *e)
+walk_dir(struct fetch_ctx *fc, const char *path, const struct stat *sb,
+    struct err *e)
 {
 	struct dirent **ents = NULL;
+	struct fetch_dir here;
+	const struct fetch_dir *d;
 	char child[PATH_MAX];
 	int n, i, rc = 0;
 
+	/* Directories are followed through symbolic links; two links back
+	 * to a directory would otherwise be walked 2^MAX_DIR_DEPTH times. */
+	for (d = fc->dirs; d != NULL; d = d->up)
+		if (d->dev == sb->st_dev && d->ino == sb->st_ino) {
+			log_warn(fc->lg, "%s: a link to a directory it is in "
+					 "(a loop), skipped",
+			    path);
+			return 0;
+		}
 	if (fc->depth >= MAX_DIR_DEPTH) {
 		log_warn(fc->lg, "%s: directories nested more than %d deep, "
 				 "skipped",
@@ -40,6 +52,10 @@ walk_dir(struct fetch_ctx *fc, const char *path, struct err *e)
 		    strerror(errno));
 		return import_reject_input(fc->imp, path, why, e);
 	}
+	here.dev = sb->st_dev;
+	here.ino = sb->st_ino;
+	here.up = fc->dirs;
+	fc->dirs = &here;
 	fc->depth++;
 	for (i = 0; i < n; i++) {
 		const char *name = ents[i]->d_name;
@@ -55,6 +71,7 @@ walk_dir(struct fetch_ctx *fc, const char *path, struct err *e)
 	}
 	free(ents);
 	fc->depth--;
+	fc->dirs = here.up;
 	return rc;
 }
 
@@ -76,7 +93,7 @@ file_run(struct fetch_ctx *fc, const char *path, struct err *e)
 		return import_reject_input(fc->imp, path, why, e);
 	}
 	if (S_ISDIR(sb.st_mode))
-		return walk_dir(fc, path, e);
+		return walk_dir(fc, path, &sb, e);
 	if (!S_ISREG(sb.st_mode)) {
 		if (fc->depth == 0)
 			log_warn(fc->lg, "%s: not a regular file, skipped", path);

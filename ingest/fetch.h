@@ -12,11 +12,20 @@
 #define DMARCSIFT_FETCH_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "import.h"
 #include "input-limits.h"
 #include "log.h"
+
+/* A directory being walked and the one it is in: a symbolic link back to
+ * one of them is a loop, which would be walked again at every level. */
+struct fetch_dir {
+	dev_t dev;
+	ino_t ino;
+	const struct fetch_dir *up;
+};
 
 struct fetch_ctx {
 	struct importer *imp;
@@ -25,6 +34,7 @@ struct fetch_ctx {
 	int missing;  /* a PATH given on the command line does not exist */
 	int progress; /* draw a progress line (stderr is a terminal) */
 	unsigned depth; /* directory recursion */
+	const struct fetch_dir *dirs; /* the directories being walked */
 };
 
 struct fetch {

@@ -4,24 +4,127 @@
 #include "mime.h"
 
 #include <libetpan/libetpan.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Counts header lines that start a MIME part. */
-static unsigned
-count_content_types(const unsigned char *p, size_t n)
-{
-	static const char needle[] = "content-type:";
-	size_t i, k = sizeof(needle) - 1;
-	unsigned count = 0;
+/* Multipart and message parts in one message, whatever --max-mime-parts
+ * says (see mime_walk()); a report mail has one or two. */
+#define MAX_CONTAINERS 1000
+/* Header fields in one message, all parts together, and their bytes; a
+ * report mail has a few dozen, a few KB. */
+#define MAX_FIELDS	20000
+#define MAX_FIELD_BYTES (1u << 20)
 
-	for (i = 0; i + k <= n; i++) {
-		if ((i == 0 || p[i - 1] == '\n') &&
-		    strncasecmp((const char *)p + i, needle, k) == 0)
-			count++;
+/* Skips what may come between a header field's name and its colon: white
+ * space, folding (a line break followed by white space) and comments.
+ * libetpan takes all three there (RFC 5322's obsolete syntax), so
+ * "Content-Type :" and "Content-Type\r\n :" start a part as well, and a
+ * count that missed them let a 5 MB message nest 70,000 levels deep (and
+ * overflow the stack).  Liberal on purpose: a line counted too many costs
+ * nothing.  Stops at a line break not followed by white space, so each scan
+ * stays within one header. */
+static size_t
+skip_cfws(const unsigned char *p, size_t i, size_t n)
+{
+	unsigned depth = 0;
+	size_t j;
+
+	while (i < n) {
+		if (p[i] == '\r' || p[i] == '\n') {
+			j = i + (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n' ? 2 : 1);
+			if (j >= n || (p[j] != ' ' && p[j] != '\t'))
+				return i;
+			i = j;
+			continue;
+		}
+		if (p[i] == '(') {
+			depth++;
+		} else if (depth > 0) {
+			if (p[i] == ')')
+				depth--;
+			else if (p[i] == '\\' && i + 1 < n && p[i + 1] != '\r' &&
+				 p[i + 1] != '\n')
+				i++;
+		} else if (p[i] != ' ' && p[i] != '\t') {
+			return i;
+		}
+		i++;
 	}
-	return count;
+	return i;
+}
+
+/* What the message is made of, counted before libetpan parses it. */
+struct shape {
+	unsigned fields;     /* header fields */
+	size_t field_bytes;  /* ... and their size, folded lines included */
+	unsigned types;	     /* Content-Type fields: MIME parts */
+	unsigned containers; /* ... of multipart/ and message/: parts that nest */
+};
+
+static int
+line_empty(const unsigned char *p, size_t i, size_t n)
+{
+	return (i < n && p[i] == '\n') ||
+	       (i + 1 < n && p[i] == '\r' && p[i + 1] == '\n');
+}
+
+/* Header fields are counted where libetpan reads header fields: at the
+ * top, after a line that may be a boundary ("--..."), and at the start of
+ * a part declared message/...; up to the empty line that ends the block.
+ * Content-Type fields are counted everywhere, to be safe. */
+static void
+measure(const unsigned char *p, size_t n, struct shape *sh)
+{
+	size_t i, j, k, end;
+	int in_header = 1, embedded = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	for (i = 0; i < n; i++) {
+		if (i > 0 && p[i - 1] != '\n')
+			continue;
+		if (line_empty(p, i, n)) {
+			/* a message/... part's body begins with headers */
+			in_header = in_header && embedded;
+			embedded = 0;
+			continue;
+		}
+		if (!in_header && n - i >= 2 && p[i] == '-' && p[i + 1] == '-') {
+			in_header = 1;
+			continue;
+		}
+		/* a field name: printable ASCII but ':', then the colon */
+		for (k = i; k < n && p[k] > ' ' && p[k] < 127 && p[k] != ':'; k++)
+			;
+		if (k == i || (j = skip_cfws(p, k, n)) >= n || p[j] != ':')
+			continue;
+		if (in_header) {
+			sh->fields++;
+			/* to the end of the field: a line break not followed
+			 * by white space */
+			for (end = j; end < n; end++)
+				if (p[end] == '\n' &&
+				    (end + 1 >= n || (p[end + 1] != ' ' &&
+							 p[end + 1] != '\t')))
+					break;
+			sh->field_bytes += end - i;
+		}
+		if (k - i != 12 ||
+		    strncasecmp((const char *)p + i, "content-type", 12) != 0)
+			continue;
+		sh->types++;
+		j = skip_cfws(p, j + 1, n);
+		if (n - j >= 9 &&
+		    strncasecmp((const char *)p + j, "multipart", 9) == 0) {
+			sh->containers++;
+		} else if (n - j >= 7 &&
+			   strncasecmp((const char *)p + j, "message", 7) == 0) {
+			sh->containers++;
+			embedded = in_header;
+		}
+	}
 }
 
 int
@@ -94,7 +197,15 @@ struct walk {
 	const struct mime_handler *h;
 	struct mime_info *info;
 	struct err *e;
+	const unsigned char *msg; /* the message parsed, for its bounds */
+	size_t len;
 };
+
+/* libetpan's quoted-printable decoder reads past the end of the data it is
+ * given when that ends in a cut escape ("=3"): a part whose end is not
+ * followed by this many bytes of the message is decoded from a padded
+ * copy. */
+#define DECODE_PAD 8
 
 /* First pass: is this some other kind of report? */
 static void
@@ -155,8 +266,10 @@ visit_single(struct walk *w, struct mailmime *m)
 	struct mailmime_single_fields sf;
 	struct mailmime_data *d = m->mm_data.mm_single;
 	struct mime_part part;
-	char type[128], *decoded = NULL;
-	size_t idx = 0, dlen = 0;
+	char type[128], *decoded = NULL, *copy = NULL;
+	const char *data;
+	size_t idx = 0, dlen = 0, n;
+	uintptr_t at, lo, hi;
 	int enc, rc;
 
 	type_string(m->mm_content_type, type, sizeof(type));
@@ -178,9 +291,21 @@ visit_single(struct walk *w, struct mailmime *m)
 			      : MAILMIME_MECHANISM_8BIT;
 	if (enc == MAILMIME_MECHANISM_ERROR || enc == MAILMIME_MECHANISM_TOKEN)
 		enc = MAILMIME_MECHANISM_8BIT;
-	if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
-		d->dt_data.dt_text.dt_length, &idx, enc, &decoded,
-		&dlen) != MAILIMF_NO_ERROR)
+	data = d->dt_data.dt_text.dt_data;
+	n = d->dt_data.dt_text.dt_length;
+	at = (uintptr_t)data;
+	lo = (uintptr_t)w->msg;
+	hi = lo + w->len;
+	if (at < lo || at > hi || n > hi - at || hi - at - n < DECODE_PAD) {
+		if ((copy = calloc(1, n + DECODE_PAD)) == NULL)
+			return err_set(w->e, "out of memory");
+		if (n > 0)
+			memcpy(copy, data, n);
+		data = copy;
+	}
+	rc = mailmime_part_parse(data, n, &idx, enc, &decoded, &dlen);
+	free(copy);
+	if (rc != MAILIMF_NO_ERROR)
 		return err_set(w->e, "part %u (%s): cannot decode its "
 				     "content-transfer-encoding",
 		    w->info->leaves, type);
@@ -205,7 +330,7 @@ visit(struct walk *w, struct mailmime *m, unsigned depth)
 		return 0;
 	if (depth > w->lim->max_mime_depth)
 		return err_set(w->e, "MIME parts nested deeper than %u levels "
-				     "(limit --max-mime-depth)",
+				     "(multipart in multipart...)",
 		    w->lim->max_mime_depth);
 	switch (m->mm_type) {
 	case MAILMIME_SINGLE:
@@ -230,17 +355,32 @@ mime_walk(const unsigned char *msg, size_t len, const struct limits *lim,
 {
 	struct mailmime *mime = NULL;
 	struct walk w;
+	struct shape sh;
 	size_t idx = 0;
-	unsigned n;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
-	n = count_content_types(msg, len);
-	if (n > lim->max_mime_parts + 1)
+	measure(msg, len, &sh);
+	if (sh.types > lim->max_mime_parts + 1)
 		return err_set(e, "message has %u Content-Type headers, more "
 				  "than the %u MIME parts allowed "
 				  "(--max-mime-parts)",
-		    n, lim->max_mime_parts);
+		    sh.types, lim->max_mime_parts);
+	/* Whatever --max-mime-parts allows: libetpan's time grows with the
+	 * square of the nesting and its stack with the nesting (70,000
+	 * levels overflow it), and only containers nest. */
+	if (sh.containers > MAX_CONTAINERS)
+		return err_set(e, "message has %u multipart or message parts, "
+				  "more than the %u that can be parsed safely",
+		    sh.containers, MAX_CONTAINERS);
+	/* libetpan turns header fields into structures many times their
+	 * size: a million fields (14 MB) took 180 MB, 200,000 parameters in
+	 * one Content-Type (2.5 MB) 42 MB. */
+	if (sh.fields > MAX_FIELDS || sh.field_bytes > MAX_FIELD_BYTES)
+		return err_set(e, "message has %u header fields (%zu bytes), "
+				  "more than the %u (%u bytes) that can be "
+				  "parsed safely",
+		    sh.fields, sh.field_bytes, MAX_FIELDS, MAX_FIELD_BYTES);
 	if (mailmime_parse((const char *)msg, len, &idx, &mime) !=
 	    MAILIMF_NO_ERROR)
 		return err_set(e, "cannot parse the message's MIME structure");
@@ -253,6 +393,8 @@ mime_walk(const unsigned char *msg, size_t len, const struct limits *lim,
 		w.h = h;
 		w.info = info;
 		w.e = e;
+		w.msg = msg;
+		w.len = len;
 		rc = visit(&w, mime, 0);
 	}
 	mailmime_free(mime);

@@ -365,6 +365,12 @@ pipeline_parse(struct parser *p, struct reader *in, enum parse_mode mode,
 		consume(pp, h);
 		pthread_join(t, NULL);
 		st = pp->status;
+		/* The worker may have parsed to the end before the handler
+		 * refused one of the last records: the worker then never saw
+		 * the abort, but the parse failed all the same, as
+		 * parser_run() would have said. */
+		if (pp->aborted)
+			st = PARSE_REJECT;
 		if (st != PARSE_OK)
 			*e = pp->aborted ? pp->abort_err : pp->err;
 	}

@@ -28,7 +28,10 @@ base_read(struct stream *s, unsigned char *buf, size_t n, struct err *e)
 	case ORIGIN_MEM:
 		if (n > s->o.len - s->mem_pos)
 			n = s->o.len - s->mem_pos;
-		memcpy(buf, s->o.mem + s->mem_pos, n);
+		/* an empty buffer may be NULL (an empty mbox message):
+		 * no arithmetic on it, no memcpy from it */
+		if (n > 0)
+			memcpy(buf, s->o.mem + s->mem_pos, n);
 		s->mem_pos += n;
 		r = (ssize_t)n;
 		break;

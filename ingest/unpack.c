@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mime.h"
 
@@ -94,6 +95,28 @@ note(struct walker *w, int strength, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A name from the input (a zip member, an attachment's file name) as it
+ * goes into messages: its control characters become '?', so that a name
+ * cannot send escape sequences to the operator's terminal or forge a line
+ * of the log.  C1 controls (U+0080..U+009F in UTF-8) too. */
+static const char *
+printable_name(const char *name, char *out, size_t len)
+{
+	unsigned char *c;
+
+	snprintf(out, len, "%s", name);
+	for (c = (unsigned char *)out; *c != '\0'; c++) {
+		if (*c < 0x20 || *c == 0x7f) {
+			*c = '?';
+		} else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+			c[0] = '?';
+			c[1] = '?';
+			c++;
+		}
+	}
+	return out;
+}
+
 static void
 failure(struct walker *w, const char *where, const char *msg)
 {
@@ -156,14 +179,51 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
  * zip
  */
 
+/* libzip's reasons, in the words of what they mean for an input. */
+static const char *
+zip_why(zip_error_t *ze)
+{
+	switch (zip_error_code_zip(ze)) {
+	case ZIP_ER_EXISTS:
+		return "two members have the same name (duplicate or "
+		       "overlapping entries, as in zip bombs)";
+	case ZIP_ER_INCONS:
+		return "its directory does not match the members' headers "
+		       "(damaged, or forged as in zip bombs)";
+	default:
+		return zip_error_strerror(ze);
+	}
+}
+
+/* 1 when the members' compressed data add up to more than the archive:
+ * then they overlap, which no zip writer does.  Overlapping members are
+ * how a 100 KB zip unpacks to gigabytes (every member inflates the same
+ * data again), and libzip does not look for them. */
+static int
+members_overlap(zip_t *z, zip_int64_t n, uint64_t size, uint64_t *total)
+{
+	zip_stat_t st;
+	zip_int64_t i;
+
+	*total = 0;
+	for (i = 0; i < n; i++) {
+		zip_stat_init(&st);
+		if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) == 0 &&
+		    (st.valid & ZIP_STAT_COMP_SIZE))
+			*total += st.comp_size;
+	}
+	return *total > size;
+}
+
 static void
 walk_zip(struct walker *w, struct unpack_payload *pl, zip_t *z,
-    const char *where, unsigned depth)
+    uint64_t size, const char *where, unsigned depth)
 {
-	char sub[512];
+	char sub[512], msg[200], name[256];
 	zip_int64_t n, i;
 	zip_stat_t st;
 	struct origin o;
+	uint64_t total;
 	unsigned found = 0;
 
 	n = zip_get_num_entries(z, 0);
@@ -172,10 +232,17 @@ walk_zip(struct walker *w, struct unpack_payload *pl, zip_t *z,
 		return;
 	}
 	if ((uint64_t)n > w->lim->max_zip_members) {
-		char msg[160];
 		snprintf(msg, sizeof(msg), "zip archive has %lld members, "
 		    "over the limit of %u (--max-zip-members)",
 		    (long long)n, w->lim->max_zip_members);
+		failure(w, where, msg);
+		return;
+	}
+	if (members_overlap(z, n, size, &total)) {
+		snprintf(msg, sizeof(msg), "zip members overlap: their "
+		    "compressed data add up to %llu bytes in a %llu-byte "
+		    "archive (a zip bomb)",
+		    (unsigned long long)total, (unsigned long long)size);
 		failure(w, where, msg);
 		return;
 	}
@@ -188,7 +255,7 @@ walk_zip(struct walker *w, struct unpack_payload *pl, zip_t *z,
 		snprintf(sub, sizeof(sub), "%s%szip member '%s'", where,
 		    where[0] ? " > " : "",
 		    (st.valid & ZIP_STAT_NAME) && st.name && st.name[0]
-			? st.name
+			? printable_name(st.name, name, sizeof(name))
 			: "(no name)");
 		if ((st.valid & ZIP_STAT_NAME) && st.name != NULL &&
 		    st.name[0] != '\0' && st.name[strlen(st.name) - 1] == '/')
@@ -220,10 +287,14 @@ open_zip(struct walker *w, struct unpack_payload *pl, struct stream *s,
 	zip_error_t zerr;
 	zip_t *z = NULL;
 	struct err e;
+	struct stat sb;
+	uint64_t size = 0;
 	int code = 0;
 
 	zip_error_init(&zerr);
 	if (s->o.kind == ORIGIN_FILE && s->o.layers == 0) {
+		if (fstat(s->fd, &sb) == 0)
+			size = (uint64_t)sb.st_size;
 		z = zip_open(s->o.path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
 		if (z == NULL)
 			zip_error_init_with_code(&zerr, code);
@@ -231,6 +302,7 @@ open_zip(struct walker *w, struct unpack_payload *pl, struct stream *s,
 	} else {
 		if (s->o.kind == ORIGIN_MEM && s->o.layers == 0) {
 			mem = NULL; /* the buffer is usable as is */
+			size = s->o.len;
 			src = zip_source_buffer_create(s->o.mem, s->o.len, 0,
 			    &zerr);
 		} else {
@@ -242,6 +314,7 @@ open_zip(struct walker *w, struct unpack_payload *pl, struct stream *s,
 				failure(w, where, e.msg);
 				return;
 			}
+			size = len;
 			src = zip_source_buffer_create(mem, len, 0, &zerr);
 		}
 		stream_close(s);
@@ -255,10 +328,10 @@ open_zip(struct walker *w, struct unpack_payload *pl, struct stream *s,
 	if (z == NULL) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "not a readable zip archive: %s",
-		    zip_error_strerror(&zerr));
+		    zip_why(&zerr));
 		failure(w, where, msg);
 	} else {
-		walk_zip(w, pl, z, where, depth);
+		walk_zip(w, pl, z, size, where, depth);
 		zip_discard(z);
 	}
 	zip_error_fini(&zerr);
@@ -280,7 +353,7 @@ on_part(void *arg, const struct mime_part *p, struct err *e)
 {
 	struct msg_ctx *m = arg;
 	struct unpack_payload pl;
-	char sub[512];
+	char sub[512], name[256];
 
 	(void)e;
 	memset(&pl, 0, sizeof(pl));
@@ -290,7 +363,8 @@ on_part(void *arg, const struct mime_part *p, struct err *e)
 	pl.name = p->filename;
 	if (p->filename[0] != '\0')
 		snprintf(sub, sizeof(sub), "%s%sattachment '%s'", m->where,
-		    m->where[0] ? " > " : "", p->filename);
+		    m->where[0] ? " > " : "",
+		    printable_name(p->filename, name, sizeof(name)));
 	else
 		snprintf(sub, sizeof(sub), "%s%spart %u (%s)", m->where,
 		    m->where[0] ? " > " : "", p->index, p->type);
@@ -371,6 +445,7 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 	size_t n, len;
 	enum sniff k;
 	struct err e;
+	char msg[120];
 	int top = o->kind != ORIGIN_ZIP && o->layers == 0 && o == &pl->o;
 
 	if (depth > w->lim->max_nesting + 8) {
@@ -398,8 +473,10 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 			break;
 		if (s.nlayers >= w->lim->max_nesting) {
 			stream_close(&s);
-			failure(w, where, "compressed data nested more than "
-					  "--max-nesting levels deep");
+			snprintf(msg, sizeof(msg), "compressed data nested "
+			    "more than %u levels deep (gzip in gzip...)",
+			    w->lim->max_nesting);
+			failure(w, where, msg);
 			return 0;
 		}
 		if (stream_push_inflate(&s, &e) == -1) {
@@ -421,8 +498,10 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 	case SN_ZIP:
 		if (depth >= w->lim->max_nesting + 2) {
 			stream_close(&s);
-			failure(w, where, "archives nested too deeply "
-					  "(--max-nesting)");
+			snprintf(msg, sizeof(msg), "archives nested too "
+			    "deeply (%u containers deep: zip in zip...)",
+			    depth + 1);
+			failure(w, where, msg);
 			break;
 		}
 		open_zip(w, pl, &s, where, depth);

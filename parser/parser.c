@@ -30,6 +30,18 @@
 #define CHUNK 65536
 #define NOFF  ((size_t)-1) /* "no value" for an arena offset */
 
+/* Bytes of distinct names (elements, attributes, prefixes, namespaces) in
+ * one document.  libxml2 2.9 keeps them in a dictionary whose lookups slow
+ * down as it fills: 8 MB of distinct element names took 22 s, 50 MB ten
+ * minutes.  A report uses a few dozen names. */
+#define NAMES_LIMIT (1u << 20)
+
+/* Namespace declarations in scope.  libxml2 2.9 resolves each prefix by
+ * going through every declaration in scope: 7,000 of them (256 on each of
+ * 28 nested elements) make 12 MB of prefixed elements take 7 s.  A report
+ * declares one or two. */
+#define MAX_NS_IN_SCOPE 64
+
 enum state {
 	ST_DOC,
 	ST_SKIP,
@@ -203,6 +215,8 @@ struct parser {
 	struct err *e;
 
 	unsigned char *stack; /* state per open element */
+	unsigned short *nsdecl; /* namespace declarations of each */
+	unsigned ns_in_scope;   /* their sum */
 	char (*names)[32];    /* their names, kept in salvage mode only */
 	char real_end[32];    /* salvage: the end tag actually written */
 	const xmlChar *edge_name[sizeof(edges) / sizeof(edges[0])];
@@ -229,6 +243,8 @@ struct parser {
 	int handler_failed; /* ... caused by a handler callback */
 	int xml_error;      /* libxml2 reported a well-formedness error */
 	char xml_msg[200];  /* the first such error */
+	char generic[200];  /* a message of libxml2's generic handler, as it
+			       comes in pieces */
 	unsigned long xml_line, xml_col;
 };
 
@@ -951,7 +967,8 @@ enter(struct parser *p, enum state parent, enum state st, const char *name,
 		break;
 	case ST_REC:
 		if (p->res->records >= p->lim.max_records) {
-			fail(p, "more than %llu records in one report",
+			fail(p, "more than %llu records in one report "
+				"(limit --max-records)",
 			    (unsigned long long)p->lim.max_records);
 			return ST_SKIP;
 		}
@@ -1018,7 +1035,6 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	enum state parent, st;
 
 	(void)prefix;
-	(void)nns;
 	(void)ns;
 	(void)nattr;
 	(void)ndef;
@@ -1026,8 +1042,15 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	if (p->failed)
 		return;
 	if (p->depth >= p->lim.max_depth) {
-		fail(p, "elements nested deeper than %u levels",
+		fail(p, "elements nested deeper than %u levels (limit "
+			"--max-depth)",
 		    p->lim.max_depth);
+		return;
+	}
+	if (nns < 0 || p->ns_in_scope + (unsigned)nns > MAX_NS_IN_SCOPE) {
+		fail(p, "more than %d XML namespace declarations in scope: "
+			"not a report (and too slow to parse)",
+		    MAX_NS_IN_SCOPE);
 		return;
 	}
 	parent = p->depth ? (enum state)p->stack[p->depth - 1] : ST_DOC;
@@ -1059,6 +1082,8 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		return;
 	if (p->mode == PARSE_SALVAGE)
 		snprintf(p->names[p->depth], sizeof(p->names[0]), "%s", name);
+	p->nsdecl[p->depth] = (unsigned short)nns;
+	p->ns_in_scope += (unsigned)nns;
 	p->stack[p->depth++] = (unsigned char)st;
 	if (st >= ST_TEXT_FIRST)
 		buf_reset(&p->text);
@@ -1069,6 +1094,8 @@ static void
 pop_one(struct parser *p)
 {
 	enum state st = (enum state)p->stack[--p->depth];
+
+	p->ns_in_scope -= p->nsdecl[p->depth];
 
 	if (st >= ST_TEXT_FIRST) {
 		leaf_end(p, st);
@@ -1142,7 +1169,8 @@ on_chars(void *ctx, const xmlChar *ch, int len)
 	if (st < ST_TEXT_FIRST)
 		return;
 	if (p->text.len + (size_t)len > p->lim.max_text) {
-		fail(p, "text of <%s> is longer than %zu bytes", leaf_name(st),
+		fail(p, "text of <%s> is longer than %zu bytes (limit "
+			"--max-text)", leaf_name(st),
 		    p->lim.max_text);
 		return;
 	}
@@ -1190,6 +1218,14 @@ on_error(void *ctx, xmlErrorPtr err)
 		    "line %d: %.80s", err->line, err->message ? err->message : "");
 		return;
 	}
+	if (err->code == XML_ERR_NO_MEMORY && p->ctxt != NULL &&
+	    xmlDictGetUsage(p->ctxt->dict) >= NAMES_LIMIT) {
+		/* the dictionary refused a name (xmlDictSetLimit) */
+		fail(p, "the document uses more than %u bytes of distinct "
+			"names: not a report (and too slow to parse)",
+		    NAMES_LIMIT);
+		return;
+	}
 	if (p->mode == PARSE_SALVAGE && err->code == XML_ERR_TAG_NAME_MISMATCH &&
 	    err->str2 != NULL)
 		snprintf(p->real_end, sizeof(p->real_end), "%s", err->str2);
@@ -1207,6 +1243,45 @@ on_error(void *ctx, xmlErrorPtr err)
 	}
 	if (p->mode == PARSE_STRICT && p->ctxt != NULL)
 		xmlStopParser(p->ctxt);
+}
+
+/* libxml2 reports a few errors, bytes invalid in the declared encoding
+ * above all, only through its generic handler, which prints them on stderr
+ * ("input conversion failed due to input error, bytes 0xA0...") and leaves
+ * the parse to end as if the document were cut short.  They are taken as the document's
+ * defect instead: the first line of the first one. */
+static void
+on_generic(void *ctx, const char *fmt, ...)
+{
+	struct parser *p = ctx;
+	char piece[200];
+	const char *msg;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	n = strlen(p->generic);
+	snprintf(p->generic + n, sizeof(p->generic) - n, "%s", piece);
+	if (strchr(p->generic, '\n') == NULL &&
+	    strlen(p->generic) < sizeof(p->generic) - 1)
+		return; /* the line goes on in the next piece */
+	p->generic[strcspn(p->generic, "\n")] = '\0';
+	if (!p->xml_error && p->generic[0] != '\0') {
+		msg = strstr(p->generic, "conversion failed") != NULL
+		    ? "bytes not valid in the declared encoding: "
+		    : "";
+		p->xml_error = 1;
+		p->xml_line = cur_line(p);
+		p->xml_col = cur_col(p);
+		snprintf(p->xml_msg, sizeof(p->xml_msg), "%s%.150s", msg,
+		    p->generic);
+		n = strlen(p->xml_msg);
+		while (n > 0 && p->xml_msg[n - 1] == ' ')
+			p->xml_msg[--n] = '\0';
+	}
+	p->generic[0] = '\0';
 }
 
 /* ---------------------------------------------------------------------
@@ -1284,13 +1359,24 @@ declares_utf8(const unsigned char *s, size_t n)
 	       strncasecmp(enc, "us-ascii", 8) == 0;
 }
 
-/* Filters one chunk into out (which must hold 3 * n + 8 bytes).  Returns
- * the number of bytes written. */
+static size_t
+put_fffd(unsigned char *out, struct salvage_filter *f)
+{
+	out[0] = 0xef;
+	out[1] = 0xbf;
+	out[2] = 0xbd;
+	f->replaced++;
+	return 3;
+}
+
+/* Filters one chunk into out (which must hold 3 * n + 12 bytes).  Returns
+ * the number of bytes written.  The output does not depend on how the
+ * input is cut into chunks. */
 static size_t
 salvage_chunk(struct salvage_filter *f, const unsigned char *in, size_t n,
     unsigned char *out, int last)
 {
-	size_t i = 0, o = 0, need;
+	size_t i = 0, o = 0, need, k, taken;
 	unsigned char seq[4];
 
 	if (!f->started) {
@@ -1310,53 +1396,58 @@ salvage_chunk(struct salvage_filter *f, const unsigned char *in, size_t n,
 	}
 	while (f->npend > 0 || i < n) {
 		if (f->npend > 0) {
-			/* complete a sequence split across chunks */
+			/* A sequence split across chunks: its first bytes,
+			 * from the previous chunk, are in pend (at most 3,
+			 * not checked yet, so pend[0] may be a byte left
+			 * over from an invalid sequence). */
+			need = utf8_len(f->pend[0]);
+			if (need <= 1) {
+				if (need == 1)
+					out[o++] = f->pend[0];
+				else
+					o += put_fffd(out + o, f);
+				memmove(f->pend, f->pend + 1, --f->npend);
+				continue;
+			}
 			memcpy(seq, f->pend, f->npend);
-			need = utf8_len(seq[0]);
-			while (f->npend < need && i < n)
-				seq[f->npend++] = in[i++];
-			if (f->npend < need && !last)
-				return o; /* still incomplete; keep pending */
-			memcpy(f->pend, seq, f->npend);
-			if (f->npend == need && utf8_valid(seq, need)) {
+			for (k = f->npend, taken = 0; k < need && i < n; taken++)
+				seq[k++] = in[i++];
+			if (k < need && !last) {
+				/* still incomplete: all of it is pending */
+				memcpy(f->pend, seq, k);
+				f->npend = k;
+				return o;
+			}
+			if (k == need && utf8_valid(seq, need)) {
 				memcpy(out + o, seq, need);
 				o += need;
 				f->npend = 0;
-			} else {
-				/* replace the lead byte, reparse the rest */
-				out[o++] = 0xef;
-				out[o++] = 0xbf;
-				out[o++] = 0xbd;
-				f->replaced++;
-				i -= f->npend - 1;
-				f->npend = 0;
+				continue;
 			}
+			/* Invalid: replace the lead byte and look again at
+			 * what followed it, the bytes taken from this chunk
+			 * where they are, the others from pend. */
+			o += put_fffd(out + o, f);
+			i -= taken;
+			memmove(f->pend, f->pend + 1, --f->npend);
 			continue;
 		}
 		need = utf8_len(in[i]);
 		if (need == 1) {
 			out[o++] = in[i++];
 		} else if (need == 0) {
-			out[o++] = 0xef;
-			out[o++] = 0xbf;
-			out[o++] = 0xbd;
-			f->replaced++;
+			o += put_fffd(out + o, f);
 			i++;
 		} else if (i + need > n) {
 			memcpy(f->pend, in + i, n - i);
 			f->npend = n - i;
 			i = n;
-			if (last)
-				continue;
 		} else if (utf8_valid(in + i, need)) {
 			memcpy(out + o, in + i, need);
 			o += need;
 			i += need;
 		} else {
-			out[o++] = 0xef;
-			out[o++] = 0xbf;
-			out[o++] = 0xbd;
-			f->replaced++;
+			o += put_fffd(out + o, f);
 			i++;
 		}
 	}
@@ -1382,9 +1473,11 @@ parser_new(const struct parse_limits *lim)
 	if (p->lim.max_depth == 0 || p->lim.max_depth > 255)
 		p->lim.max_depth = 255;
 	p->stack = calloc(p->lim.max_depth + 1, 1);
+	p->nsdecl = calloc(p->lim.max_depth + 1, sizeof(p->nsdecl[0]));
 	p->names = calloc(p->lim.max_depth + 1, sizeof(p->names[0]));
-	if (p->stack == NULL || p->names == NULL) {
+	if (p->stack == NULL || p->nsdecl == NULL || p->names == NULL) {
 		free(p->stack);
+		free(p->nsdecl);
 		free(p->names);
 		free(p);
 		return NULL;
@@ -1412,6 +1505,7 @@ parser_clear(struct parser *p)
 	p->wrapper[0] = p->root[0] = p->real_end[0] = '\0';
 	memset(p->seen, 0, sizeof(p->seen));
 	p->depth = 0;
+	p->ns_in_scope = 0;
 	p->failed = p->handler_failed = p->xml_error = 0;
 	p->xml_msg[0] = '\0';
 	p->xml_line = p->xml_col = 0;
@@ -1432,6 +1526,7 @@ parser_free(struct parser *p)
 	free(p->dkim);
 	free(p->spf);
 	free(p->stack);
+	free(p->nsdecl);
 	free(p->names);
 	free(p);
 }
@@ -1464,27 +1559,124 @@ sax_init(xmlSAXHandler *sax)
 	 * subset or entity is ever resolved. */
 }
 
+/* ---------------------------------------------------------------------
+ * Start tags with too many attributes
+ *
+ * libxml2 2.9 checks each attribute of a start tag against all the others
+ * before any callback of ours runs: 200,000 attributes (2 MB) take 12 s,
+ * the 100 MB --max-input allows would take days.  No report needs more
+ * than a few (namespace declarations), so the bytes are watched on their
+ * way in and a tag with more than MAX_ATTRS is refused before libxml2 sees
+ * it.  The scan follows XML's syntax (quotes, comments, end tags) only as
+ * far as needed to count the '=' of a start tag outside its values.
+ */
+
+#define MAX_ATTRS 256
+
+enum tag_state { TS_TEXT, TS_OPEN, TS_TAG, TS_QUOTE, TS_OTHER };
+
+struct tag_scan {
+	enum tag_state st;
+	unsigned char quote;
+	unsigned attrs; /* '=' seen in the current start tag */
+};
+
+/* Returns -1 when a start tag has more than MAX_ATTRS attributes. */
+static int
+tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
+{
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		switch (t->st) {
+		case TS_TEXT:
+			if (c == '<')
+				t->st = TS_OPEN;
+			break;
+		case TS_OPEN: /* just after '<' */
+			t->attrs = 0;
+			t->st = c == '!' || c == '?' || c == '/' ? TS_OTHER
+			    : c == '<'				    ? TS_OPEN
+								    : TS_TAG;
+			break;
+		case TS_TAG:
+			if (c == '"' || c == '\'') {
+				t->quote = c;
+				t->st = TS_QUOTE;
+			} else if (c == '=' && ++t->attrs > MAX_ATTRS) {
+				return -1;
+			} else if (c == '>') {
+				t->st = TS_TEXT;
+			} else if (c == '<') {
+				t->st = TS_OPEN;
+			}
+			break;
+		case TS_QUOTE: /* '<' cannot be in a value: a new tag */
+			if (c == t->quote)
+				t->st = TS_TAG;
+			else if (c == '<')
+				t->st = TS_OPEN;
+			break;
+		case TS_OTHER: /* end tag, comment, PI, DOCTYPE, CDATA */
+			if (c == '>')
+				t->st = TS_TEXT;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Reads until the chunk is full or the input ends; 0 only at the end.
+ * libxml2's recovery (and the positions in its errors) depend on where
+ * chunks end, and a report must get the same result whether it came as a
+ * file, in a gzip or in a zip, whose readers cut it differently. */
+static ssize_t
+fill_chunk(struct reader *in, unsigned char *chunk, int *eof, struct err *e)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < CHUNK && !*eof) {
+		n = in->read(in->ctx, chunk + got, CHUNK - got, e);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			*eof = 1;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 /* Feeds the whole input to libxml2.  Returns 0, or -1 when the reader
  * failed (e is filled). */
 static int
 feed(struct parser *p, struct reader *in, struct err *e)
 {
 	struct salvage_filter sf;
+	struct tag_scan ts;
 	xmlSAXHandler sax;
 	unsigned char *chunk = NULL, *fbuf = NULL;
 	const unsigned char *data;
 	ssize_t n;
 	size_t len;
-	int rc = 0, last = 0;
+	int rc = 0, last = 0, eof = 0;
+	/* the handler is per thread (the pipeline parses on its own) */
+	xmlGenericErrorFunc gfunc = xmlGenericError;
+	void *gctx = xmlGenericErrorContext;
 
 	memset(&sf, 0, sizeof(sf));
+	memset(&ts, 0, sizeof(ts));
 	if ((chunk = malloc(CHUNK)) == NULL ||
 	    (p->mode == PARSE_SALVAGE && (fbuf = malloc(3 * CHUNK + 16)) == NULL)) {
 		free(chunk);
 		return err_set(e, "out of memory");
 	}
+	p->generic[0] = '\0';
+	xmlSetGenericErrorFunc(p, on_generic);
 	while (!last) {
-		n = in->read(in->ctx, chunk, CHUNK, e);
+		n = fill_chunk(in, chunk, &eof, e);
 		if (n < 0) {
 			rc = -1;
 			break;
@@ -1492,6 +1684,13 @@ feed(struct parser *p, struct reader *in, struct err *e)
 		last = n == 0;
 		data = chunk;
 		len = (size_t)n;
+		if (tag_scan(&ts, chunk, (size_t)n) == -1) {
+			rc = err_set(e, "an element has more than %d "
+					"attributes: not a report (and too "
+					"slow to parse)",
+			    MAX_ATTRS);
+			break;
+		}
 		if (p->mode == PARSE_SALVAGE) {
 			/* recovery must not turn binary data into a report */
 			if (memchr(chunk, '\0', (size_t)n) != NULL) {
@@ -1518,6 +1717,7 @@ feed(struct parser *p, struct reader *in, struct err *e)
 			    XML_PARSE_NONET |
 				(p->mode == PARSE_SALVAGE ? XML_PARSE_RECOVER
 							  : 0));
+			xmlDictSetLimit(p->ctxt->dict, NAMES_LIMIT);
 		}
 		if (p->failed || p->ctxt->instate == XML_PARSER_EOF)
 			break;
@@ -1525,6 +1725,7 @@ feed(struct parser *p, struct reader *in, struct err *e)
 		if (p->failed || (p->xml_error && p->mode == PARSE_STRICT))
 			break;
 	}
+	xmlSetGenericErrorFunc(gctx, gfunc);
 	if (sf.replaced > 0)
 		warn_add(&p->res->warnings, "utf8",
 		    "%d byte(s) not valid UTF-8 replaced with U+FFFD",

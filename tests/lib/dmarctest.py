@@ -148,3 +148,58 @@ def message(attachments=(), body="This is a DMARC aggregate report.", subject="R
 
 def utc(y, mo, d, h=0, mi=0, s=0):
     return int(datetime.datetime(y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc).timestamp())
+
+
+# --- wrappers and measured runs (tests/integration/test_hostile.py & co.) ---
+#
+# DMARCSIFT_WRAPPER, when set, is a command line put in front of every
+# dmarc-ingest and dmarc-report the tests start (scripts/valgrind-tests sets
+# it to valgrind).  Tests that depend on timing, signals or memory use skip
+# under a wrapper (WRAPPED).
+
+import shlex  # noqa: E402
+import time  # noqa: E402
+
+WRAPPER = shlex.split(os.environ.get("DMARCSIFT_WRAPPER", ""))
+WRAPPED = bool(WRAPPER)
+
+
+def wrap(cmd):
+    """cmd with the wrapper in front when it starts one of our programs."""
+    cmd = list(cmd)
+    if WRAPPER and cmd and os.path.realpath(cmd[0]) in (os.path.realpath(INGEST), os.path.realpath(REPORT)):
+        return WRAPPER + cmd
+    return cmd
+
+
+_run_unwrapped = run
+
+
+def run(cmd, input=None, env=None, timeout=300):  # noqa: F811 (wraps the one above)
+    return _run_unwrapped(wrap(cmd), input=input, env=env, timeout=timeout * (20 if WRAPPED else 1))
+
+
+def sanitized():
+    """True when the programs are built with AddressSanitizer (scripts/test --sanitize)."""
+    with open(INGEST, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+GNU_TIME = "/usr/bin/time"
+
+
+def run_measured(cmd, env=None, timeout=300):
+    """Runs cmd and returns (CompletedProcess, peak RSS of cmd in KiB).
+
+    The peak comes from GNU time (package "time"), which forks the command
+    itself: a child forked or vforked by this Python process inherits its
+    memory high-water mark (Linux carries it over exec), so os.wait4 here
+    would report Python's size, not the program's."""
+    if not os.access(GNU_TIME, os.X_OK):
+        raise AssertionError("%s is missing: scripts/install-deps --test installs it" % GNU_TIME)
+    with tempfile.NamedTemporaryFile(prefix="dmarcsift-rss-") as rss:
+        proc = run([GNU_TIME, "-q", "-f", "%M", "-o", rss.name] + wrap(cmd), env=env, timeout=timeout)
+        proc.args = cmd
+        with open(rss.name) as f:
+            lines = f.read().split()
+    return proc, int(lines[-1]) if lines else -1
