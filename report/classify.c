@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,11 +181,33 @@ struct rule {
 	int ses;
 };
 
+/*
+ * The domain rules by name.  A name matches a rule when the rule's domain
+ * is one of the name's suffixes that start a label; so match_domain()
+ * looks each such suffix up here, a few hash probes, instead of trying
+ * every rule on every name (most of the time `sources` spent classifying).
+ */
+struct dslot {
+	const char *domain; /* NULL: empty */
+	size_t len;
+	uint64_t hash;
+	/* the first rule with exactly this domain, as index + 1 (0: none):
+	 * of the user's (either kind), and of the built-in ones by kind */
+	size_t user, bounce, dkim;
+};
+
 struct classifier {
 	struct rule *builtin, *user;
 	size_t nbuiltin, nuser;
 	char **strings; /* the user's domains and names */
 	size_t nstrings;
+	struct dslot *dom;
+	size_t ndom; /* slots, a power of two */
+	/* The built-in ranges by family (0 IPv4, 1 IPv6) and first byte:
+	 * ipx[ipoff[f][b] .. ipoff[f][b + 1]) are the indexes, in table
+	 * order, of those that can hold an address starting with b. */
+	size_t *ipx;
+	size_t ipoff[2][257];
 };
 
 const char *
@@ -308,6 +331,21 @@ region_shaped(const char *s, size_t n)
 	return part >= 3;
 }
 
+/* snprintf(dst, len, "%s", src) without the format machinery: this runs
+ * for every group of records. */
+static void
+scopy(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 int
 classify_ses_domain(const char *domain, char *region, size_t len)
 {
@@ -317,12 +355,12 @@ classify_ses_domain(const char *domain, char *region, size_t len)
 
 	if (domain == NULL || !domain_matches(domain, base))
 		return 0;
-	snprintf(region, len, "%s", REGION_UNKNOWN);
+	scopy(region, len, REGION_UNKNOWN);
 	n = strlen(domain);
 	while (n > 0 && domain[n - 1] == '.')
 		n--;
 	if (n == b) {
-		snprintf(region, len, "us-east-1");
+		scopy(region, len, "us-east-1");
 		return 1;
 	}
 	/* exactly one label before ".amazonses.com" */
@@ -335,7 +373,7 @@ classify_ses_domain(const char *domain, char *region, size_t len)
 			   : domain[i];
 	r[n] = '\0';
 	if (region_shaped(r, n))
-		snprintf(region, len, "%s", r);
+		scopy(region, len, r);
 	return 1;
 }
 
@@ -345,42 +383,170 @@ set_sender(struct sender *out, const struct rule *r, enum signal via)
 	out->name = r->name;
 	out->ses = r->ses;
 	out->via = via;
-	snprintf(out->region, sizeof(out->region), "%s",
-	    r->ses ? REGION_UNKNOWN : "");
+	scopy(out->region, sizeof(out->region), r->ses ? REGION_UNKNOWN : "");
+}
+
+/*
+ * The hash of a name, in ASCII lower case as strncasecmp() compares in the
+ * C locale: FNV-1a taken over the bytes from the last to the first, so
+ * that one pass from the end of a name yields the hash of each of its
+ * suffixes on the way.
+ */
+static uint64_t
+dhash_step(uint64_t h, unsigned char ch)
+{
+	h ^= ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+	return h * 1099511628211ULL;
+}
+
+#define DHASH_INIT 1469598103934665603ULL
+
+static uint64_t
+dhash(const char *s, size_t n)
+{
+	uint64_t h = DHASH_INIT;
+
+	while (n-- > 0)
+		h = dhash_step(h, (unsigned char)s[n]);
+	return h;
+}
+
+/* The slot of the domain s (n bytes, any case), or its empty slot. */
+static struct dslot *
+dslot_find(const struct classifier *c, const char *s, size_t n, uint64_t h)
+{
+	size_t i = (size_t)h & (c->ndom - 1);
+
+	while (c->dom[i].domain != NULL &&
+	    (c->dom[i].hash != h || c->dom[i].len != n ||
+		strncasecmp(c->dom[i].domain, s, n) != 0))
+		i = (i + 1) & (c->ndom - 1);
+	return &c->dom[i];
+}
+
+/* Indexes the domain rules (after the user's file is read). */
+static int
+index_domains(struct classifier *c)
+{
+	size_t n = c->nbuiltin + c->nuser, i, k;
+
+	for (c->ndom = 16; c->ndom < 2 * n; c->ndom *= 2)
+		;
+	if ((c->dom = calloc(c->ndom, sizeof(*c->dom))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct rule *r = i < c->nuser ? &c->user[i]
+						     : &c->builtin[i - c->nuser];
+		struct dslot *d;
+		size_t *first;
+		uint64_t h;
+
+		if (r->domain == NULL)
+			continue;
+		h = dhash(r->domain, strlen(r->domain));
+		d = dslot_find(c, r->domain, strlen(r->domain), h);
+		if (d->domain == NULL) {
+			d->domain = r->domain;
+			d->len = strlen(r->domain);
+			d->hash = h;
+		}
+		k = i < c->nuser ? i : i - c->nuser;
+		first = i < c->nuser	  ? &d->user
+			: r->kind == K_DKIM ? &d->dkim
+					    : &d->bounce;
+		if (*first == 0)
+			*first = k + 1;
+	}
+	return 0;
 }
 
 /* Looks a domain up in the user's rules (the longest match), then the
- * built-in ones of kind k.  A user's "-" rule is returned too: it hides
- * the built-in entries from this domain. */
+ * built-in ones of kind k (the first in the table).  A user's "-" rule is
+ * returned too: it hides the built-in entries from this domain.  As
+ * domain_matches() says: case-insensitive, trailing dots ignored, the rule
+ * a suffix of the name that starts a label. */
 static const struct rule *
 match_domain(const struct classifier *c, const char *domain, enum kind k)
 {
-	const struct rule *best = NULL;
-	size_t i;
+	const struct dslot *d;
+	size_t n, i, user = 0, first = 0, b;
+	uint64_t h = DHASH_INIT;
 
 	if (domain == NULL)
 		return NULL;
-	for (i = 0; i < c->nuser; i++)
-		if (c->user[i].domain != NULL &&
-		    domain_matches(domain, c->user[i].domain) &&
-		    (best == NULL ||
-			strlen(c->user[i].domain) > strlen(best->domain)))
-			best = &c->user[i];
-	if (best != NULL)
-		return best;
-	for (i = 0; i < c->nbuiltin; i++)
-		if (c->builtin[i].kind == k && c->builtin[i].domain != NULL &&
-		    domain_matches(domain, c->builtin[i].domain))
-			return &c->builtin[i];
-	return NULL;
+	n = strlen(domain);
+	while (n > 0 && domain[n - 1] == '.')
+		n--;
+	/* the suffixes from the shortest: a user's rule found later is a
+	 * longer match */
+	for (i = n; i-- > 0;) {
+		h = dhash_step(h, (unsigned char)domain[i]);
+		if (i > 0 && domain[i - 1] != '.')
+			continue;
+		d = dslot_find(c, domain + i, n - i, h);
+		if (d->domain == NULL)
+			continue;
+		if (d->user != 0)
+			user = d->user;
+		b = k == K_DKIM ? d->dkim : k == K_BOUNCE ? d->bounce : 0;
+		if (b != 0 && (first == 0 || b < first))
+			first = b;
+	}
+	if (user != 0)
+		return &c->user[user - 1];
+	return first != 0 ? &c->builtin[first - 1] : NULL;
 }
 
-/* The user's most specific range first, then the built-in ones. */
+/* Whether the range can hold an address whose first byte is b. */
+static int
+range_covers(const struct net *n, int b)
+{
+	if (n->bits >= 8)
+		return n->addr[0] == b;
+	return ((n->addr[0] ^ b) & (0xff << (8 - n->bits)) & 0xff) == 0;
+}
+
+/* Builds ipx and ipoff: the first byte of an address leaves a few of the
+ * built-in ranges to try instead of all of them. */
+static int
+index_ranges(struct classifier *c)
+{
+	size_t i, n = 0;
+	int f, b;
+
+	for (f = 0; f < 2; f++)
+		for (b = 0; b < 256; b++)
+			for (i = 0; i < c->nbuiltin; i++)
+				if (c->builtin[i].kind == K_CIDR &&
+				    c->builtin[i].net.family ==
+					(f ? AF_INET6 : AF_INET) &&
+				    range_covers(&c->builtin[i].net, b))
+					n++;
+	if ((c->ipx = calloc(n ? n : 1, sizeof(*c->ipx))) == NULL)
+		return -1;
+	n = 0;
+	for (f = 0; f < 2; f++) {
+		for (b = 0; b < 256; b++) {
+			c->ipoff[f][b] = n;
+			for (i = 0; i < c->nbuiltin; i++)
+				if (c->builtin[i].kind == K_CIDR &&
+				    c->builtin[i].net.family ==
+					(f ? AF_INET6 : AF_INET) &&
+				    range_covers(&c->builtin[i].net, b))
+					c->ipx[n++] = i;
+		}
+		c->ipoff[f][256] = n;
+	}
+	return 0;
+}
+
+/* The user's most specific range first, then the first built-in one. */
 static const struct rule *
 match_ip(const struct classifier *c, const struct net *a)
 {
 	const struct rule *best = NULL;
 	size_t i;
+	int f = a->family == AF_INET6;
 
 	for (i = 0; i < c->nuser; i++)
 		if (c->user[i].domain == NULL &&
@@ -389,10 +555,9 @@ match_ip(const struct classifier *c, const struct net *a)
 			best = &c->user[i];
 	if (best != NULL)
 		return best;
-	for (i = 0; i < c->nbuiltin; i++)
-		if (c->builtin[i].kind == K_CIDR &&
-		    in_net(a, &c->builtin[i].net))
-			return &c->builtin[i];
+	for (i = c->ipoff[f][a->addr[0]]; i < c->ipoff[f][a->addr[0] + 1]; i++)
+		if (in_net(a, &c->builtin[c->ipx[i]].net))
+			return &c->builtin[c->ipx[i]];
 	return NULL;
 }
 
@@ -429,13 +594,13 @@ classify(const struct classifier *c, const char *source_ip,
 	/* The region, only from a MAIL FROM or SPF domain. */
 	if (classify_ses_domain(envelope_from, region, sizeof(region)) &&
 	    strcmp(region, REGION_UNKNOWN) != 0) {
-		snprintf(out->region, sizeof(out->region), "%s", region);
+		scopy(out->region, sizeof(out->region), region);
 		return;
 	}
 	for (i = 0; i < nspf; i++)
 		if (classify_ses_domain(spf[i].domain, region, sizeof(region)) &&
 		    strcmp(region, REGION_UNKNOWN) != 0) {
-			snprintf(out->region, sizeof(out->region), "%s", region);
+			scopy(out->region, sizeof(out->region), region);
 			return;
 		}
 }
@@ -662,6 +827,10 @@ classify_open(struct classifier **out, const char *user_file, struct err *e)
 		classify_close(c);
 		return -1;
 	}
+	if (index_domains(c) == -1 || index_ranges(c) == -1) {
+		classify_close(c);
+		return err_set(e, "out of memory");
+	}
 	*out = c;
 	return 0;
 }
@@ -678,5 +847,7 @@ classify_close(struct classifier *c)
 	free(c->strings);
 	free(c->builtin);
 	free(c->user);
+	free(c->dom);
+	free(c->ipx);
 	free(c);
 }

@@ -86,6 +86,7 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	struct pdomain *d;
 	struct psource *s;
 	struct sender snd;
+	const char *parts[2];
 	char key[256];
 
 	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
@@ -93,8 +94,9 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	if ((d = strmap_upsert(&w->domains, g->domain ? g->domain : "",
 		 sizeof(*d), NULL)) == NULL)
 		return err_set(e, "out of memory");
-	snprintf(key, sizeof(key), "%s\x1f%s",
-	    source_label(snd.name, g->source_ip), snd.ses ? snd.region : "");
+	parts[0] = source_label(snd.name, g->source_ip);
+	parts[1] = snd.ses ? snd.region : "";
+	strmap_key(key, sizeof(key), parts, 2);
 	if ((s = strmap_upsert(&d->sources, key, sizeof(*s), NULL)) == NULL)
 		return err_set(e, "out of memory");
 	if (s->name[0] == '\0') {

@@ -63,6 +63,7 @@ struct set {
 
 struct row {
 	char region[REGION_MAX];
+	int unknown;	     /* region is REGION_UNKNOWN */
 	const char *ip, *hf; /* pooled, or NULL */
 	uint64_t messages, spf_aligned, dkim_aligned, dmarc_pass;
 	int flagged;
@@ -138,6 +139,7 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	struct sender snd;
 	struct row *r;
 	const char *mf;
+	const char *parts[3];
 	char key[600];
 	size_t i;
 	int created;
@@ -153,13 +155,15 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	    g->header_from != NULL &&
 	    strmap_upsert(&w->healthy, g->header_from, 1, NULL) == NULL)
 		return err_set(e, "out of memory");
-	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", snd.region,
-	    g->source_ip ? g->source_ip : "",
-	    g->header_from ? g->header_from : "");
+	parts[0] = snd.region;
+	parts[1] = g->source_ip ? g->source_ip : "";
+	parts[2] = g->header_from ? g->header_from : "";
+	strmap_key(key, sizeof(key), parts, 3);
 	if ((r = strmap_upsert(&w->rows, key, sizeof(*r), &created)) == NULL)
 		return err_set(e, "out of memory");
 	if (created) {
 		snprintf(r->region, sizeof(r->region), "%s", snd.region);
+		r->unknown = strcmp(r->region, REGION_UNKNOWN) == 0;
 		if (pooled(w, g->source_ip, &r->ip) == -1 ||
 		    pooled(w, g->header_from, &r->hf) == -1)
 			return err_set(e, "out of memory");
@@ -205,20 +209,22 @@ row_order(const void *a, const void *b)
 {
 	const struct row *x = ((const struct strmap_entry *)a)->value;
 	const struct row *y = ((const struct strmap_entry *)b)->value;
-	int ux = strcmp(x->region, REGION_UNKNOWN) == 0;
-	int uy = strcmp(y->region, REGION_UNKNOWN) == 0;
 	int c;
 
-	if (ux != uy)
-		return ux - uy;
+	/* (pooled strings: the same text is the same pointer) */
+	if (x->unknown != y->unknown)
+		return x->unknown - y->unknown;
 	if ((c = strcmp(x->region, y->region)) != 0)
 		return c;
-	if ((c = strcmp(x->hf ? x->hf : "", y->hf ? y->hf : "")) != 0)
+	if (x->hf != y->hf &&
+	    (c = strcmp(x->hf ? x->hf : "", y->hf ? y->hf : "")) != 0)
 		return c;
 	if (x->causes != y->causes)
 		return x->causes < y->causes ? -1 : 1;
 	if (x->messages != y->messages)
 		return x->messages > y->messages ? -1 : 1;
+	if (x->ip == y->ip)
+		return 0;
 	return strcmp(x->ip ? x->ip : "", y->ip ? y->ip : "");
 }
 
@@ -245,18 +251,75 @@ join(const struct set *set, char *out, size_t len)
 		snprintf(out + used, len - used, ",...");
 }
 
+/*
+ * A row's texts, and what they were made from.  Rows come sorted by
+ * region, From domain and causes, so a row's texts are mostly the previous
+ * row's: those are kept when the inputs are the same (pooled strings, so
+ * the same pointers), instead of formatting a fix of several hundred bytes
+ * for each of hundreds of thousands of rows.  Zero it before the first
+ * use.
+ */
 struct texts {
 	char mail_from[2048], dkim[2048], cause[160], fix[4096];
+	int have_mail_from, have_dkim, have_cause, have_fix;
+	struct set mail_from_of, dkim_of;
+	unsigned cause_of;
+	struct row fix_of; /* region, hf, causes, hint */
 };
+
+static int
+same_set(const struct set *a, const struct set *b)
+{
+	size_t i;
+
+	if (a->n != b->n || a->more != b->more)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (a->s[i] != b->s[i])
+			return 0;
+	return 1;
+}
+
+static int
+same_fix(const struct row *a, const struct row *b)
+{
+	const struct diag_hint *x = &a->hint, *y = &b->hint;
+
+	return a->causes == b->causes && a->hf == b->hf &&
+	       strcmp(a->region, b->region) == 0 &&
+	       x->policy_domain == y->policy_domain &&
+	       x->mail_from == y->mail_from &&
+	       x->spf_results == y->spf_results &&
+	       x->dkim_domain == y->dkim_domain &&
+	       x->dkim_selector == y->dkim_selector &&
+	       x->strict_spf == y->strict_spf &&
+	       x->strict_dkim == y->strict_dkim;
+}
 
 static void
 row_texts(const struct row *r, struct texts *t)
 {
-	join(&r->mail_from, t->mail_from, sizeof(t->mail_from));
-	join(&r->dkim_domains, t->dkim, sizeof(t->dkim));
-	causes_format(r->causes, t->cause, sizeof(t->cause));
-	fix_format(r->causes, r->region, r->hf, &r->hint, t->fix,
-	    sizeof(t->fix));
+	if (!t->have_mail_from || !same_set(&t->mail_from_of, &r->mail_from)) {
+		join(&r->mail_from, t->mail_from, sizeof(t->mail_from));
+		t->mail_from_of = r->mail_from;
+		t->have_mail_from = 1;
+	}
+	if (!t->have_dkim || !same_set(&t->dkim_of, &r->dkim_domains)) {
+		join(&r->dkim_domains, t->dkim, sizeof(t->dkim));
+		t->dkim_of = r->dkim_domains;
+		t->have_dkim = 1;
+	}
+	if (!t->have_cause || t->cause_of != r->causes) {
+		causes_format(r->causes, t->cause, sizeof(t->cause));
+		t->cause_of = r->causes;
+		t->have_cause = 1;
+	}
+	if (!t->have_fix || !same_fix(&t->fix_of, r)) {
+		fix_format(r->causes, r->region, r->hf, &r->hint, t->fix,
+		    sizeof(t->fix));
+		t->fix_of = *r;
+		t->have_fix = 1;
+	}
 }
 
 static int
@@ -267,6 +330,7 @@ print_flat(struct walk *w, struct err *e)
 	struct texts t;
 	size_t i;
 
+	memset(&t, 0, sizeof(t));
 	if (output_begin(&out, w->ctx->format, w->ctx->out, cols, NCOLS) == -1)
 		return err_set(e, "out of memory");
 	for (i = 0; i < strmap_len(&w->rows); i++) {
@@ -316,6 +380,7 @@ print_blocks(struct walk *w, struct err *e)
 	uint64_t hidden_messages = 0;
 	size_t i, blocks = 0, shown = 0, hidden = 0;
 
+	memset(&t, 0, sizeof(t));
 	for (i = 0; i <= strmap_len(&w->rows); i++) {
 		r = i < strmap_len(&w->rows) ? strmap_at(&w->rows, i)->value
 					     : NULL;

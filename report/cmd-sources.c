@@ -66,14 +66,16 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	struct walk *w = arg;
 	struct source *s;
 	struct sender snd;
+	const char *parts[2];
 	char key[256];
 
 	w->groups++;
 	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
 	    g->dkim, g->ndkim, &snd);
 	/* US separates a name from its region; an address has neither. */
-	snprintf(key, sizeof(key), "%s\x1f%s",
-	    source_label(snd.name, g->source_ip), snd.ses ? snd.region : "");
+	parts[0] = source_label(snd.name, g->source_ip);
+	parts[1] = snd.ses ? snd.region : "";
+	strmap_key(key, sizeof(key), parts, 2);
 	if ((s = strmap_upsert(&w->sources, key, sizeof(*s), NULL)) == NULL)
 		return err_set(e, "out of memory");
 	if (s->name[0] == '\0') {

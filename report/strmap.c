@@ -1,12 +1,32 @@
 /*
  * strmap.c - string-keyed table: an array of entries indexed by an
  * open-addressing hash (FNV-1a, linear probing, at most half full).
+ *
+ * Each entry's value and key share one piece of a pool of growing chunks,
+ * freed together: `sources` and `ses` add hundreds of thousands of small
+ * entries (an address to a set, a row), and a malloc() for each key and
+ * each value cost more than the lookups.  The hash is kept with the entry,
+ * so that probing compares it before the key and rehashing and sorting do
+ * not hash again.
  */
 #include "strmap.h"
 
+#include <stdalign.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Chunk sizes: small at first (many maps hold a few entries), doubling
+ * up to CHUNK_MAX. */
+#define CHUNK_MIN 256
+#define CHUNK_MAX 65536
+
+struct strmap_chunk {
+	struct strmap_chunk *next;
+	size_t size, used;
+	alignas(max_align_t) unsigned char data[];
+};
 
 static uint64_t
 hash(const char *s)
@@ -20,30 +40,70 @@ hash(const char *s)
 	return h;
 }
 
-/* The slot holding key, or the empty slot where it belongs. */
-static size_t
-find(const struct strmap *m, const char *key)
+/* n bytes from the pool, aligned for any value; NULL when out of memory. */
+static void *
+pool_alloc(struct strmap *m, size_t n)
 {
-	size_t i = (size_t)hash(key) & (m->nslot - 1);
+	struct strmap_chunk *c = m->pool;
+	size_t size;
+	void *p;
 
-	while (m->slot[i] != 0 && strcmp(m->e[m->slot[i] - 1].key, key) != 0)
+	n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+	if (c == NULL || c->size - c->used < n) {
+		size = c == NULL ? CHUNK_MIN : c->size < CHUNK_MAX ? c->size * 2
+								   : CHUNK_MAX;
+		if (size < n)
+			size = n;
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->next = m->pool;
+		c->size = size;
+		c->used = 0;
+		m->pool = c;
+	}
+	p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+/* The slot holding key (of hash h), or the empty slot where it belongs. */
+static size_t
+find(const struct strmap *m, const char *key, uint64_t h)
+{
+	size_t i = (size_t)h & (m->nslot - 1), k;
+
+	while ((k = m->slot[i]) != 0 &&
+	    (m->e[k - 1].hash != h || strcmp(m->e[k - 1].key, key) != 0))
 		i = (i + 1) & (m->nslot - 1);
 	return i;
+}
+
+/* Puts every entry in its slot again, by its kept hash. */
+static void
+reslot(struct strmap *m)
+{
+	size_t i, j;
+
+	memset(m->slot, 0, m->nslot * sizeof(*m->slot));
+	for (i = 0; i < m->n; i++) {
+		for (j = (size_t)m->e[i].hash & (m->nslot - 1); m->slot[j] != 0;
+		     j = (j + 1) & (m->nslot - 1))
+			;
+		m->slot[j] = i + 1;
+	}
 }
 
 static int
 rehash(struct strmap *m, size_t nslot)
 {
-	size_t *old = m->slot, i;
+	size_t *ns;
 
-	if ((m->slot = calloc(nslot, sizeof(*m->slot))) == NULL) {
-		m->slot = old;
+	if ((ns = calloc(nslot, sizeof(*ns))) == NULL)
 		return -1;
-	}
-	free(old);
+	free(m->slot);
+	m->slot = ns;
 	m->nslot = nslot;
-	for (i = 0; i < m->n; i++)
-		m->slot[find(m, m->e[i].key)] = i + 1;
+	reslot(m);
 	return 0;
 }
 
@@ -54,24 +114,27 @@ strmap_get(const struct strmap *m, const char *key)
 
 	if (m->nslot == 0)
 		return NULL;
-	i = find(m, key);
+	i = find(m, key, hash(key));
 	return m->slot[i] ? m->e[m->slot[i] - 1].value : NULL;
 }
 
-void *
-strmap_upsert(struct strmap *m, const char *key, size_t vsize, int *created)
+/* The entry for key, created when missing; NULL when out of memory. */
+static struct strmap_entry *
+upsert(struct strmap *m, const char *key, size_t vsize, int *created)
 {
 	struct strmap_entry *ne;
-	size_t i;
+	uint64_t h = hash(key);
+	size_t i, klen;
+	unsigned char *p;
 
 	if (created != NULL)
 		*created = 0;
 	if ((m->n + 1) * 2 > m->nslot &&
 	    rehash(m, m->nslot ? m->nslot * 2 : 8) == -1)
 		return NULL;
-	i = find(m, key);
+	i = find(m, key, h);
 	if (m->slot[i] != 0)
-		return m->e[m->slot[i] - 1].value;
+		return &m->e[m->slot[i] - 1];
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 4;
 
@@ -80,27 +143,38 @@ strmap_upsert(struct strmap *m, const char *key, size_t vsize, int *created)
 		m->e = ne;
 		m->cap = cap;
 	}
-	if ((m->e[m->n].key = strdup(key)) == NULL)
+	/* the value first (aligned), the key after it */
+	if (vsize == 0)
+		vsize = 1;
+	klen = strlen(key) + 1;
+	if ((p = pool_alloc(m, vsize + klen)) == NULL)
 		return NULL;
-	if ((m->e[m->n].value = calloc(1, vsize ? vsize : 1)) == NULL) {
-		free(m->e[m->n].key);
-		return NULL;
-	}
+	memset(p, 0, vsize);
+	memcpy(p + vsize, key, klen);
+	ne = &m->e[m->n];
+	ne->value = p;
+	ne->key = (char *)p + vsize;
+	ne->hash = h;
 	m->slot[i] = ++m->n;
 	if (created != NULL)
 		*created = 1;
-	return m->e[m->n - 1].value;
+	return ne;
+}
+
+void *
+strmap_upsert(struct strmap *m, const char *key, size_t vsize, int *created)
+{
+	struct strmap_entry *en = upsert(m, key, vsize, created);
+
+	return en != NULL ? en->value : NULL;
 }
 
 const char *
 strmap_intern(struct strmap *m, const char *key)
 {
-	size_t i;
+	struct strmap_entry *en = upsert(m, key, 1, NULL);
 
-	if (strmap_upsert(m, key, 1, NULL) == NULL)
-		return NULL;
-	i = find(m, key);
-	return m->e[m->slot[i] - 1].key;
+	return en != NULL ? en->key : NULL;
 }
 
 size_t
@@ -119,27 +193,43 @@ void
 strmap_sort(struct strmap *m,
     int (*cmp)(const void *a, const void *b))
 {
-	size_t i;
-
 	if (m->n < 2)
 		return;
 	qsort(m->e, m->n, sizeof(*m->e), cmp);
-	for (i = 0; i < m->nslot; i++)
-		m->slot[i] = 0;
-	for (i = 0; i < m->n; i++)
-		m->slot[find(m, m->e[i].key)] = i + 1;
+	reslot(m);
+}
+
+void
+strmap_key(char *out, size_t len, const char *const *parts, size_t n)
+{
+	size_t used = 0, i, k;
+
+	if (len == 0)
+		return;
+	for (i = 0; i < n && used < len - 1; i++) {
+		if (i > 0)
+			out[used++] = '\x1f';
+		k = strlen(parts[i]);
+		if (k > len - 1 - used)
+			k = len - 1 - used;
+		memcpy(out + used, parts[i], k);
+		used += k;
+	}
+	out[used] = '\0';
 }
 
 void
 strmap_free(struct strmap *m, void (*free_value)(void *value))
 {
+	struct strmap_chunk *c, *next;
 	size_t i;
 
-	for (i = 0; i < m->n; i++) {
-		if (free_value != NULL)
+	if (free_value != NULL)
+		for (i = 0; i < m->n; i++)
 			free_value(m->e[i].value);
-		free(m->e[i].value);
-		free(m->e[i].key);
+	for (c = m->pool; c != NULL; c = next) {
+		next = c->next;
+		free(c);
 	}
 	free(m->e);
 	free(m->slot);

@@ -5,23 +5,29 @@
  * Promises: lookups and inserts in constant expected time; entries stay in
  * insertion order (strmap_at) until sorted with strmap_sort; values are
  * zeroed when created and freed (after the caller's free_value) by
- * strmap_free.  Keys are copied.
+ * strmap_free; until then neither a value nor the table's copy of a key
+ * moves.  Keys are copied.
  */
 #ifndef DMARCSIFT_STRMAP_H
 #define DMARCSIFT_STRMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap_entry {
 	char *key;
 	void *value;
+	uint64_t hash; /* of key */
 };
+
+struct strmap_chunk;
 
 struct strmap {
 	struct strmap_entry *e;
 	size_t n, cap;
 	size_t *slot; /* open addressing: entry index + 1, 0 empty */
 	size_t nslot;
+	struct strmap_chunk *pool; /* where the values and keys live */
 };
 
 /* The value for key, or NULL. */
@@ -43,6 +49,11 @@ const struct strmap_entry *strmap_at(const struct strmap *m, size_t i);
  * const struct strmap_entry (lookups keep working). */
 void strmap_sort(struct strmap *m,
     int (*cmp)(const void *a, const void *b));
+
+/* Writes the n parts joined with US (0x1f) into out, cut short to len - 1
+ * bytes as snprintf() would: a key made of several strings, built for
+ * every group of records. */
+void strmap_key(char *out, size_t len, const char *const *parts, size_t n);
 
 /* Frees everything; free_value (may be NULL) runs on each value first. */
 void strmap_free(struct strmap *m, void (*free_value)(void *value));
