@@ -33,8 +33,9 @@ replay_file(const char *path)
 		return -1;
 	}
 	n = (size_t)sb.st_size;
-	/* one byte more, so that an empty file is not a NULL buffer */
-	if ((data = malloc(n + 1)) == NULL ||
+	/* exactly n bytes, as libFuzzer gives them, so that ASan sees a
+	 * read past the end (an empty file: a 1-byte buffer, not NULL) */
+	if ((data = malloc(n > 0 ? n : 1)) == NULL ||
 	    fread(data, 1, n, f) != n) {
 		fprintf(stderr, "replay: %s: cannot read it\n", path);
 		free(data);
