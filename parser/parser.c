@@ -526,6 +526,26 @@ fnv(uint64_t h, const char *s)
 	return h * 1099511628211ULL;
 }
 
+/* snprintf(buf, 32, "%lld", v) for the fingerprint, without printf's
+ * machinery (once per record). */
+static void
+decimal(char buf[32], int64_t v)
+{
+	char tmp[24];
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+}
+
 static void
 rec_finish(struct parser *p)
 {
@@ -593,7 +613,7 @@ rec_finish(struct parser *p)
 	out.nspf = r->nspf;
 
 	/* Content fingerprint: every stored value, in document order. */
-	snprintf(num, sizeof(num), "%lld", (long long)out.count);
+	decimal(num, out.count);
 	h = fnv(fnv(fnv(h, out.source_ip), num), out.disposition);
 	h = fnv(fnv(fnv(h, out.dkim), out.spf), out.header_from);
 	h = fnv(fnv(h, out.envelope_from), out.envelope_to);
