@@ -47,6 +47,23 @@ TEST(csv_quoting_and_formulas)
 		     ",,\r\n");
 }
 
+TEST(csv_integers_at_the_limits)
+{
+	const struct cell rows[][3] = {
+	    {{"a", 0, 0}, {NULL, 0, 0}, {NULL, 0, 1}},
+	    {{"b", 0, 0}, {NULL, INT64_MAX, 0}, {NULL, 0, 1}},
+	    {{"c", 0, 0}, {NULL, INT64_MIN, 0}, {NULL, 0, 1}},
+	    {{"d", 0, 0}, {NULL, 1000000007, 0}, {NULL, 0, 1}},
+	};
+	char *t = render(&output_csv, rows, 4);
+
+	CHECK_STR(t, "name,n,ok\r\n"
+		     "a,0,\r\n"
+		     "b,9223372036854775807,\r\n"
+		     "c,-9223372036854775808,\r\n"
+		     "d,1000000007,\r\n");
+}
+
 TEST(json_escaping)
 {
 	const struct cell rows[][3] = {
