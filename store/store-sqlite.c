@@ -25,7 +25,7 @@
 #include "migrations.h"
 #include "sqlite-impl.h"
 
-
+#define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_open() */
 
 static const char *const sql_text[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT report",
@@ -240,7 +240,11 @@ sq_open(const char *location, enum store_mode mode, void **impl,
 	}
 	buf_init(&q->sig_dkim, 0);
 	buf_init(&q->sig_spf, 0);
-	traffic_init(&q->traffic, 8u << 20);
+	/* The rollup's sums: 3 MB hold some 25,000 groups (traffic.h).  A
+	 * larger table is written out less often (8 MB made a 1M-record
+	 * import 15% faster) but then peak memory grows with the report up to
+	 * that size; at 3 MB it stays within 12% of a small report's. */
+	traffic_init(&q->traffic, TRAFFIC_BYTES);
 	q->readonly = mode == STORE_READONLY;
 	if (q->readonly) {
 		if (access(location, F_OK) == -1) {

@@ -1,141 +1,312 @@
 /*
- * traffic.c - see traffic.h.  An open-addressing hash table over keys kept
- * in one buffer (offsets, not pointers, since the buffer grows).
+ * traffic.c - see traffic.h.
+ *
+ * Two open-addressing hash tables (linear probing, at most half full): one
+ * interns the field strings into an arena, the other finds a group by its
+ * five string ids.  Since equal strings have equal ids, a group is found by
+ * comparing ids, never text.  Before anything grows, the bytes it would
+ * take are counted against max_bytes; when they would not fit, traffic_add()
+ * adds nothing and says "full", and the caller writes the sums out.
  */
 #include "traffic.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct traffic_slot {
-	uint64_t hash;
-	size_t off, len; /* the key in t->keys; len 0: empty slot */
+struct traffic_group {
+	uint32_t id[TK_COUNT];
+	uint32_t hash;
 	int64_t c[TC_COUNT];
 };
+
+static size_t footprint(size_t arena, size_t str, size_t nsslot, size_t gcap,
+    size_t nslot);
 
 void
 traffic_init(struct traffic *t, size_t max_bytes)
 {
 	memset(t, 0, sizeof(*t));
-	buf_init(&t->keys, 0);
 	t->max_bytes = max_bytes;
 }
 
 void
 traffic_free(struct traffic *t)
 {
-	buf_free(&t->keys);
+	free(t->arena);
+	free(t->soff);
+	free(t->shash);
+	free(t->sslot);
+	free(t->g);
 	free(t->slot);
 	free(t->order);
 	memset(t, 0, sizeof(*t));
 }
 
+/* Empties the sums; the memory is kept for the next ones, unless a single
+ * huge key made it outgrow max_bytes. */
 void
 traffic_reset(struct traffic *t)
 {
-	buf_reset(&t->keys);
-	if (t->slot != NULL)
-		memset(t->slot, 0, t->cap * sizeof(*t->slot));
+	if (footprint(t->arena_cap, t->str_cap, t->nsslot, t->gcap,
+		t->nslot) > t->max_bytes) {
+		size_t max = t->max_bytes;
+
+		traffic_free(t);
+		traffic_init(t, max);
+		return;
+	}
+	t->arena_len = 0;
+	t->nstr = 0;
+	if (t->sslot != NULL)
+		memset(t->sslot, 0, t->nsslot * sizeof(*t->sslot));
 	t->n = 0;
+	if (t->slot != NULL)
+		memset(t->slot, 0, t->nslot * sizeof(*t->slot));
 }
 
-static uint64_t
-hash(const char *p, size_t n)
+static uint32_t
+str_hash(const char *s, size_t *len)
 {
 	uint64_t h = 14695981039346656037ULL;
+	const char *p;
 
-	while (n-- > 0) {
-		h ^= (unsigned char)*p++;
+	for (p = s; *p != '\0'; p++) {
+		h ^= (unsigned char)*p;
 		h *= 1099511628211ULL;
 	}
-	return h;
+	*len = (size_t)(p - s);
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint32_t
+group_hash(const uint32_t id[TK_COUNT])
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+
+	for (i = 0; i < TK_COUNT; i++) {
+		h ^= id[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+	}
+	return (uint32_t)h;
+}
+
+/* The id of s, or 0 when it is not interned; *slot is where it is or
+ * belongs. */
+static uint32_t
+str_find(const struct traffic *t, const char *s, uint32_t h, size_t *slot)
+{
+	size_t i = h & (t->nsslot - 1);
+	uint32_t id;
+
+	while ((id = t->sslot[i]) != 0) {
+		if (t->shash[id] == h && strcmp(t->arena + t->soff[id], s) == 0)
+			break;
+		i = (i + 1) & (t->nsslot - 1);
+	}
+	*slot = i;
+	return id;
+}
+
+/* The index + 1 of the group with these ids, or 0; *slot as above. */
+static uint32_t
+group_find(const struct traffic *t, const uint32_t id[TK_COUNT], uint32_t h,
+    size_t *slot)
+{
+	size_t i = h & (t->nslot - 1);
+	uint32_t k;
+
+	while ((k = t->slot[i]) != 0) {
+		const struct traffic_group *g = &t->g[k - 1];
+		if (g->hash == h && memcmp(g->id, id, sizeof(g->id)) == 0)
+			break;
+		i = (i + 1) & (t->nslot - 1);
+	}
+	*slot = i;
+	return k;
+}
+
+/* The capacity that holds need, growing from cap by doubling (from min). */
+static size_t
+grown(size_t cap, size_t need, size_t min)
+{
+	if (need <= cap)
+		return cap;
+	if (cap < min)
+		cap = min;
+	while (cap < need)
+		cap *= 2;
+	return cap;
+}
+
+/* What the sums would take with these capacities; a group's share counts
+ * its slot in order[], the scratch traffic_sorted() sizes to the groups. */
+static size_t
+footprint(size_t arena, size_t str, size_t nsslot, size_t gcap, size_t nslot)
+{
+	return arena + str * 2 * sizeof(uint32_t) + nsslot * sizeof(uint32_t) +
+	       gcap * (sizeof(struct traffic_group) + sizeof(uint32_t)) +
+	       nslot * sizeof(uint32_t);
 }
 
 static int
-grow(struct traffic *t)
+resize(void **p, size_t n, size_t size)
 {
-	struct traffic_slot *old = t->slot, *ns;
-	size_t oldcap = t->cap, ncap = oldcap ? oldcap * 2 : 1024, i, j;
+	void *np = realloc(*p, n * size);
 
-	if ((ns = calloc(ncap, sizeof(*ns))) == NULL)
+	if (np == NULL)
 		return -1;
-	for (i = 0; i < oldcap; i++) {
-		if (old[i].len == 0)
-			continue;
-		for (j = old[i].hash & (ncap - 1); ns[j].len != 0;
-		     j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = old[i];
-	}
-	free(old);
-	t->slot = ns;
-	t->cap = ncap;
+	*p = np;
 	return 0;
+}
+
+/* Rebuilds the string hash table with n slots. */
+static int
+str_rehash(struct traffic *t, size_t n)
+{
+	uint32_t *ns = calloc(n, sizeof(*ns));
+	size_t id, i;
+
+	if (ns == NULL)
+		return -1;
+	for (id = 1; id <= t->nstr; id++) {
+		for (i = t->shash[id] & (n - 1); ns[i] != 0; i = (i + 1) & (n - 1))
+			;
+		ns[i] = (uint32_t)id;
+	}
+	free(t->sslot);
+	t->sslot = ns;
+	t->nsslot = n;
+	return 0;
+}
+
+static int
+group_rehash(struct traffic *t, size_t n)
+{
+	uint32_t *ns = calloc(n, sizeof(*ns));
+	size_t k, i;
+
+	if (ns == NULL)
+		return -1;
+	for (k = 0; k < t->n; k++) {
+		for (i = t->g[k].hash & (n - 1); ns[i] != 0; i = (i + 1) & (n - 1))
+			;
+		ns[i] = (uint32_t)(k + 1);
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->nslot = n;
+	return 0;
+}
+
+/* Interns s (known to be new, of length len and hash h): its id. */
+static uint32_t
+str_add(struct traffic *t, const char *s, size_t len, uint32_t h)
+{
+	uint32_t id;
+	size_t slot;
+
+	memcpy(t->arena + t->arena_len, s, len + 1);
+	id = (uint32_t)++t->nstr;
+	t->soff[id] = (uint32_t)t->arena_len;
+	t->shash[id] = h;
+	t->arena_len += len + 1;
+	(void)str_find(t, s, h, &slot); /* the empty slot it belongs in */
+	t->sslot[slot] = id;
+	return id;
 }
 
 int
 traffic_add(struct traffic *t, const char *const field[TK_COUNT],
     const int64_t c[TC_COUNT])
 {
-	size_t start = t->keys.len, len, i, j;
-	struct traffic_slot *s;
-	struct err e;
-	uint64_t h;
+	const char *s[TK_COUNT];
+	uint32_t id[TK_COUNT], sh[TK_COUNT], h;
+	size_t len[TK_COUNT], slot, i, k, newstr = 0, newbytes = 0;
+	size_t arena, str, nsslot, gcap, nslot;
+	struct traffic_group *g;
 
-	for (i = 0; i < TK_COUNT; i++) {
-		const char *f = field[i] ? field[i] : "";
-		if (buf_append(&t->keys, f, strlen(f) + 1, &e) == -1)
-			return -1;
-	}
-	len = t->keys.len - start;
-	h = hash(t->keys.data + start, len);
-	if (t->cap == 0 && grow(t) == -1)
+	if (t->sslot == NULL && str_rehash(t, 64) == -1)
 		return -1;
-	for (j = h & (t->cap - 1); t->slot[j].len != 0; j = (j + 1) & (t->cap - 1)) {
-		s = &t->slot[j];
-		if (s->hash == h && s->len == len &&
-		    memcmp(t->keys.data + s->off, t->keys.data + start, len) == 0) {
-			t->keys.len = start; /* known key: drop the copy */
+	if (t->slot == NULL && group_rehash(t, 64) == -1)
+		return -1;
+	for (i = 0; i < TK_COUNT; i++) {
+		s[i] = field[i] != NULL ? field[i] : "";
+		sh[i] = str_hash(s[i], &len[i]);
+		id[i] = str_find(t, s[i], sh[i], &slot);
+		if (id[i] == 0) {
+			/* the same new string twice in one key counts once
+			 * too many: harmless, the estimate is high */
+			newstr++;
+			newbytes += len[i] + 1;
+		}
+	}
+	if (newstr == 0) {
+		h = group_hash(id);
+		if ((k = group_find(t, id, h, &slot)) != 0) {
 			for (i = 0; i < TC_COUNT; i++)
-				s->c[i] += c[i];
+				t->g[k - 1].c[i] += c[i];
 			return 0;
 		}
 	}
-	/* a new key: room for it? (slots count too) */
-	if (t->keys.len + (t->n + 1) * sizeof(*t->slot) * 2 > t->max_bytes &&
-	    t->n > 0) {
-		t->keys.len = start;
+
+	/* A new group (and perhaps new strings): does it fit? */
+	if (t->arena_len + newbytes > UINT32_MAX || t->nstr + newstr >= UINT32_MAX ||
+	    t->n + 1 >= UINT32_MAX)
+		return t->n > 0 ? 1 : -1;
+	arena = grown(t->arena_cap, t->arena_len + newbytes, 4096);
+	str = grown(t->str_cap, t->nstr + newstr + 1, 256);
+	nsslot = grown(t->nsslot, 2 * (t->nstr + newstr), 64);
+	gcap = grown(t->gcap, t->n + 1, 256);
+	nslot = grown(t->nslot, 2 * (t->n + 1), 64);
+	if (t->n > 0 &&
+	    footprint(arena, str, nsslot, gcap, nslot) > t->max_bytes)
 		return 1;
-	}
-	if ((t->n + 1) * 2 > t->cap) {
-		if (grow(t) == -1)
-			return -1;
-		for (j = h & (t->cap - 1); t->slot[j].len != 0;
-		     j = (j + 1) & (t->cap - 1))
-			;
-	}
-	s = &t->slot[j];
-	s->hash = h;
-	s->off = start;
-	s->len = len;
-	memcpy(s->c, c, sizeof(s->c));
-	t->n++;
+	if ((arena != t->arena_cap &&
+		resize((void **)&t->arena, arena, 1) == -1) ||
+	    (str != t->str_cap &&
+		(resize((void **)&t->soff, str, sizeof(uint32_t)) == -1 ||
+		    resize((void **)&t->shash, str, sizeof(uint32_t)) == -1)) ||
+	    (gcap != t->gcap &&
+		resize((void **)&t->g, gcap, sizeof(*t->g)) == -1))
+		return -1;
+	t->arena_cap = arena;
+	t->str_cap = str;
+	t->gcap = gcap;
+	if ((nsslot != t->nsslot && str_rehash(t, nsslot) == -1) ||
+	    (nslot != t->nslot && group_rehash(t, nslot) == -1))
+		return -1;
+
+	for (i = 0; i < TK_COUNT; i++)
+		if ((id[i] = str_find(t, s[i], sh[i], &slot)) == 0)
+			id[i] = str_add(t, s[i], len[i], sh[i]);
+	h = group_hash(id);
+	(void)group_find(t, id, h, &slot);
+	g = &t->g[t->n];
+	memcpy(g->id, id, sizeof(g->id));
+	g->hash = h;
+	memcpy(g->c, c, sizeof(g->c));
+	t->slot[slot] = (uint32_t)++t->n;
 	return 0;
 }
 
-/* Keys are their fields joined by NUL, so comparing them as bytes compares
- * field by field: a field that is a prefix of the other ends with NUL,
- * which sorts first, as the shorter string does in SQLite. */
+/* Field by field, each as bytes (strcmp() on UTF-8 is SQLite's BINARY). */
 static int
 cmp(const void *a, const void *b, void *arg)
 {
 	const struct traffic *t = arg;
-	const struct traffic_slot *x = &t->slot[*(const size_t *)a];
-	const struct traffic_slot *y = &t->slot[*(const size_t *)b];
-	size_t n = x->len < y->len ? x->len : y->len;
-	int r = memcmp(t->keys.data + x->off, t->keys.data + y->off, n);
+	const struct traffic_group *x = &t->g[*(const uint32_t *)a];
+	const struct traffic_group *y = &t->g[*(const uint32_t *)b];
+	size_t i;
+	int r;
 
-	return r != 0 ? r : (x->len > y->len) - (x->len < y->len);
+	for (i = 0; i < TK_COUNT; i++)
+		if (x->id[i] != y->id[i] &&
+		    (r = strcmp(t->arena + t->soff[x->id[i]],
+			 t->arena + t->soff[y->id[i]])) != 0)
+			return r;
+	return 0;
 }
 
 int
@@ -143,28 +314,21 @@ traffic_sorted(struct traffic *t,
     int (*cb)(void *arg, const struct traffic_entry *en), void *arg)
 {
 	struct traffic_entry en;
-	size_t i, k, n = 0;
-	const char *p;
-	void *np;
+	size_t i, k;
 
 	if (t->n > t->order_cap) {
-		if ((np = realloc(t->order, t->n * sizeof(*t->order))) == NULL)
+		if (resize((void **)&t->order, t->n, sizeof(*t->order)) == -1)
 			return -1;
-		t->order = np;
 		t->order_cap = t->n;
 	}
-	for (i = 0; i < t->cap; i++)
-		if (t->slot[i].len != 0)
-			t->order[n++] = i;
-	qsort_r(t->order, n, sizeof(*t->order), cmp, t);
-	for (i = 0; i < n; i++) {
-		const struct traffic_slot *s = &t->slot[t->order[i]];
-		p = t->keys.data + s->off;
-		for (k = 0; k < TK_COUNT; k++) {
-			en.field[k] = p;
-			p += strlen(p) + 1;
-		}
-		memcpy(en.c, s->c, sizeof(en.c));
+	for (i = 0; i < t->n; i++)
+		t->order[i] = (uint32_t)i;
+	qsort_r(t->order, t->n, sizeof(*t->order), cmp, t);
+	for (i = 0; i < t->n; i++) {
+		const struct traffic_group *g = &t->g[t->order[i]];
+		for (k = 0; k < TK_COUNT; k++)
+			en.field[k] = t->arena + t->soff[g->id[k]];
+		memcpy(en.c, g->c, sizeof(en.c));
 		if (cb(arg, &en) == -1)
 			return -1;
 	}

@@ -18,8 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-
 enum {
 	TC_RECORDS,
 	TC_MESSAGES,
@@ -47,15 +45,34 @@ struct traffic_entry {
 	int64_t c[TC_COUNT];
 };
 
-struct traffic_slot;
+struct traffic_group;
 
+/*
+ * The sums are kept compact, so that the table holds many groups in little
+ * memory and fills (and is written out) rarely: each distinct field value
+ * is stored once (interned: a report repeats the same From domains, MAIL
+ * FROM domains and DKIM/SPF results on most of its records), and a group
+ * is five string ids and its counters, 80 bytes.  Every allocation counts
+ * against max_bytes, capacity and all.
+ */
 struct traffic {
-	struct buf keys; /* the keys, fields separated by NUL */
-	struct traffic_slot *slot;
-	size_t cap, n;	 /* hash table size (power of 2), entries */
-	size_t max_bytes;
-	size_t *order;	 /* scratch for traffic_sorted() */
+	/* interned strings: id i (from 1) is arena + soff[i] */
+	char *arena;
+	size_t arena_len, arena_cap;
+	uint32_t *soff, *shash; /* by id: offset, hash */
+	size_t nstr, str_cap;	/* ids used, room in soff/shash */
+	uint32_t *sslot;	/* hash table over the ids (0: empty) */
+	size_t nsslot;		/* a power of 2, at least twice nstr */
+
+	/* groups, and a hash table over them (index + 1; 0: empty) */
+	struct traffic_group *g;
+	size_t n, gcap;
+	uint32_t *slot;
+	size_t nslot;
+
+	uint32_t *order; /* scratch for traffic_sorted() */
 	size_t order_cap;
+	size_t max_bytes;
 };
 
 void traffic_init(struct traffic *t, size_t max_bytes);
