@@ -240,7 +240,7 @@ sq_open(const char *location, enum store_mode mode, void **impl,
 	}
 	buf_init(&q->sig_dkim, 0);
 	buf_init(&q->sig_spf, 0);
-	/* The rollup's sums: 3 MB hold some 25,000 groups (traffic.h).  A
+	/* The rollup's sums: 3 MB hold some 16,000 groups (traffic.h).  A
 	 * larger table is written out less often (8 MB made a 1M-record
 	 * import 15% faster) but then peak memory grows with the report up to
 	 * that size; at 3 MB it stays within 12% of a small report's. */
