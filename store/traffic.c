@@ -316,6 +316,8 @@ traffic_sorted(struct traffic *t,
 	struct traffic_entry en;
 	size_t i, k;
 
+	if (t->n == 0) /* a report without records: order may be NULL */
+		return 0;
 	if (t->n > t->order_cap) {
 		if (resize((void **)&t->order, t->n, sizeof(*t->order)) == -1)
 			return -1;

@@ -122,3 +122,18 @@ TEST(one_huge_key_fits_alone_and_is_let_go)
 	CHECK_INT(traffic_add(&t, g, v), 0);
 	traffic_free(&t);
 }
+
+TEST(empty_sums_write_nothing)
+{
+	struct traffic t;
+	struct seen s = {0};
+
+	/* a report without records (fuzz_maildir found qsort_r() given NULL) */
+	traffic_init(&t, 1u << 20);
+	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT((long long)s.n, 0);
+	traffic_reset(&t);
+	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT((long long)s.n, 0);
+	traffic_free(&t);
+}
