@@ -260,7 +260,7 @@ class TestImapsFetch(ImapCase):
         self.assertExit(p, 0)
         self.assertIn(b"fetched 0, reports stored 0", p.stderr)
         self.assertNotIn("DMARC/Processed", self.folder_names())
-        self.assertTrue(re.search(r"Login: user=<dmarc>", self.d.log()))
+        self.assertTrue(self.d.wait_for_log(r"Login: user=<dmarc>"))
 
     def test_uidvalidity_change_is_noted(self):
         self.seed([report_message("v-1")], folder="Reports")

@@ -154,7 +154,7 @@ class TestStarttls(TlsCase):
         self.assertEqual(self.ids("DMARC/Failed"), [message_id(bad)])
         self.assertEqual(sorted(self.quarantined()), [uids[3]])
         # the login happened inside TLS
-        self.assertRegex(self.d.log(), r"Login: user=<dmarc>.*TLS")
+        self.assertTrue(self.d.wait_for_log(r"Login: user=<dmarc>.*TLS"))
         # and a clean second run
         self.assertExit(self.fetch(), 0)
 
