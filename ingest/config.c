@@ -35,6 +35,8 @@ enum ktype {
 	KT_FOLDER_EMPTY, /* a folder name, or "" */
 	KT_SECONDS,
 	KT_BATCH,
+	KT_PERCENT, /* 0..100, "0.5" or "0.5%" */
+	KT_DAYS,    /* 1..36500, "3" or "3d" */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -55,6 +57,9 @@ enum {
 	K_TIMEOUT,
 	K_BATCH,
 	K_DB,
+	K_SOURCES,
+	K_TOLERANCE,
+	K_MAX_AGE,
 	K_COUNT
 };
 
@@ -81,6 +86,9 @@ static const struct key keys[K_COUNT] = {
     [K_TIMEOUT] = {"imap", "timeout", KT_SECONDS},
     [K_BATCH] = {"imap", "batch", KT_BATCH},
     [K_DB] = {"store", "db", KT_PATH},
+    [K_SOURCES] = {"report", "sources", KT_PATH},
+    [K_TOLERANCE] = {"report", "tolerance", KT_PERCENT},
+    [K_MAX_AGE] = {"report", "max_age", KT_DAYS},
 };
 
 _Static_assert(K_COUNT == CONFIG_NKEYS, "config.line[] has one slot per key");
@@ -109,6 +117,8 @@ config_init(struct config *c)
 	c->imap.auth = IMAP_AUTH_LOGIN;
 	c->imap.timeout = 60;
 	c->imap.batch = 50;
+	c->report.tolerance = 0.5;
+	c->report.max_age = 3;
 	for (i = 0; i < K_COUNT; i++)
 		c->line[i] = -1;
 }
@@ -139,6 +149,7 @@ config_free(struct config *c)
 	free(ic->failed_folder);
 	free(ic->ca_file);
 	free(c->db);
+	free(c->report.sources);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -169,6 +180,8 @@ field(struct config *c, int k)
 		return &c->imap.ca_file;
 	case K_DB:
 		return &c->db;
+	case K_SOURCES:
+		return &c->report.sources;
 	default:
 		return NULL;
 	}
@@ -281,6 +294,39 @@ expand_path(const char *v, const char *dir, char **out, struct err *e)
 	return 0;
 }
 
+/* [report] tolerance (a percentage) and max_age (days). */
+static int
+set_report_number(struct config *c, int k, const char *v, struct err *e)
+{
+	char num[32], *end;
+	size_t len = strlen(v);
+	unsigned n;
+	double d;
+
+	if (len > 0 && v[len - 1] == (k == K_TOLERANCE ? '%' : 'd'))
+		len--;
+	if (len >= sizeof(num))
+		len = 0; /* rejected below */
+	snprintf(num, sizeof(num), "%.*s", (int)len, v);
+	if (k == K_MAX_AGE) {
+		if (parse_uint(num, 1, 36500, &n) == -1)
+			return err_set(e, "'%s' is not a number of days "
+					  "between 1 and 36500",
+			    v);
+		c->report.max_age = n;
+		return 0;
+	}
+	errno = 0;
+	d = strtod(num, &end);
+	if ((num[0] < '0' || num[0] > '9') || errno != 0 || *end != '\0' ||
+	    !(d >= 0.0 && d <= 100.0))
+		return err_set(e, "'%s' is not a percentage between 0 and 100 "
+				  "(0.5 or 0.5%%)",
+		    v);
+	c->report.tolerance = d;
+	return 0;
+}
+
 /* Checks v for key k and stores it.  dir: see expand_path(). */
 static int
 set_value(struct config *c, int k, const char *v, const char *dir,
@@ -371,6 +417,9 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 			    v);
 		ic->batch = n;
 		return 0;
+	case KT_PERCENT:
+	case KT_DAYS:
+		return set_report_number(c, k, v, e);
 	}
 	if (copy == NULL && (copy = strdup(v)) == NULL)
 		return err_set(e, "out of memory");
@@ -427,14 +476,15 @@ on_key(void *arg, const char *section, const char *name, const char *value)
 
 	if (section[0] == '\0')
 		return load_fail(ld, "'%s' is outside any section; put it "
-				     "under [imap] or [store]",
+				     "under [imap], [store] or [report]",
 		    name);
 	if ((k = find_key(section, name)) == -1) {
 		if (find_key(section, "host") == -1 &&
-		    find_key(section, "db") == -1)
+		    find_key(section, "db") == -1 &&
+		    find_key(section, "sources") == -1)
 			return load_fail(ld, "unknown section [%s] (key "
-					     "'%s'); the sections are [imap] "
-					     "and [store]",
+					     "'%s'); the sections are [imap], "
+					     "[store] and [report]",
 			    section, name);
 		return load_fail(ld, "unknown key '%s' in [%s]", name,
 		    section);
@@ -587,6 +637,8 @@ option_key(const char *option)
 	name[i] = '\0';
 	if (strcmp(name, "db") == 0)
 		return K_DB;
+	if (find_key("report", name) != -1)
+		return find_key("report", name);
 	return find_key("imap", name);
 }
 

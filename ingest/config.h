@@ -4,7 +4,8 @@
  *
  * Owns: where the file is looked for (--config, $DMARCSIFT_CONFIG,
  * ${XDG_CONFIG_HOME:-~/.config}/dmarcsift/config, /etc/dmarcsift.conf),
- * the table of keys, the parsing and checking of every value, and the
+ * the table of keys ([imap], [store], and [report] for dmarc-report),
+ * the parsing and checking of every value, and the
  * precedence: built-in defaults < the file < command-line options.  Each key
  * of the file is also a long option ("archive_folder" is
  * --archive-folder), except secrets: a password is never taken from the
@@ -54,12 +55,20 @@ struct imap_config {
 	int all;	  /* --all: every message, not only unseen ones */
 };
 
-#define CONFIG_NKEYS 16
+/* [report]: dmarc-report's settings (dmarc-ingest ignores them). */
+struct report_config {
+	char *sources;	  /* [report] sources: the user's senders file */
+	double tolerance; /* [report] tolerance: percent, default 0.5 */
+	unsigned max_age; /* [report] max_age: days, default 3 */
+};
+
+#define CONFIG_NKEYS 19
 
 struct config {
 	char *file; /* the file read, or NULL */
 	struct imap_config imap;
 	char *db; /* [store] db */
+	struct report_config report;
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];

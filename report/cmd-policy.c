@@ -1,26 +1,18 @@
 /*
- * cmd-policy.c - `dmarc-report policy`: per policy domain, the policy
- * published in the latest report, how much of the period the reports
- * cover, the share of messages passing DMARC, and what p=quarantine (at
- * pct=25, then 100) would have quarantined, by source.
- *
- * "Ready to tighten" only when every known source -- one the senders
- * table or the user's --sources file names -- passes DMARC for all its
- * messages.  Unknown sources (named by IP) are what enforcement is for:
- * spoofing, or forwarders, which receivers judge by their own rules.
- *
- * The quarantine counts are an upper bound: every message failing DMARC,
- * times pct/100, rounded; receivers may exempt forwarded and mailing-list
- * mail (override reasons), and sp/np govern subdomains when published
- * differently.
+ * cmd-policy.c - `dmarc-report policy`: renders the model of
+ * view-policy.h (per policy domain: the published policy, coverage, the
+ * DMARC pass share, the verdict on tightening and what p=quarantine would
+ * have caught, by source) as a table, CSV or JSON.  With --exit-code,
+ * every domain whose verdict is not "ready" counts as a finding.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
 #include "command.h"
-#include "strmap.h"
+#include "percent.h"
+#include "view-policy.h"
 
+/* Existing columns keep their order; new ones are appended. */
 static const struct column cols[] = {
     {"domain", NULL, COL_TEXT, 0},
     {"p", NULL, COL_TEXT, 0},
@@ -43,6 +35,8 @@ static const struct column cols[] = {
     {"dmarc_pass", NULL, COL_INT, 0},
     {"quarantine_at_pct25", NULL, COL_INT, 0},
     {"quarantine_at_pct100", NULL, COL_INT, 0},
+    {"verdict", NULL, COL_TEXT, 0},
+    {"reason", NULL, COL_TEXT, 0},
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -59,194 +53,43 @@ static const struct column table_cols[] = {
 
 #define NTABLE (sizeof(table_cols) / sizeof(table_cols[0]))
 
-struct psource {
-	char name[128];
-	char region[REGION_MAX];
-	int known;
-	uint64_t messages, dmarc_pass;
-};
+/* Unidentified sources (named by address) the table lists at most. */
+#define TABLE_UNKNOWN_MAX 20
 
-struct pdomain {
-	struct strmap sources;
-	uint64_t messages, dmarc_pass;
-};
-
-struct walk {
-	struct report_ctx *ctx;
-	struct strmap domains;
-	uint64_t ndomains;
-	struct output out;
-	int started;
-};
-
-static int
-add_group(void *arg, const struct store_group *g, struct err *e)
-{
-	struct walk *w = arg;
-	struct pdomain *d;
-	struct psource *s;
-	struct sender snd;
-	const char *parts[2];
-	char key[256];
-
-	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	    g->dkim, g->ndkim, &snd);
-	if ((d = strmap_upsert(&w->domains, g->domain ? g->domain : "",
-		 sizeof(*d), NULL)) == NULL)
-		return err_set(e, "out of memory");
-	parts[0] = source_label(snd.name, g->source_ip);
-	parts[1] = snd.ses ? snd.region : "";
-	strmap_key(key, sizeof(key), parts, 2);
-	if ((s = strmap_upsert(&d->sources, key, sizeof(*s), NULL)) == NULL)
-		return err_set(e, "out of memory");
-	if (s->name[0] == '\0') {
-		snprintf(s->name, sizeof(s->name), "%s",
-		    source_label(snd.name, g->source_ip));
-		snprintf(s->region, sizeof(s->region), "%s",
-		    snd.ses ? snd.region : "");
-		s->known = snd.name != NULL;
-	}
-	s->messages += g->messages;
-	s->dmarc_pass += g->dmarc_pass;
-	d->messages += g->messages;
-	d->dmarc_pass += g->dmarc_pass;
-	return 0;
-}
-
-static int
-by_messages(const void *a, const void *b)
-{
-	const struct psource *x = ((const struct strmap_entry *)a)->value;
-	const struct psource *y = ((const struct strmap_entry *)b)->value;
-	int c;
-
-	if (x->messages != y->messages)
-		return x->messages > y->messages ? -1 : 1;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->region, y->region);
-}
-
-static void
-free_domain(void *v)
-{
-	strmap_free(&((struct pdomain *)v)->sources, NULL);
-}
-
-static int64_t
-permille(uint64_t part, uint64_t whole)
-{
-	return whole ? (int64_t)((part * 1000.0) / whole + 0.5) : 0;
-}
-
-/* What quarantine at pct would catch: the failing messages sampled. */
-static uint64_t
-at_pct(const struct psource *s, unsigned pct)
-{
-	uint64_t fail = s->messages - s->dmarc_pass;
-
-	return pct >= 100 ? fail : (uint64_t)(fail * (pct / 100.0) + 0.5);
-}
+/* Room for the reason: 20 unidentified sources and every failing
+ * identified one. */
+#define REASON_MAX 8192
 
 static const char *
-word(const char *s)
+opt(const char *s)
 {
-	return s != NULL ? s : "?";
-}
-
-/* The verdict line for the table, and *ready. */
-static void
-verdict(const struct store_domain *sd, const struct pdomain *d, char *out,
-    size_t len, int *ready)
-{
-	const struct dmarc_meta *m = sd->latest;
-	size_t used, i, k, failing = 0;
-	uint64_t unknown_fail = 0;
-
-	for (i = 0; d != NULL && i < strmap_len(&d->sources); i++) {
-		const struct psource *s = strmap_at(&d->sources, i)->value;
-
-		if (s->known && s->dmarc_pass < s->messages)
-			failing++;
-		else if (!s->known)
-			unknown_fail += s->messages - s->dmarc_pass;
-	}
-	*ready = failing == 0;
-	if (d == NULL || d->messages == 0) {
-		snprintf(out, len, "No messages in the selected reports.");
-		return;
-	}
-	if (failing == 0) {
-		if (m->p != NULL && strcmp(m->p, "reject") == 0)
-			snprintf(out, len, "Every known source passes DMARC; "
-					   "p=reject is already published.");
-		else if (m->p != NULL && strcmp(m->p, "quarantine") == 0)
-			snprintf(out, len,
-			    "Ready to tighten to p=reject: every known source "
-			    "passes DMARC; only the %llu failing messages from "
-			    "unknown sources would be rejected.",
-			    (unsigned long long)unknown_fail);
-		else
-			snprintf(out, len,
-			    "Ready to tighten: every known source passes "
-			    "DMARC; p=quarantine would only catch the %llu "
-			    "failing messages from unknown sources.",
-			    (unsigned long long)unknown_fail);
-		return;
-	}
-	if (m->p != NULL && strcmp(m->p, "none") != 0)
-		used = (size_t)snprintf(out, len,
-		    "Known sources fail DMARC under p=%s, so their mail is at "
-		    "risk now:",
-		    m->p);
-	else
-		used = (size_t)snprintf(out, len,
-		    "Not ready to tighten: %zu known source%s fail%s DMARC:",
-		    failing, failing == 1 ? "" : "s", failing == 1 ? "s" : "");
-	for (i = 0, k = 0; i < strmap_len(&d->sources) && used < len; i++) {
-		const struct psource *s = strmap_at(&d->sources, i)->value;
-
-		if (!s->known || s->dmarc_pass >= s->messages)
-			continue;
-		used += (size_t)snprintf(out + used, len - used,
-		    "%s %s%s%s (%llu of %llu messages)", k++ ? "," : "",
-		    s->name, s->region[0] ? " " : "", s->region,
-		    (unsigned long long)(s->messages - s->dmarc_pass),
-		    (unsigned long long)s->messages);
-	}
-	if (used < len)
-		snprintf(out + used, len - used, ".");
+	return s[0] != '\0' ? s : NULL;
 }
 
 /* Appends " name=value" when value is known. */
 static void
 tag(char *line, size_t len, size_t *used, const char *name, const char *value)
 {
-	if (value != NULL && *used < len)
+	if (value[0] != '\0' && *used < len)
 		*used += (size_t)snprintf(line + *used, len - *used, " %s=%s",
 		    name, value);
 }
 
-static int
-print_table_domain(struct walk *w, const struct store_domain *sd,
-    struct pdomain *d, struct err *e)
+/* The heading: the tags the latest report shows (absent ones are left
+ * out), then the coverage sentence. */
+static void
+print_heading(FILE *f, const struct policy_domain *d)
 {
-	const struct dmarc_meta *m = sd->latest;
-	FILE *f = w->ctx->out;
-	char line[2048], first[32], last[32], pct[32] = "", latest[32];
-	struct cell c[NTABLE];
-	struct output out;
-	size_t i, used;
-	int ready;
+	const struct policy_published *m = &d->pub;
+	char line[2048], first[32], last[32], latest[32], pct[16], share[16];
+	size_t used;
 
-	format_time(sd->first, first, sizeof(first));
-	format_time(sd->last, last, sizeof(last));
+	format_time(d->first, first, sizeof(first));
+	format_time(d->last, last, sizeof(last));
 	format_time(m->begin, latest, sizeof(latest));
 	first[10] = last[10] = latest[10] = '\0';
-	if (w->ndomains++ > 0)
-		fputc('\n', f);
-	/* the tags the latest report shows; absent ones are left out */
-	used = (size_t)snprintf(line, sizeof(line), "%s:", word(m->domain));
+	used = (size_t)snprintf(line, sizeof(line), "%s:",
+	    m->domain[0] ? m->domain : "?");
 	tag(line, sizeof(line), &used, "p", m->p);
 	tag(line, sizeof(line), &used, "sp", m->sp);
 	tag(line, sizeof(line), &used, "np", m->np);
@@ -260,144 +103,173 @@ print_table_domain(struct walk *w, const struct store_domain *sd,
 	output_text(f, 1, "", "  ", line, 100);
 	snprintf(line, sizeof(line),
 	    "as published in the latest report (%s, %s); %llu report%s "
-	    "beginning on %llu day%s from %s to %s; %llu messages, %.1f%% "
+	    "beginning on %llu day%s from %s to %s; %llu message%s, %s "
 	    "passing DMARC.",
-	    latest, word(m->org_name), (unsigned long long)sd->reports,
-	    sd->reports == 1 ? "" : "s", (unsigned long long)sd->days,
-	    sd->days == 1 ? "" : "s", first, last,
-	    (unsigned long long)(d ? d->messages : 0),
-	    (double)permille(d ? d->dmarc_pass : 0, d ? d->messages : 0) /
-		10.0);
+	    latest, m->org_name[0] ? m->org_name : "?",
+	    (unsigned long long)d->reports, plural(d->reports),
+	    (unsigned long long)d->days, plural(d->days), first, last,
+	    (unsigned long long)d->messages, plural(d->messages),
+	    percent_format(d->dmarc_pass, d->messages, share, sizeof(share)));
 	output_text(f, 0, "", "", line, 100);
-	verdict(sd, d, line, sizeof(line), &ready);
-	output_text(f, 0, "", "", line, 100);
-	if (d == NULL || strmap_len(&d->sources) == 0)
-		return 0;
-	output_text(f, 0, "", "",
-	    "Messages p=quarantine would have quarantined, by source:", 100);
-	if (output_begin(&out, &output_table, f, table_cols, NTABLE) == -1)
-		return err_set(e, "out of memory");
-	for (i = 0; i < strmap_len(&d->sources); i++) {
-		const struct psource *s = strmap_at(&d->sources, i)->value;
+}
 
-		memset(c, 0, sizeof(c));
-		c[0].s = s->name;
-		c[1].s = s->region;
-		c[2].i = s->known;
-		c[3].i = (int64_t)s->messages;
-		c[4].i = permille(s->dmarc_pass, s->messages);
-		c[5].i = (int64_t)at_pct(s, 25);
-		c[6].i = (int64_t)at_pct(s, 100);
-		if (output_row(&out, c) == -1) {
-			output_end(&out);
-			return err_set(e, "cannot write the output");
-		}
-	}
-	if (output_end(&out) == -1)
-		return err_set(e, "cannot write the output");
-	return 0;
+static void
+fill_source(const struct policy_source *s, int table, struct cell *c)
+{
+	c[0].s = s->name;
+	c[1].s = s->region;
+	c[2].i = s->known;
+	c[3].i = (int64_t)s->messages;
+	c[4].i = table ? percent_permille(s->dmarc_pass, s->messages)
+		       : (int64_t)s->dmarc_pass;
+	c[5].i = (int64_t)policy_at_pct(s, 25);
+	c[6].i = (int64_t)policy_at_pct(s, 100);
 }
 
 static int
-print_flat_domain(struct walk *w, const struct store_domain *sd,
-    struct pdomain *d, struct err *e)
+print_table_domain(struct report_ctx *ctx, const struct policy_domain *d,
+    size_t index, struct err *e)
 {
-	const struct dmarc_meta *m = sd->latest;
-	char first[32], last[32], text[2048];
-	struct cell c[NCOLS];
-	size_t i, n = d ? strmap_len(&d->sources) : 0;
-	int ready;
+	char reason[REASON_MAX];
+	uint64_t hidden_messages = 0;
+	struct cell c[NTABLE];
+	struct output out;
+	size_t i, unknown = 0, hidden = 0;
+	char line[300];
 
-	verdict(sd, d, text, sizeof(text), &ready);
-	format_time(sd->first, first, sizeof(first));
-	format_time(sd->last, last, sizeof(last));
-	first[10] = last[10] = '\0';
-	for (i = 0; i < n || (i == 0 && n == 0); i++) {
-		const struct psource *s =
-		    n ? strmap_at(&d->sources, i)->value : NULL;
+	if (index > 0)
+		fputc('\n', ctx->out);
+	print_heading(ctx->out, d);
+	policy_reason(d, reason, sizeof(reason));
+	output_text(ctx->out, 0, "", "", reason, 100);
+	if (d->nsources == 0)
+		return 0;
+	output_text(ctx->out, 0, "", "",
+	    "Messages p=quarantine would have quarantined, by source:", 100);
+	if (view_begin(&out, ctx, table_cols, NTABLE, e) == -1)
+		return -1;
+	for (i = 0; i < d->nsources; i++) {
+		const struct policy_source *s = &d->sources[i];
 
+		if (!s->known && unknown++ >= TABLE_UNKNOWN_MAX) {
+			hidden++;
+			hidden_messages += s->messages;
+			continue;
+		}
 		memset(c, 0, sizeof(c));
-		c[0].s = m->domain;
-		c[1].s = m->p;
-		c[2].s = m->sp;
-		c[3].s = m->adkim;
-		c[4].s = m->aspf;
-		c[5].i = m->pct;
-		c[5].null = m->pct < 0;
-		c[6].i = (int64_t)sd->reports;
-		c[7].i = (int64_t)sd->days;
-		c[8].s = first;
-		c[9].s = last;
-		c[10].i = (int64_t)(d ? d->messages : 0);
-		c[11].i = (int64_t)(d ? d->dmarc_pass : 0);
-		c[12].i = permille(d ? d->dmarc_pass : 0, d ? d->messages : 0);
-		c[13].i = ready;
-		if (s != NULL) {
-			c[14].s = s->name;
-			c[15].s = s->region;
-			c[16].i = s->known;
-			c[17].i = (int64_t)s->messages;
-			c[18].i = (int64_t)s->dmarc_pass;
-			c[19].i = (int64_t)at_pct(s, 25);
-			c[20].i = (int64_t)at_pct(s, 100);
+		fill_source(s, 1, c);
+		if (view_row(&out, c, e) == -1)
+			return -1;
+	}
+	if (view_end(&out, e) == -1)
+		return -1;
+	if (hidden > 0) {
+		snprintf(line, sizeof(line),
+		    "... and %zu more unidentified source%s with %llu "
+		    "message%s (--format csv lists every one).",
+		    hidden, plural(hidden), (unsigned long long)hidden_messages,
+		    plural(hidden_messages));
+		output_text(ctx->out, 0, "", "", line, 100);
+	}
+	return 0;
+}
+
+/* The columns every row of a domain repeats. */
+static void
+fill_domain(const struct policy_domain *d, const char *first,
+    const char *last, const char *reason, struct cell *c)
+{
+	const struct policy_published *m = &d->pub;
+
+	c[0].s = opt(m->domain);
+	c[1].s = opt(m->p);
+	c[2].s = opt(m->sp);
+	c[3].s = opt(m->adkim);
+	c[4].s = opt(m->aspf);
+	c[5].i = m->pct;
+	c[5].null = m->pct < 0;
+	c[6].i = (int64_t)d->reports;
+	c[7].i = (int64_t)d->days;
+	c[8].s = first;
+	c[9].s = last;
+	c[10].i = (int64_t)d->messages;
+	c[11].i = (int64_t)d->dmarc_pass;
+	c[12].i = percent_permille(d->dmarc_pass, d->messages);
+	c[13].i = d->verdict == VERDICT_READY;
+	c[21].s = verdict_name(d->verdict);
+	c[22].s = reason;
+}
+
+static int
+print_flat_domain(struct output *out, const struct policy_domain *d,
+    struct err *e)
+{
+	char reason[REASON_MAX];
+	char first[32], last[32];
+	struct cell c[NCOLS];
+	size_t i;
+
+	policy_reason(d, reason, sizeof(reason));
+	format_time(d->first, first, sizeof(first));
+	format_time(d->last, last, sizeof(last));
+	first[10] = last[10] = '\0';
+	/* a domain without sources still gets its row */
+	for (i = 0; i < d->nsources || (i == 0 && d->nsources == 0); i++) {
+		memset(c, 0, sizeof(c));
+		fill_domain(d, first, last, reason, c);
+		if (d->nsources > 0) {
+			fill_source(&d->sources[i], 0, c + 14);
 		} else {
 			c[16].null = c[17].null = c[18].null = 1;
 			c[19].null = c[20].null = 1;
 		}
-		if (output_row(&w->out, c) == -1)
-			return err_set(e, "cannot write the output");
+		if (view_row(out, c, e) == -1)
+			return -1;
 	}
 	return 0;
 }
 
 static int
-one_domain(void *arg, const struct store_domain *sd, struct err *e)
+print_flat(struct report_ctx *ctx, const struct policy_view *v,
+    struct err *e)
 {
-	struct walk *w = arg;
-	struct pdomain *d = strmap_get(&w->domains, sd->latest->domain
-							? sd->latest->domain
-							: "");
+	struct output out;
+	size_t i;
 
-	if (d != NULL)
-		strmap_sort(&d->sources, by_messages);
-	if (w->ctx->format == &output_table)
-		return print_table_domain(w, sd, d, e);
-	if (!w->started) {
-		if (output_begin(&w->out, w->ctx->format, w->ctx->out, cols,
-			NCOLS) == -1)
-			return err_set(e, "out of memory");
-		w->started = 1;
-	}
-	w->ndomains++;
-	return print_flat_domain(w, sd, d, e);
+	if (view_begin(&out, ctx, cols, NCOLS, e) == -1)
+		return -1;
+	for (i = 0; i < v->n; i++)
+		if (print_flat_domain(&out, &v->domains[i], e) == -1)
+			return -1;
+	return view_end(&out, e);
 }
 
 static int
 policy_run(struct report_ctx *ctx, struct err *e)
 {
-	struct walk w;
-	int rc;
+	struct policy_view v;
+	size_t i;
+	int rc = 0;
 
 	if (tools_open(ctx, e) == -1)
 		return -1;
-	memset(&w, 0, sizeof(w));
-	w.ctx = ctx;
-	rc = store_each_group(ctx->st, &ctx->filter, add_group, &w, e);
-	if (rc == 0)
-		rc = store_each_domain(ctx->st, &ctx->filter, one_domain, &w, e);
-	if (rc == 0 && w.ndomains == 0) {
+	if (policy_collect(ctx->st, &ctx->filter, ctx->cl, ctx->tolerance, &v,
+		e) == -1)
+		return -1;
+	for (i = 0; i < v.n; i++)
+		if (v.domains[i].verdict != VERDICT_READY)
+			ctx->problems++;
+	if (v.n == 0) {
 		say_empty(ctx, "reports");
-		if (ctx->format != &output_table) {
-			if (output_begin(&w.out, ctx->format, ctx->out, cols,
-				NCOLS) == -1)
-				rc = err_set(e, "out of memory");
-			else
-				w.started = 1;
-		}
+		if (ctx->format != &output_table)
+			rc = view_empty(ctx, cols, NCOLS, e);
+	} else if (ctx->format == &output_table) {
+		for (i = 0; i < v.n && rc == 0; i++)
+			rc = print_table_domain(ctx, &v.domains[i], i, e);
+	} else {
+		rc = print_flat(ctx, &v, e);
 	}
-	if (w.started && output_end(&w.out) == -1 && rc == 0)
-		rc = err_set(e, "cannot write the output");
-	strmap_free(&w.domains, free_domain);
+	policy_view_free(&v);
 	return rc;
 }
 

@@ -1,19 +1,19 @@
 /*
  * cmd-sources.c - `dmarc-report sources`: one row per sending source,
- * most messages first.
+ * most messages first, for each policy domain.
  *
- * A source is a known sender from the senders table (Amazon SES split by
- * region), or, for mail that matches nothing, its IP address.  The store
- * sums the records by everything that decides the source (one pass, in
- * SQL); the groups, far fewer than the records, are classified here.
+ * Collecting is view-sources.c's (a plain model); this file renders it.
+ * The table groups the rows by policy domain when the selection holds
+ * more than one; CSV and JSON carry the domain in every row.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
 #include "command.h"
-#include "strmap.h"
+#include "percent.h"
+#include "view-sources.h"
 
+/* Existing columns keep their order; new ones are appended. */
 static const struct column cols[] = {
     {"source", NULL, COL_TEXT, 0},
     {"region", NULL, COL_TEXT, 0},
@@ -24,10 +24,11 @@ static const struct column cols[] = {
     {"dkim_aligned", NULL, COL_INT, 0},
     {"quarantined", NULL, COL_INT, 0},
     {"rejected", NULL, COL_INT, 0},
+    {"domain", NULL, COL_TEXT, 0},
 };
 
 /* The table: shares of the messages instead of the three counts, to keep
- * within 100 columns (the CSV has the counts). */
+ * within 100 columns (the CSV has the counts); the domain is a heading. */
 static const struct column table_cols[] = {
     {"source", "SOURCE", COL_TEXT, 1},
     {"region", "REGION", COL_TEXT, 1},
@@ -41,155 +42,120 @@ static const struct column table_cols[] = {
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
+#define NTABLE (sizeof(table_cols) / sizeof(table_cols[0]))
 
-/* Unknown sources (named by address) the table shows at most. */
+/* Unknown sources (named by address) the table shows at most, per
+ * domain: spoofing can bring thousands of addresses. */
 #define TABLE_UNKNOWN_MAX 20
 
-struct source {
-	char name[128];
-	char region[REGION_MAX];
-	int by_ip;	   /* unknown: named by its one address */
-	struct strmap ips; /* named sources: the set of addresses */
-	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
-	uint64_t quarantined, rejected;
-};
-
-struct walk {
-	struct report_ctx *ctx;
-	struct strmap sources;
-	uint64_t groups;
-};
-
-static int
-add_group(void *arg, const struct store_group *g, struct err *e)
-{
-	struct walk *w = arg;
-	struct source *s;
-	struct sender snd;
-	const char *parts[2];
-	char key[256];
-
-	w->groups++;
-	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	    g->dkim, g->ndkim, &snd);
-	/* US separates a name from its region; an address has neither. */
-	parts[0] = source_label(snd.name, g->source_ip);
-	parts[1] = snd.ses ? snd.region : "";
-	strmap_key(key, sizeof(key), parts, 2);
-	if ((s = strmap_upsert(&w->sources, key, sizeof(*s), NULL)) == NULL)
-		return err_set(e, "out of memory");
-	if (s->name[0] == '\0') {
-		snprintf(s->name, sizeof(s->name), "%s",
-		    source_label(snd.name, g->source_ip));
-		snprintf(s->region, sizeof(s->region), "%s",
-		    snd.ses ? snd.region : "");
-		s->by_ip = snd.name == NULL && g->source_ip != NULL;
-	}
-	if (!s->by_ip && g->source_ip != NULL &&
-	    strmap_upsert(&s->ips, g->source_ip, 1, NULL) == NULL)
-		return err_set(e, "out of memory");
-	s->messages += g->messages;
-	s->dmarc_pass += g->dmarc_pass;
-	s->spf_aligned += g->spf_aligned;
-	s->dkim_aligned += g->dkim_aligned;
-	s->quarantined += g->quarantined;
-	s->rejected += g->rejected;
-	return 0;
-}
-
-static int
-by_messages(const void *a, const void *b)
-{
-	const struct source *x = ((const struct strmap_entry *)a)->value;
-	const struct source *y = ((const struct strmap_entry *)b)->value;
-	int c;
-
-	if (x->messages != y->messages)
-		return x->messages > y->messages ? -1 : 1;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->region, y->region);
-}
-
 static void
-free_source(void *v)
+fill(const struct source_row *s, int table, struct cell *c)
 {
-	strmap_free(&((struct source *)v)->ips, NULL);
-}
-
-/* Tenths of a percent, for COL_PERCENT. */
-static int64_t
-permille(uint64_t part, uint64_t whole)
-{
-	return whole ? (int64_t)((part * 1000.0) / whole + 0.5) : 0;
+	memset(c, 0, sizeof(*c) * NCOLS);
+	c[0].s = s->name;
+	c[1].s = s->region;
+	c[2].i = (int64_t)s->ips;
+	c[3].i = (int64_t)s->messages;
+	c[4].i = (int64_t)s->dmarc_pass;
+	c[5].i = (int64_t)s->spf_aligned;
+	c[6].i = (int64_t)s->dkim_aligned;
+	if (table) {
+		c[4].i = percent_permille(s->dmarc_pass, s->messages);
+		c[5].i = percent_permille(s->spf_aligned, s->messages);
+		c[6].i = percent_permille(s->dkim_aligned, s->messages);
+	}
+	c[7].i = (int64_t)s->quarantined;
+	c[8].i = (int64_t)s->rejected;
+	c[9].s = s->domain;
 }
 
 static int
-print(struct walk *w, struct err *e)
+print_flat(struct report_ctx *ctx, const struct sources_view *v,
+    struct err *e)
 {
-	struct report_ctx *ctx = w->ctx;
-	int table = ctx->format == &output_table;
+	struct cell c[NCOLS];
+	struct output out;
+	size_t i;
+
+	if (view_begin(&out, ctx, cols, NCOLS, e) == -1)
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		fill(&v->rows[i], 0, c);
+		if (view_row(&out, c, e) == -1)
+			return -1;
+	}
+	return view_end(&out, e);
+}
+
+/* One domain's table: rows [from, to) of v.  Returns 0 or -1. */
+static int
+print_table_domain(struct report_ctx *ctx, const struct sources_view *v,
+    size_t from, size_t to, struct err *e)
+{
 	uint64_t total = 0, pass = 0, hidden_messages = 0;
 	struct cell c[NCOLS];
 	struct output out;
 	size_t i, unknown = 0, hidden = 0;
+	char line[300], share[16];
 
-	if (output_begin(&out, ctx->format, ctx->out, table ? table_cols : cols,
-		NCOLS) == -1)
-		return err_set(e, "out of memory");
-	for (i = 0; i < strmap_len(&w->sources); i++) {
-		const struct source *s = strmap_at(&w->sources, i)->value;
+	if (view_begin(&out, ctx, table_cols, NTABLE, e) == -1)
+		return -1;
+	for (i = from; i < to; i++) {
+		const struct source_row *s = &v->rows[i];
 
 		total += s->messages;
 		pass += s->dmarc_pass;
-		/* a terminal gets the biggest unknown sources only: spoofing
-		 * can bring thousands of addresses */
-		if (table && s->by_ip && unknown++ >= TABLE_UNKNOWN_MAX) {
+		if (s->by_ip && unknown++ >= TABLE_UNKNOWN_MAX) {
 			hidden++;
 			hidden_messages += s->messages;
 			continue;
 		}
-		memset(c, 0, sizeof(c));
-		c[0].s = s->name;
-		c[1].s = s->region;
-		c[2].i = s->by_ip ? 1 : (int64_t)strmap_len(&s->ips);
-		c[3].i = (int64_t)s->messages;
-		c[4].i = (int64_t)s->dmarc_pass;
-		c[5].i = (int64_t)s->spf_aligned;
-		c[6].i = (int64_t)s->dkim_aligned;
-		if (table) {
-			c[4].i = permille(s->dmarc_pass, s->messages);
-			c[5].i = permille(s->spf_aligned, s->messages);
-			c[6].i = permille(s->dkim_aligned, s->messages);
-		}
-		c[7].i = (int64_t)s->quarantined;
-		c[8].i = (int64_t)s->rejected;
-		if (output_row(&out, c) == -1) {
-			output_end(&out);
-			return err_set(e, "cannot write the output");
-		}
+		fill(s, 1, c);
+		if (view_row(&out, c, e) == -1)
+			return -1;
 	}
-	if (output_end(&out) == -1)
-		return err_set(e, "cannot write the output");
-	if (table && hidden > 0) {
-		char line[200];
-
+	if (view_end(&out, e) == -1)
+		return -1;
+	if (hidden > 0) {
 		snprintf(line, sizeof(line),
-		    "... and %zu more unknown sources with %llu messages "
+		    "... and %zu more unknown source%s with %llu message%s "
 		    "(--format csv lists every one).",
-		    hidden, (unsigned long long)hidden_messages);
+		    hidden, plural(hidden), (unsigned long long)hidden_messages,
+		    plural(hidden_messages));
 		output_text(ctx->out, 0, "", "", line, 100);
 	}
-	if (table) {
-		char line[160];
+	snprintf(line, sizeof(line), "%zu source%s, %llu message%s, %s "
+				     "passing DMARC.",
+	    to - from, plural(to - from), (unsigned long long)total,
+	    plural(total), percent_format(pass, total, share, sizeof(share)));
+	output_text(ctx->out, 0, "", "", line, 100);
+	return 0;
+}
 
-		snprintf(line, sizeof(line),
-		    "%zu source%s, %llu messages, %.1f%% passing DMARC.",
-		    strmap_len(&w->sources),
-		    strmap_len(&w->sources) == 1 ? "" : "s",
-		    (unsigned long long)total,
-		    (double)permille(pass, total) / 10.0);
-		output_text(ctx->out, 0, "", "", line, 100);
+/* The table, one block per policy domain when there are several. */
+static int
+print_table(struct report_ctx *ctx, const struct sources_view *v,
+    struct err *e)
+{
+	size_t from = 0, to;
+	char line[300];
+
+	while (from < v->n) {
+		for (to = from + 1; to < v->n && strcmp(v->rows[to].domain,
+						     v->rows[from].domain) == 0;
+		     to++)
+			;
+		if (v->ndomains > 1) {
+			if (from > 0)
+				fputc('\n', ctx->out);
+			snprintf(line, sizeof(line), "%s:",
+			    v->rows[from].domain[0] ? v->rows[from].domain
+						    : "(no domain)");
+			output_text(ctx->out, 1, "", "", line, 100);
+		}
+		if (print_table_domain(ctx, v, from, to, e) == -1)
+			return -1;
+		from = to;
 	}
 	return 0;
 }
@@ -197,23 +163,23 @@ print(struct walk *w, struct err *e)
 static int
 sources_run(struct report_ctx *ctx, struct err *e)
 {
-	struct walk w;
+	struct sources_view v;
 	int rc;
 
 	if (tools_open(ctx, e) == -1)
 		return -1;
-	memset(&w, 0, sizeof(w));
-	w.ctx = ctx;
-	rc = store_each_group(ctx->st, &ctx->filter, add_group, &w, e);
-	if (rc == 0 && w.groups == 0) {
+	if (sources_collect(ctx->st, &ctx->filter, ctx->cl, &v, e) == -1)
+		return -1;
+	if (v.groups == 0) {
 		say_empty(ctx, "reports");
-		if (ctx->format != &output_table)
-			rc = print(&w, e); /* a header, or [] */
-	} else if (rc == 0) {
-		strmap_sort(&w.sources, by_messages);
-		rc = print(&w, e);
+		rc = ctx->format == &output_table ? 0
+						  : view_empty(ctx, cols, NCOLS, e);
+	} else if (ctx->format == &output_table) {
+		rc = print_table(ctx, &v, e);
+	} else {
+		rc = print_flat(ctx, &v, e);
 	}
-	strmap_free(&w.sources, free_source);
+	sources_view_free(&v);
 	return rc;
 }
 

@@ -2,28 +2,43 @@
  * command.h - the subcommands of dmarc-report, one file each (cmd-*.c),
  * listed in the table in main.c.  A command gets the open store, the
  * selection and the chosen output format, queries, and writes rows.
+ *
+ * The helpers declared here live in command.c, in the library, so a
+ * command (or a test, or another front end) links without main.c.
  */
 #ifndef DMARCSIFT_COMMAND_H
 #define DMARCSIFT_COMMAND_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "classify.h"
 #include "err.h"
 #include "output.h"
 #include "store.h"
 
-struct classifier;
 struct align;
+
+/* What --exit-code asks for; commands other than ses and policy ignore
+ * it. */
+enum exit_mode {
+	EXIT_MODE_OFF = 0,  /* not given: 0 on success */
+	EXIT_MODE_FAIL = 1, /* --exit-code: 1 on findings */
+	EXIT_MODE_WARN = 2, /* --exit-code=warn: warnings count too (ses) */
+};
 
 struct report_ctx {
 	struct store *st;
 	struct store_filter filter;
 	const struct output_ops *format;
 	FILE *out;
-	int exit_code;	   /* --exit-code given */
-	int problems;	   /* rows that are problems (--exit-code) */
+	int exit_code;	   /* enum exit_mode */
+	int problems;	   /* findings that count for --exit-code */
 	int filtered;	   /* a --domain/--since/--until was given */
-	const char *sources_file; /* --sources or $DMARCSIFT_SOURCES, or NULL */
+	const char *sources_file; /* --sources, $DMARCSIFT_SOURCES, [report]
+				     sources, or NULL */
+	double tolerance;	  /* policy: percent of an identified
+				     source's messages that may fail */
 	struct classifier *cl;	  /* opened by tools_open(), closed by main() */
 	struct align *al;
 	int fail_status;	  /* exit status when run() fails; 0: 74 */
@@ -56,5 +71,33 @@ int tools_open(struct report_ctx *ctx, struct err *e);
 /* The name a source is shown by: the sender's name, else its address,
  * else "(no address)". */
 const char *source_label(const char *name, const char *ip);
+
+/* A group of records classified, with the two strings that tell its
+ * source apart: label (source_label()) and region ("" unless SES). */
+struct source_id {
+	struct sender snd;
+	const char *label;
+	const char *region; /* points into snd, or "" */
+};
+
+void source_identify(const struct classifier *cl, const struct store_group *g,
+    struct source_id *out);
+
+/* "" for 1, "s" otherwise: "1 message", "2 messages". */
+const char *plural(uint64_t n);
+
+/*
+ * The scaffolding every command repeats around output_begin/row/end, with
+ * the project's two messages: each returns 0 or -1 with e filled, and
+ * view_row() ends the output on failure (view_end() is then not called).
+ */
+int view_begin(struct output *o, const struct report_ctx *ctx,
+    const struct column *cols, size_t ncols, struct err *e);
+int view_row(struct output *o, const struct cell *cells, struct err *e);
+int view_end(struct output *o, struct err *e);
+
+/* For CSV and JSON when nothing was selected: the header line or "[]". */
+int view_empty(const struct report_ctx *ctx, const struct column *cols,
+    size_t ncols, struct err *e);
 
 #endif

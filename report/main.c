@@ -1,8 +1,10 @@
 /*
  * main.c - dmarc-report: summaries of the stored reports.
  *
- * Owns the command line (global options, then a command), opening the store
- * read-only, and the exit status.  Each command lives in its own cmd-*.c.
+ * Owns the command line (global options, then a command), the settings
+ * (command line > environment > configuration file > default, as
+ * dmarc-ingest), opening the store read-only, and the exit status.  Each
+ * command lives in its own cmd-*.c; their shared helpers in command.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +19,10 @@
 #include "align.h"
 #include "classify.h"
 #include "command.h"
+#include "config.h"
 #include "dbpath.h"
+#include "freshness.h"
+#include "log.h"
 #include "output.h"
 #include "store.h"
 
@@ -43,6 +48,9 @@ enum {
 	OPT_UNTIL,
 	OPT_EXIT_CODE,
 	OPT_SOURCES,
+	OPT_CONFIG,
+	OPT_TOLERANCE,
+	OPT_MAX_AGE,
 };
 
 static const struct option longopts[] = {
@@ -51,8 +59,11 @@ static const struct option longopts[] = {
     {"domain", required_argument, NULL, OPT_DOMAIN},
     {"since", required_argument, NULL, OPT_SINCE},
     {"until", required_argument, NULL, OPT_UNTIL},
-    {"exit-code", no_argument, NULL, OPT_EXIT_CODE},
+    {"exit-code", optional_argument, NULL, OPT_EXIT_CODE},
     {"sources", required_argument, NULL, OPT_SOURCES},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"tolerance", required_argument, NULL, OPT_TOLERANCE},
+    {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -73,7 +84,11 @@ usage(FILE *f)
 		    commands[i]->summary);
 	fputs("\n"
 	      "Options:\n"
-	      "      --db PATH        database (default $DMARCSIFT_DB, else\n"
+	      "      --config FILE    configuration (default $DMARCSIFT_CONFIG,\n"
+	      "                       ~/.config/dmarcsift/config, "
+	      "/etc/dmarcsift.conf)\n"
+	      "      --db PATH        database (default $DMARCSIFT_DB, [store] "
+	      "db,\n"
 	      "                       ~/.local/share/dmarcsift/dmarc.db)\n"
 	      "      --format FMT     table (default), csv or json\n"
 	      "      --domain D       only reports for policy domain D\n"
@@ -84,59 +99,27 @@ usage(FILE *f)
 	      "ago\n"
 	      "      --sources FILE   your own senders, lines of "
 	      "cidr_or_domain,name\n"
-	      "                       (default $DMARCSIFT_SOURCES)\n"
-	      "      --exit-code      ses: exit 1 when a problem is shown\n"
+	      "                       (default $DMARCSIFT_SOURCES, [report] "
+	      "sources)\n"
+	      "      --tolerance PCT  policy: share of an identified source's\n"
+	      "                       messages that may fail (default 0.5)\n"
+	      "      --exit-code[=warn]  ses, policy: exit 1 on findings (ses "
+	      "fail\n"
+	      "                       rows, =warn also warn rows; policy: a "
+	      "domain\n"
+	      "                       not ready), 3 on no or old reports\n"
+	      "      --max-age DAYS   with --exit-code: newest report older "
+	      "than\n"
+	      "                       this exits 3 (default 3)\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
-	      "Exit status: 0 success, 1 with --exit-code: problems shown,\n"
-	      "64 usage, 66 no database, 74 database error.  See "
-	      "dmarc-report(1).\n",
+	      "Exit status: 0 success, 1 with --exit-code: findings shown,\n"
+	      "3 with --exit-code: no report, or none newer than --max-age,\n"
+	      "64 usage, 66 no database, 74 database error, 78 bad "
+	      "configuration.\n"
+	      "See dmarc-report(1).\n",
 	    f);
-}
-
-void
-format_time(int64_t t, char *out, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL)
-		snprintf(out, len, "%lld", (long long)t);
-	else
-		strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
-void
-say_empty(struct report_ctx *ctx, const char *what)
-{
-	FILE *f = ctx->format == &output_table ? ctx->out : stderr;
-
-	if (ctx->filtered)
-		fprintf(f, "No %s match the selection (--domain, --since, "
-			   "--until).\n",
-		    what);
-	else
-		fprintf(f, "No %s in the database yet: import some with "
-			   "dmarc-ingest.\n",
-		    what);
-}
-
-int
-tools_open(struct report_ctx *ctx, struct err *e)
-{
-	if (classify_open(&ctx->cl, ctx->sources_file, e) == -1 ||
-	    align_open(&ctx->al, e) == -1) {
-		ctx->fail_status = EX_USAGE;
-		return -1;
-	}
-	return 0;
-}
-
-const char *
-source_label(const char *name, const char *ip)
-{
-	return name != NULL ? name : ip != NULL ? ip : "(no address)";
 }
 
 /* Parses YYYY-MM-DD (UTC midnight) or Nd (N days before now).  The end of
@@ -167,78 +150,104 @@ parse_date(const char *s, int64_t *out)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
-{
-	const char *domains[MAX_DOMAINS + 1];
-	const struct command *cmd = NULL;
-	struct report_ctx ctx;
-	char dbpath[PATH_MAX];
-	const char *dbopt = NULL;
-	size_t i, nd = 0;
-	int64_t t;
-	struct err e;
-	int c, rc;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.format = &output_table;
-	ctx.out = stdout;
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DB:
-			dbopt = optarg;
-			break;
-		case OPT_FORMAT:
-			if ((ctx.format = output_find(optarg)) == NULL) {
-				fprintf(stderr, "dmarc-report: --format: '%s' "
-						"is not table, csv or json\n",
-				    optarg);
-				return EX_USAGE;
-			}
-			break;
-		case OPT_DOMAIN:
-			if (nd == MAX_DOMAINS) {
-				fprintf(stderr, "dmarc-report: at most %d "
-						"--domain options\n",
-				    MAX_DOMAINS);
-				return EX_USAGE;
-			}
-			domains[nd++] = optarg;
-			ctx.filtered = 1;
-			break;
-		case OPT_SINCE:
-		case OPT_UNTIL:
-			if (parse_date(optarg, &t) == -1) {
-				fprintf(stderr, "dmarc-report: %s: '%s' is not "
-						"YYYY-MM-DD or Nd\n",
-				    c == OPT_SINCE ? "--since" : "--until",
-				    optarg);
-				return EX_USAGE;
-			}
-			if (c == OPT_SINCE)
-				ctx.filter.since = t;
-			else /* through the end of that day */
-				ctx.filter.until = t + 86400;
-			ctx.filtered = 1;
-			break;
-		case OPT_EXIT_CODE:
-			ctx.exit_code = 1;
-			break;
-		case OPT_SOURCES:
-			ctx.sources_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("dmarc-report (dmarcsift) %s\n",
-			    DMARCSIFT_VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
+/* What the command line says, before the settings are merged. */
+struct args {
+	const char *db, *config, *sources, *tolerance, *max_age;
+	const char *domains[MAX_DOMAINS + 1];
+	size_t nd;
+	const struct command *cmd;
+};
+
+/* One global option; returns -1 to go on, else the exit status. */
+static int
+one_option(int c, struct report_ctx *ctx, struct args *a)
+{
+	int64_t t;
+
+	switch (c) {
+	case OPT_DB:
+		a->db = optarg;
+		return -1;
+	case OPT_CONFIG:
+		a->config = optarg;
+		return -1;
+	case OPT_SOURCES:
+		a->sources = optarg;
+		return -1;
+	case OPT_TOLERANCE:
+		a->tolerance = optarg;
+		return -1;
+	case OPT_MAX_AGE:
+		a->max_age = optarg;
+		return -1;
+	case OPT_FORMAT:
+		if ((ctx->format = output_find(optarg)) != NULL)
+			return -1;
+		fprintf(stderr, "dmarc-report: --format: '%s' is not table, "
+				"csv or json\n",
+		    optarg);
+		return EX_USAGE;
+	case OPT_DOMAIN:
+		if (a->nd == MAX_DOMAINS) {
+			fprintf(stderr, "dmarc-report: at most %d --domain "
+					"options\n",
+			    MAX_DOMAINS);
 			return EX_USAGE;
 		}
+		a->domains[a->nd++] = optarg;
+		ctx->filtered = 1;
+		return -1;
+	case OPT_SINCE:
+	case OPT_UNTIL:
+		if (parse_date(optarg, &t) == -1) {
+			fprintf(stderr, "dmarc-report: %s: '%s' is not "
+					"YYYY-MM-DD or Nd\n",
+			    c == OPT_SINCE ? "--since" : "--until", optarg);
+			return EX_USAGE;
+		}
+		if (c == OPT_SINCE)
+			ctx->filter.since = t;
+		else /* through the end of that day */
+			ctx->filter.until = t + 86400;
+		ctx->filtered = 1;
+		return -1;
+	case OPT_EXIT_CODE:
+		if (optarg == NULL) {
+			ctx->exit_code = EXIT_MODE_FAIL;
+			return -1;
+		}
+		if (strcmp(optarg, "warn") == 0) {
+			ctx->exit_code = EXIT_MODE_WARN;
+			return -1;
+		}
+		fprintf(stderr, "dmarc-report: --exit-code: '%s' is not warn "
+				"(--exit-code or --exit-code=warn)\n",
+		    optarg);
+		return EX_USAGE;
+	case 'h':
+		usage(stdout);
+		return EX_OK;
+	case 'V':
+		printf("dmarc-report (dmarcsift) %s\n", DMARCSIFT_VERSION);
+		return EX_OK;
+	default:
+		usage(stderr);
+		return EX_USAGE;
 	}
+}
+
+/* The options and the command; returns -1 to go on, else the exit
+ * status. */
+static int
+parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
+{
+	size_t i;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
+		if ((rc = one_option(c, ctx, a)) != -1)
+			return rc;
 	if (optind >= argc) {
 		fprintf(stderr, "dmarc-report: no command given\n"
 				"Try 'dmarc-report --help'.\n");
@@ -246,25 +255,103 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i]->name) == 0)
-			cmd = commands[i];
-	if (cmd == NULL || optind + 1 != argc) {
+			a->cmd = commands[i];
+	if (a->cmd == NULL || optind + 1 != argc) {
 		fprintf(stderr, "dmarc-report: %s '%s'\nTry 'dmarc-report "
 				"--help'.\n",
-		    cmd == NULL ? "unknown command" : "unexpected argument",
-		    argv[cmd == NULL ? optind : optind + 1]);
+		    a->cmd == NULL ? "unknown command" : "unexpected argument",
+		    argv[a->cmd == NULL ? optind : optind + 1]);
 		return EX_USAGE;
 	}
-	if (ctx.sources_file == NULL &&
-	    (ctx.sources_file = getenv("DMARCSIFT_SOURCES")) != NULL &&
-	    ctx.sources_file[0] == '\0')
-		ctx.sources_file = NULL;
-	domains[nd] = NULL;
-	for (i = 0; i < nd; i++) /* stored domains are lower case */
-		for (char *p = (char *)domains[i]; *p != '\0'; p++)
+	a->domains[a->nd] = NULL;
+	for (i = 0; i < a->nd; i++) /* stored domains are lower case */
+		for (char *p = (char *)a->domains[i]; *p != '\0'; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
-	ctx.filter.domains = nd ? domains : NULL;
+	ctx->filter.domains = a->nd ? a->domains : NULL;
+	return -1;
+}
 
+/* A variable that is set and not empty, else NULL. */
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Reads the configuration file and merges it under the command line and
+ * the environment (the order dmarc-ingest uses): fills cfg (the strings
+ * ctx points into live there) and ctx.  Returns -1 to go on, else the
+ * exit status. */
+static int
+configure(const struct args *a, struct config *cfg, struct report_ctx *ctx)
+{
+	struct logger lg;
+	struct err e;
+	char *path = NULL;
+
+	log_init(&lg, "dmarc-report", LOG_NORMAL);
+	if (config_locate(a->config, &path, &e) == -1 ||
+	    (path != NULL && config_load(cfg, path, &lg, &e) == -1)) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		free(path);
+		return EX_CONFIG;
+	}
+	free(path);
+	if ((a->tolerance != NULL &&
+		config_set_option(cfg, "tolerance", a->tolerance, &e) == -1) ||
+	    (a->max_age != NULL &&
+		config_set_option(cfg, "max-age", a->max_age, &e) == -1)) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_USAGE;
+	}
+	ctx->tolerance = cfg->report.tolerance;
+	ctx->sources_file = a->sources;
+	if (ctx->sources_file == NULL &&
+	    (ctx->sources_file = env("DMARCSIFT_SOURCES")) == NULL)
+		ctx->sources_file = cfg->report.sources;
+	return -1;
+}
+
+/* With --exit-code, ses and policy say so when the selection is empty or
+ * old (ingestion may be broken); returns EXIT_STALE then, else 0. */
+static int
+check_fresh(const struct command *cmd, struct report_ctx *ctx,
+    unsigned max_age_days)
+{
+	enum freshness state;
+	struct err e;
+	char why[300];
+
+	if (ctx->exit_code == EXIT_MODE_OFF ||
+	    (cmd != &cmd_ses && cmd != &cmd_policy))
+		return 0;
+	if (freshness_check(ctx->st, &ctx->filter, (int64_t)time(NULL),
+		(int64_t)max_age_days * 86400, &state, why, sizeof(why),
+		&e) == -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_IOERR;
+	}
+	if (state == FRESH)
+		return 0;
+	fprintf(stderr, "dmarc-report: %s\n", why);
+	return EXIT_STALE;
+}
+
+/* Opens the store, runs the command; returns the exit status. */
+static int
+run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
+{
+	char dbpath[PATH_MAX];
+	const char *dbopt = a->db;
+	struct err e;
+	int rc, fresh;
+
+	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
+	if (dbopt == NULL && env("DMARCSIFT_DB") == NULL)
+		dbopt = cfg->db;
 	if (db_path_resolve(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_USAGE;
@@ -275,17 +362,43 @@ main(int argc, char **argv)
 		    dbpath);
 		return EX_NOINPUT;
 	}
-	if (store_open(dbpath, STORE_READONLY, &ctx.st, &e) == -1) {
+	if (store_open(dbpath, STORE_READONLY, &ctx->st, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
 	}
-	rc = cmd->run(&ctx, &e);
-	store_close(ctx.st);
-	classify_close(ctx.cl);
-	align_close(ctx.al);
+	rc = a->cmd->run(ctx, &e);
+	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;
+	store_close(ctx->st);
+	classify_close(ctx->cl);
+	align_close(ctx->al);
 	if (rc == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
-		return ctx.fail_status ? ctx.fail_status : EX_IOERR;
+		return ctx->fail_status ? ctx->fail_status : EX_IOERR;
 	}
-	return ctx.exit_code && ctx.problems > 0 ? 1 : EX_OK;
+	/* stale data outranks findings: the findings may be long fixed */
+	if (fresh != 0)
+		return fresh;
+	return ctx->exit_code != EXIT_MODE_OFF && ctx->problems > 0 ? 1
+								    : EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct report_ctx ctx;
+	struct config cfg;
+	struct args a;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&a, 0, sizeof(a));
+	ctx.format = &output_table;
+	ctx.out = stdout;
+	if ((rc = parse_args(argc, argv, &ctx, &a)) != -1)
+		return rc;
+	config_init(&cfg);
+	if ((rc = configure(&a, &cfg, &ctx)) == -1)
+		rc = run(&a, &cfg, &ctx);
+	config_free(&cfg);
+	return rc;
 }

@@ -1,0 +1,130 @@
+/*
+ * view-sources.c - see view-sources.h.
+ */
+#include "view-sources.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "strmap.h"
+
+/* A row while it is being summed: the set of addresses beside it. */
+struct acc {
+	struct source_row row;
+	struct strmap ips; /* named sources: the set of addresses */
+};
+
+struct walk {
+	const struct classifier *cl;
+	struct strmap sources; /* domain US name US region -> struct acc */
+	uint64_t groups;
+};
+
+static int
+add_group(void *arg, const struct store_group *g, struct err *e)
+{
+	struct walk *w = arg;
+	struct source_id id;
+	struct acc *a;
+	const char *parts[3];
+	char key[512];
+
+	w->groups++;
+	source_identify(w->cl, g, &id);
+	parts[0] = g->domain != NULL ? g->domain : "";
+	parts[1] = id.label;
+	parts[2] = id.region;
+	strmap_key(key, sizeof(key), parts, 3);
+	if ((a = strmap_upsert(&w->sources, key, sizeof(*a), NULL)) == NULL)
+		return err_set(e, "out of memory");
+	if (a->row.name[0] == '\0') {
+		snprintf(a->row.domain, sizeof(a->row.domain), "%s", parts[0]);
+		snprintf(a->row.name, sizeof(a->row.name), "%s", id.label);
+		snprintf(a->row.region, sizeof(a->row.region), "%s",
+		    id.region);
+		a->row.by_ip = id.snd.name == NULL && g->source_ip != NULL;
+	}
+	if (!a->row.by_ip && g->source_ip != NULL &&
+	    strmap_upsert(&a->ips, g->source_ip, 1, NULL) == NULL)
+		return err_set(e, "out of memory");
+	a->row.messages += g->messages;
+	a->row.dmarc_pass += g->dmarc_pass;
+	a->row.spf_aligned += g->spf_aligned;
+	a->row.dkim_aligned += g->dkim_aligned;
+	a->row.quarantined += g->quarantined;
+	a->row.rejected += g->rejected;
+	return 0;
+}
+
+static int
+row_order(const void *a, const void *b)
+{
+	const struct source_row *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->domain, y->domain)) != 0)
+		return c;
+	if (x->messages != y->messages)
+		return x->messages > y->messages ? -1 : 1;
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	return strcmp(x->region, y->region);
+}
+
+static void
+free_acc(void *v)
+{
+	strmap_free(&((struct acc *)v)->ips, NULL);
+}
+
+/* Copies the sums out of the map into v->rows, in order. */
+static int
+flatten(struct walk *w, struct sources_view *v, struct err *e)
+{
+	size_t i, n = strmap_len(&w->sources);
+
+	if (n > 0 && (v->rows = calloc(n, sizeof(*v->rows))) == NULL)
+		return err_set(e, "out of memory");
+	for (i = 0; i < n; i++) {
+		struct acc *a = strmap_at(&w->sources, i)->value;
+
+		v->rows[i] = a->row;
+		v->rows[i].ips = a->row.by_ip ? 1 : strmap_len(&a->ips);
+	}
+	v->n = n;
+	if (n > 0)
+		qsort(v->rows, n, sizeof(*v->rows), row_order);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(v->rows[i].domain,
+				  v->rows[i - 1].domain) != 0)
+			v->ndomains++;
+	return 0;
+}
+
+int
+sources_collect(struct store *st, const struct store_filter *f,
+    const struct classifier *cl, struct sources_view *v, struct err *e)
+{
+	struct walk w;
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	memset(&w, 0, sizeof(w));
+	w.cl = cl;
+	rc = store_each_group(st, f, add_group, &w, e);
+	if (rc == 0)
+		rc = flatten(&w, v, e);
+	v->groups = w.groups;
+	strmap_free(&w.sources, free_acc);
+	if (rc == -1)
+		sources_view_free(v);
+	return rc;
+}
+
+void
+sources_view_free(struct sources_view *v)
+{
+	free(v->rows);
+	memset(v, 0, sizeof(*v));
+}

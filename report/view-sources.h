@@ -1,0 +1,49 @@
+/*
+ * view-sources.h - the data behind `dmarc-report sources`: one row per
+ * policy domain and sending source, collected from the store and
+ * classified, with nothing about how it is printed.  cmd-sources.c renders
+ * it as a table, CSV or JSON; an HTML view can render the same model.
+ *
+ * A source is a known sender from the senders table (Amazon SES split by
+ * region), or, for mail that matches nothing, its IP address.  The store
+ * sums the records by everything that decides the source (one pass, in
+ * SQL); the groups, far fewer than the records, are classified here.
+ *
+ * Promises: rows are ordered by policy domain (name order), then most
+ * messages first, then name and region; the model owns all its memory
+ * (sources_view_free) and holds no pointer into the store.
+ */
+#ifndef DMARCSIFT_VIEW_SOURCES_H
+#define DMARCSIFT_VIEW_SOURCES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "classify.h"
+#include "err.h"
+#include "store.h"
+
+struct source_row {
+	char domain[256]; /* the reports' policy domain ("" when absent) */
+	char name[128];	  /* the sender's name, or the address */
+	char region[REGION_MAX]; /* SES only, else "" */
+	int by_ip;	  /* unknown: named by its one address */
+	uint64_t ips;	  /* distinct addresses */
+	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
+	uint64_t quarantined, rejected;
+};
+
+struct sources_view {
+	struct source_row *rows;
+	size_t n;
+	size_t ndomains; /* distinct policy domains among the rows */
+	uint64_t groups; /* groups of records read: 0 = empty selection */
+};
+
+/* Reads the selected records from st and fills v (zeroed first). */
+int sources_collect(struct store *st, const struct store_filter *f,
+    const struct classifier *cl, struct sources_view *v, struct err *e);
+
+void sources_view_free(struct sources_view *v);
+
+#endif
