@@ -132,6 +132,26 @@ print_table_domain(struct report_ctx *ctx, const struct sources_view *v,
 	return 0;
 }
 
+/* After several domains' blocks: the sum of them all. */
+static void
+print_total(struct report_ctx *ctx, const struct sources_view *v)
+{
+	uint64_t total = 0, pass = 0;
+	char line[300], share[16];
+	size_t i;
+
+	for (i = 0; i < v->n; i++) {
+		total += v->rows[i].messages;
+		pass += v->rows[i].dmarc_pass;
+	}
+	snprintf(line, sizeof(line),
+	    "All %zu domains: %llu message%s, %s passing DMARC.",
+	    v->ndomains, (unsigned long long)total, plural(total),
+	    percent_format(pass, total, share, sizeof(share)));
+	fputc('\n', ctx->out);
+	output_text(ctx->out, 0, "", "", line, 100);
+}
+
 /* The table, one block per policy domain when there are several. */
 static int
 print_table(struct report_ctx *ctx, const struct sources_view *v,
@@ -157,6 +177,8 @@ print_table(struct report_ctx *ctx, const struct sources_view *v,
 			return -1;
 		from = to;
 	}
+	if (v->ndomains > 1)
+		print_total(ctx, v);
 	return 0;
 }
 
