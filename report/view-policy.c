@@ -103,6 +103,8 @@ copy_published(struct policy_published *p, const struct dmarc_meta *m)
 static void
 judge(struct policy_domain *d, double tolerance)
 {
+	/* in parts per million, so that 0.3% of 1,000 is exactly 3 */
+	long double ppm = (long double)(uint64_t)(tolerance * 10000.0 + 0.5);
 	size_t i;
 
 	d->tolerance = tolerance;
@@ -114,8 +116,8 @@ judge(struct policy_domain *d, double tolerance)
 		 * enough to compare */
 		if (s->known) {
 			d->known_fail += fail;
-			s->flagged = (long double)fail * 100.0L >
-				     (long double)s->messages * tolerance;
+			s->flagged = (long double)fail * 1000000.0L >
+				     (long double)s->messages * ppm;
 			d->known_flagged += (size_t)s->flagged;
 		} else {
 			d->unknown_fail += fail;
