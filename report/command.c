@@ -28,13 +28,15 @@ say_empty(struct report_ctx *ctx, const char *what)
 	FILE *f = ctx->format == &output_table ? ctx->out : stderr;
 
 	if (ctx->filtered)
-		fprintf(f, "No %s match the selection (--domain, --since, "
-			   "--until).\n",
-		    what);
+		fprintf(f,
+		        "No %s match the selection (--domain, --since, "
+		        "--until).\n",
+		        what);
 	else
-		fprintf(f, "No %s in the database yet: import some with "
-			   "dmarc-ingest.\n",
-		    what);
+		fprintf(f,
+		        "No %s in the database yet: import some with "
+		        "dmarc-ingest.\n",
+		        what);
 }
 
 int
@@ -56,10 +58,10 @@ source_label(const char *name, const char *ip)
 
 void
 source_identify(const struct classifier *cl, const struct store_group *g,
-    struct source_id *out)
+                struct source_id *out)
 {
 	classify(cl, g->source_ip, g->envelope_from, g->spf, g->nspf, g->dkim,
-	    g->ndkim, &out->snd);
+	         g->ndkim, &out->snd);
 	out->label = source_label(out->snd.name, g->source_ip);
 	out->region = out->snd.ses ? out->snd.region : "";
 }
@@ -72,7 +74,7 @@ plural(uint64_t n)
 
 int
 view_begin(struct output *o, const struct report_ctx *ctx,
-    const struct column *cols, size_t ncols, struct err *e)
+           const struct column *cols, size_t ncols, struct err *e)
 {
 	if (output_begin(o, ctx->format, ctx->out, cols, ncols) == -1)
 		return err_set(e, "out of memory");
@@ -99,7 +101,7 @@ view_end(struct output *o, struct err *e)
 
 int
 view_empty(const struct report_ctx *ctx, const struct column *cols,
-    size_t ncols, struct err *e)
+           size_t ncols, struct err *e)
 {
 	struct output o;
 

@@ -32,16 +32,16 @@ struct report_ctx {
 	struct store_filter filter;
 	const struct output_ops *format;
 	FILE *out;
-	int exit_code;	   /* enum exit_mode */
-	int problems;	   /* findings that count for --exit-code */
-	int filtered;	   /* a --domain/--since/--until was given */
+	int exit_code;            /* enum exit_mode */
+	int problems;             /* findings that count for --exit-code */
+	int filtered;             /* a --domain/--since/--until was given */
 	const char *sources_file; /* --sources, $DMARCSIFT_SOURCES, [report]
-				     sources, or NULL */
-	double tolerance;	  /* policy: percent of an identified
-				     source's messages that may fail */
-	struct classifier *cl;	  /* opened by tools_open(), closed by main() */
+	                             sources, or NULL */
+	double tolerance;         /* policy: percent of an identified
+	                             source's messages that may fail */
+	struct classifier *cl;    /* opened by tools_open(), closed by main() */
 	struct align *al;
-	int fail_status;	  /* exit status when run() fails; 0: 74 */
+	int fail_status; /* exit status when run() fails; 0: 74 */
 };
 
 struct command {
@@ -81,7 +81,7 @@ struct source_id {
 };
 
 void source_identify(const struct classifier *cl, const struct store_group *g,
-    struct source_id *out);
+                     struct source_id *out);
 
 /* "" for 1, "s" otherwise: "1 message", "2 messages". */
 const char *plural(uint64_t n);
@@ -92,12 +92,12 @@ const char *plural(uint64_t n);
  * view_row() ends the output on failure (view_end() is then not called).
  */
 int view_begin(struct output *o, const struct report_ctx *ctx,
-    const struct column *cols, size_t ncols, struct err *e);
+               const struct column *cols, size_t ncols, struct err *e);
 int view_row(struct output *o, const struct cell *cells, struct err *e);
 int view_end(struct output *o, struct err *e);
 
 /* For CSV and JSON when nothing was selected: the header line or "[]". */
 int view_empty(const struct report_ctx *ctx, const struct column *cols,
-    size_t ncols, struct err *e);
+               size_t ncols, struct err *e);
 
 #endif

@@ -25,8 +25,8 @@ one_domain(void *arg, const struct store_domain *d, struct err *e)
 
 int
 freshness_check(struct store *st, const struct store_filter *f, int64_t now,
-    int64_t max_age, enum freshness *state, char *why, size_t len,
-    struct err *e)
+                int64_t max_age, enum freshness *state, char *why, size_t len,
+                struct err *e)
 {
 	struct newest n = {0, 0};
 	char day[32];
@@ -37,8 +37,9 @@ freshness_check(struct store *st, const struct store_filter *f, int64_t now,
 		return -1;
 	if (n.reports == 0) {
 		*state = STALE_EMPTY;
-		snprintf(why, len, "no report in the selection: is "
-				   "dmarc-ingest running? (exit status 3)");
+		snprintf(why, len,
+		         "no report in the selection: is "
+		         "dmarc-ingest running? (exit status 3)");
 		return 0;
 	}
 	if (now - n.last <= max_age) {
@@ -53,10 +54,10 @@ freshness_check(struct store *st, const struct store_filter *f, int64_t now,
 	    strftime(day, sizeof(day), "%Y-%m-%d %H:%M", &tm) == 0)
 		snprintf(day, sizeof(day), "%lld", (long long)n.last);
 	snprintf(why, len,
-	    "the newest report in the selection ended %s UTC, %lld days "
-	    "ago, more than --max-age %lld days: is dmarc-ingest running? "
-	    "(exit status 3)",
-	    day, (long long)((now - n.last) / 86400),
-	    (long long)(max_age / 86400));
+	         "the newest report in the selection ended %s UTC, %lld days "
+	         "ago, more than --max-age %lld days: is dmarc-ingest running? "
+	         "(exit status 3)",
+	         day, (long long)((now - n.last) / 86400),
+	         (long long)(max_age / 86400));
 	return 0;
 }

@@ -34,8 +34,8 @@ enum freshness {
 
 /* Looks at the selected reports.  *state says which case holds; `why`
  * (len bytes) gets a sentence for standard error when not FRESH. */
-int freshness_check(struct store *st, const struct store_filter *f,
-    int64_t now, int64_t max_age, enum freshness *state, char *why,
-    size_t len, struct err *e);
+int freshness_check(struct store *st, const struct store_filter *f, int64_t now,
+                    int64_t max_age, enum freshness *state, char *why,
+                    size_t len, struct err *e);
 
 #endif

@@ -16,7 +16,7 @@ percent_permille(uint64_t part, uint64_t whole)
 		return 1000;
 	/* long double: counts up to 2^53 keep their exact ratio */
 	p = (int64_t)(((long double)part * 1000.0L) / (long double)whole +
-		      0.5L);
+	              0.5L);
 	if (p >= 1000)
 		return 999;
 	if (p <= 0 && part > 0)
@@ -30,6 +30,6 @@ percent_format(uint64_t part, uint64_t whole, char *out, size_t len)
 	int64_t p = percent_permille(part, whole);
 
 	snprintf(out, len, "%lld.%lld%%", (long long)(p / 10),
-	    (long long)(p % 10));
+	         (long long)(p % 10));
 	return out;
 }

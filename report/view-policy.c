@@ -40,7 +40,7 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 
 	source_identify(w->cl, g, &id);
 	if ((d = strmap_upsert(&w->domains, g->domain ? g->domain : "",
-		 sizeof(*d), NULL)) == NULL)
+	                       sizeof(*d), NULL)) == NULL)
 		return err_set(e, "out of memory");
 	parts[0] = id.label;
 	parts[1] = id.region;
@@ -117,13 +117,13 @@ judge(struct policy_domain *d, double tolerance)
 		if (s->known) {
 			d->known_fail += fail;
 			s->flagged = (long double)fail * 1000000.0L >
-				     (long double)s->messages * ppm;
+			             (long double)s->messages * ppm;
 			d->known_flagged += (size_t)s->flagged;
 		} else {
 			d->unknown_fail += fail;
-			s->flagged = (long double)fail * 1000000.0L >
-				     (long double)d->messages *
-					 UNIDENTIFIED_PPM;
+			s->flagged =
+			    (long double)fail * 1000000.0L >
+			    (long double)d->messages * UNIDENTIFIED_PPM;
 			d->unknown_flagged += (size_t)s->flagged;
 		}
 	}
@@ -148,9 +148,8 @@ take_sources(struct policy_domain *d, struct acc_domain *a, struct err *e)
 	if ((d->sources = calloc(n, sizeof(*d->sources))) == NULL)
 		return err_set(e, "out of memory");
 	for (i = 0; i < n; i++)
-		d->sources[i] = *(struct policy_source *)strmap_at(
-		    &a->sources, i)
-				     ->value;
+		d->sources[i] =
+		    *(struct policy_source *)strmap_at(&a->sources, i)->value;
 	d->nsources = n;
 	qsort(d->sources, n, sizeof(*d->sources), by_messages);
 	return 0;
@@ -187,8 +186,8 @@ one_domain(void *arg, const struct store_domain *sd, struct err *e)
 
 int
 policy_collect(struct store *st, const struct store_filter *f,
-    const struct classifier *cl, double tolerance, struct policy_view *v,
-    struct err *e)
+               const struct classifier *cl, double tolerance,
+               struct policy_view *v, struct err *e)
 {
 	struct walk w;
 	int rc;
@@ -248,8 +247,8 @@ struct text {
 	size_t len, used;
 };
 
-static void
-put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Appends to t, cut short (never overrun) when it is full. */
 static void
@@ -278,9 +277,10 @@ put_failing(struct text *t, const struct policy_domain *d, double tol)
 		    (unsigned long long)all, plural(all));
 		return;
 	}
-	put(t, "the %llu failing message%s (%llu from identified sources, "
-	       "within the %g%% tolerance: forwarding, for instance; %llu "
-	       "from unidentified sources)",
+	put(t,
+	    "the %llu failing message%s (%llu from identified sources, "
+	    "within the %g%% tolerance: forwarding, for instance; %llu "
+	    "from unidentified sources)",
 	    (unsigned long long)all, plural(all),
 	    (unsigned long long)d->known_fail, tol,
 	    (unsigned long long)d->unknown_fail);
@@ -291,9 +291,9 @@ reason_ready(struct text *t, const struct policy_domain *d, double tol)
 {
 	const char *p = d->pub.p;
 	const char *every = d->known_fail > 0
-				? "every identified source passes DMARC "
-				  "within the tolerance"
-				: "every identified source passes DMARC";
+	                        ? "every identified source passes DMARC "
+	                          "within the tolerance"
+	                        : "every identified source passes DMARC";
 
 	if (strcmp(p, "reject") == 0) {
 		put(t, "Ready: %s; p=reject is already published.", every);
@@ -316,7 +316,7 @@ reason_ready(struct text *t, const struct policy_domain *d, double tol)
 /* The flagged sources of one kind, "A (1 of 2 messages failing), B ...". */
 static void
 put_flagged(struct text *t, const struct policy_domain *d, int known,
-    size_t max)
+            size_t max)
 {
 	size_t i, k = 0, more = 0;
 
@@ -331,7 +331,8 @@ put_flagged(struct text *t, const struct policy_domain *d, int known,
 		}
 		put(t, "%s%s%s%s (%llu of %llu message%s failing)",
 		    k++ ? ", " : "", s->name, s->region[0] ? " " : "",
-		    s->region, (unsigned long long)(s->messages - s->dmarc_pass),
+		    s->region,
+		    (unsigned long long)(s->messages - s->dmarc_pass),
 		    (unsigned long long)s->messages, plural(s->messages));
 	}
 	if (more > 0)
@@ -350,7 +351,7 @@ policy_reason(const struct policy_domain *d, char *out, size_t len)
 	out[0] = '\0';
 	if (d->verdict == VERDICT_REVIEW) {
 		put(&t, "Review: no messages in the selected reports, nothing "
-			"to judge.");
+		        "to judge.");
 		return;
 	}
 	if (d->verdict == VERDICT_READY) {
@@ -358,26 +359,29 @@ policy_reason(const struct policy_domain *d, char *out, size_t len)
 		return;
 	}
 	if (strcmp(p, "quarantine") == 0 || strcmp(p, "reject") == 0)
-		put(&t, "Not ready: under p=%s, mail that may be yours fails "
-			"DMARC now:",
+		put(&t,
+		    "Not ready: under p=%s, mail that may be yours fails "
+		    "DMARC now:",
 		    p);
 	else
 		put(&t, "Not ready to tighten:");
 	if (d->known_flagged > 0) {
-		put(&t, " %zu identified source%s fail%s DMARC beyond the "
-			"%g%% tolerance: ",
+		put(&t,
+		    " %zu identified source%s fail%s DMARC beyond the "
+		    "%g%% tolerance: ",
 		    d->known_flagged, plural(d->known_flagged),
 		    d->known_flagged == 1 ? "s" : "", tol);
 		put_flagged(&t, d, 1, (size_t)-1);
 		put(&t, d->unknown_flagged > 0 ? ";" : ".");
 	}
 	if (d->unknown_flagged > 0) {
-		put(&t, " %zu unidentified source%s fail%s DMARC on more than "
-			"1%% of the domain's messages: ",
+		put(&t,
+		    " %zu unidentified source%s fail%s DMARC on more than "
+		    "1%% of the domain's messages: ",
 		    d->unknown_flagged, plural(d->unknown_flagged),
 		    d->unknown_flagged == 1 ? "s" : "");
 		put_flagged(&t, d, 0, REASON_UNKNOWN_MAX);
 		put(&t, " -- unidentified: is it yours? add it to the sources "
-			"file.");
+		        "file.");
 	}
 }

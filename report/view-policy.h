@@ -51,10 +51,10 @@ enum verdict {
 };
 
 struct policy_source {
-	char name[128];		 /* sender's name, or the address */
+	char name[128];          /* sender's name, or the address */
 	char region[REGION_MAX]; /* SES only, else "" */
-	int known;		 /* identified by the table or the file */
-	int flagged;		 /* blocks the verdict (see above) */
+	int known;               /* identified by the table or the file */
+	int flagged;             /* blocks the verdict (see above) */
 	uint64_t messages, dmarc_pass;
 };
 
@@ -89,8 +89,8 @@ struct policy_view {
 /* Reads the selected reports and records from st and fills v (zeroed
  * first), judging each domain with the given tolerance (percent). */
 int policy_collect(struct store *st, const struct store_filter *f,
-    const struct classifier *cl, double tolerance, struct policy_view *v,
-    struct err *e);
+                   const struct classifier *cl, double tolerance,
+                   struct policy_view *v, struct err *e);
 
 void policy_view_free(struct policy_view *v);
 

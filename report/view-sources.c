@@ -41,8 +41,7 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	if (a->row.name[0] == '\0') {
 		snprintf(a->row.domain, sizeof(a->row.domain), "%s", parts[0]);
 		snprintf(a->row.name, sizeof(a->row.name), "%s", id.label);
-		snprintf(a->row.region, sizeof(a->row.region), "%s",
-		    id.region);
+		snprintf(a->row.region, sizeof(a->row.region), "%s", id.region);
 		a->row.by_ip = id.snd.name == NULL && g->source_ip != NULL;
 	}
 	if (!a->row.by_ip && g->source_ip != NULL &&
@@ -96,15 +95,16 @@ flatten(struct walk *w, struct sources_view *v, struct err *e)
 	if (n > 0)
 		qsort(v->rows, n, sizeof(*v->rows), row_order);
 	for (i = 0; i < n; i++)
-		if (i == 0 || strcmp(v->rows[i].domain,
-				  v->rows[i - 1].domain) != 0)
+		if (i == 0 ||
+		    strcmp(v->rows[i].domain, v->rows[i - 1].domain) != 0)
 			v->ndomains++;
 	return 0;
 }
 
 int
 sources_collect(struct store *st, const struct store_filter *f,
-    const struct classifier *cl, struct sources_view *v, struct err *e)
+                const struct classifier *cl, struct sources_view *v,
+                struct err *e)
 {
 	struct walk w;
 	int rc;

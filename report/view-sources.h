@@ -25,10 +25,10 @@
 
 struct source_row {
 	char domain[256]; /* the reports' policy domain ("" when absent) */
-	char name[128];	  /* the sender's name, or the address */
+	char name[128];   /* the sender's name, or the address */
 	char region[REGION_MAX]; /* SES only, else "" */
-	int by_ip;	  /* unknown: named by its one address */
-	uint64_t ips;	  /* distinct addresses */
+	int by_ip;               /* unknown: named by its one address */
+	uint64_t ips;            /* distinct addresses */
 	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
 	uint64_t quarantined, rejected;
 };
@@ -42,7 +42,8 @@ struct sources_view {
 
 /* Reads the selected records from st and fills v (zeroed first). */
 int sources_collect(struct store *st, const struct store_filter *f,
-    const struct classifier *cl, struct sources_view *v, struct err *e);
+                    const struct classifier *cl, struct sources_view *v,
+                    struct err *e);
 
 void sources_view_free(struct sources_view *v);
 

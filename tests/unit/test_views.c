@@ -42,13 +42,14 @@ static const struct dmarc_spf relay_spf[] = {
  * unknown relay's record (relay_count failing). */
 static void
 put_report(struct store *st, const char *domain, const char *id,
-    int64_t ses_count, int64_t relay_count)
+           int64_t ses_count, int64_t relay_count)
 {
 	static const char xml[] = "<feedback/>";
 	struct dmarc_meta m;
 	struct dmarc_record r[2];
-	struct store_payload raw = {"r.xml", "xml",
-	    (const unsigned char *)xml, sizeof(xml) - 1, NULL, 0};
+	struct store_payload raw = {
+	    "r.xml",         "xml", (const unsigned char *)xml,
+	    sizeof(xml) - 1, NULL,  0};
 	struct store_report_info info;
 	struct store_existing ex;
 	enum store_outcome outcome;
@@ -176,8 +177,8 @@ TEST(sources_render_csv_without_main)
 	CHECK(cmd_sources.run(&ctx, &e) == 0);
 	fclose(ctx.out);
 	CHECK_CONTAINS(text, "source,region,ips,messages,dmarc_pass,"
-			     "spf_aligned,dkim_aligned,quarantined,rejected,"
-			     "domain\r\n");
+	                     "spf_aligned,dkim_aligned,quarantined,rejected,"
+	                     "domain\r\n");
 	CHECK_CONTAINS(text, "198.51.100.25,,1,900,0,0,0,0,0,b.example\r\n");
 	free(text);
 	/* the table: a block per domain, 99.9% for 9,996 of 10,000 */
@@ -215,9 +216,9 @@ TEST(policy_collect_judges_the_relay)
 		CHECK_INT(v.domains[1].unknown_flagged, 1);
 		policy_reason(&v.domains[1], reason, sizeof(reason));
 		CHECK_CONTAINS(reason, "198.51.100.25 (900 of 900 messages "
-				       "failing)");
+		                       "failing)");
 		CHECK_CONTAINS(reason, "is it yours? add it to the sources "
-				       "file");
+		                       "file");
 		CHECK_STR(verdict_name(v.domains[1].verdict), "not-ready");
 	}
 	policy_view_free(&v);
@@ -234,14 +235,14 @@ TEST(freshness_of_the_selection)
 
 	setup(&fx);
 	CHECK(freshness_check(fx.st, &all, DAY + 2 * 86400, 3 * 86400, &state,
-		  why, sizeof(why), &e) == 0);
+	                      why, sizeof(why), &e) == 0);
 	CHECK_INT(state, FRESH);
-	CHECK(freshness_check(fx.st, &all, DAY + 40 * 86400, 3 * 86400,
-		  &state, why, sizeof(why), &e) == 0);
+	CHECK(freshness_check(fx.st, &all, DAY + 40 * 86400, 3 * 86400, &state,
+	                      why, sizeof(why), &e) == 0);
 	CHECK_INT(state, STALE_OLD);
 	CHECK_CONTAINS(why, "2025-12-01 23:59 UTC, 39 days ago");
-	CHECK(freshness_check(fx.st, &none, DAY + 86400, 3 * 86400, &state,
-		  why, sizeof(why), &e) == 0);
+	CHECK(freshness_check(fx.st, &none, DAY + 86400, 3 * 86400, &state, why,
+	                      sizeof(why), &e) == 0);
 	CHECK_INT(state, STALE_EMPTY);
 	teardown(&fx);
 }
