@@ -42,6 +42,8 @@ say_empty(struct report_ctx *ctx, const char *what)
 int
 tools_open(struct report_ctx *ctx, struct err *e)
 {
+	if (ctx->cl != NULL && ctx->al != NULL)
+		return 0; /* a second command on the same ctx */
 	if (classify_open(&ctx->cl, ctx->sources_file, e) == -1 ||
 	    align_open(&ctx->al, e) == -1) {
 		ctx->fail_status = EX_USAGE;

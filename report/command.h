@@ -65,7 +65,8 @@ void say_empty(struct report_ctx *ctx, const char *what);
 
 /* Opens ctx->cl (the senders table with the user's --sources file) and
  * ctx->al (the Public Suffix List) for the commands that classify; on
- * failure the exit status becomes 64, a usage error. */
+ * failure the exit status becomes 64, a usage error.  Once open, they
+ * stay open for the next command run on the same ctx. */
 int tools_open(struct report_ctx *ctx, struct err *e);
 
 /* The name a source is shown by: the sender's name, else its address,
