@@ -18,7 +18,7 @@ one_domain(void *arg, const struct store_domain *d, struct err *e)
 
 	(void)e;
 	n->reports += d->reports;
-	if (n->reports == d->reports || d->last > n->last)
+	if (d->last > n->last)
 		n->last = d->last;
 	return 0;
 }
