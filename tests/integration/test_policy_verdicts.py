@@ -201,6 +201,20 @@ class Verdicts(Case):
                 self.assertExit(self.report(cmd, "--exit-code=warn"), 1)
                 self.assertExit(self.report(cmd), EX_OK)  # no --exit-code
 
+    def test_ses_warn_only(self):
+        # SES passing DMARC through DKIM alone (default MAIL FROM): with
+        # --exit-code=warn a finding; with --exit-code one only where ses
+        # grades rows (issue 10 item 2: a warn row is not a fail row)
+        self.load([ses_dkim_only(100)])
+        self.assertEqual(csv_rows(self.report("policy", "--format", "csv"))[0]["verdict"], "ready")
+        self.assertExit(self.report("policy", "--exit-code"), EX_OK)
+        self.assertExit(self.report("ses", "--exit-code=warn"), 1)
+        header = self.report("ses", "--format", "csv").stdout.split(b"\r\n", 1)[0].decode()
+        if "severity" in header.split(","):
+            rows = csv_rows(self.report("ses", "--format", "csv"))
+            self.assertEqual({r["severity"] for r in rows}, {"warn"})
+            self.assertExit(self.report("ses", "--exit-code"), EX_OK)
+
     def test_exit_code_takes_only_warn(self):
         proc = self.report("ses", "--exit-code=fail")
         self.assertExit(proc, EX_USAGE)
