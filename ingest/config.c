@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include "input-limits.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -37,6 +39,8 @@ enum ktype {
 	KT_BATCH,
 	KT_PERCENT, /* 0..100, "0.5" or "0.5%" */
 	KT_DAYS,    /* 1..36500, "3" or "3d" */
+	KT_SIZE, /* bytes, with an optional k, M or G */
+	KT_BOOL, /* yes/no, true/false, on/off, 1/0 */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -56,6 +60,8 @@ enum {
 	K_CA_FILE,
 	K_TIMEOUT,
 	K_BATCH,
+	K_MAX_RESPONSE,
+	K_MARK_SEEN,
 	K_DB,
 	K_SOURCES,
 	K_TOLERANCE,
@@ -85,6 +91,8 @@ static const struct key keys[K_COUNT] = {
     [K_CA_FILE] = {"imap", "ca_file", KT_PATH},
     [K_TIMEOUT] = {"imap", "timeout", KT_SECONDS},
     [K_BATCH] = {"imap", "batch", KT_BATCH},
+    [K_MAX_RESPONSE] = {"imap", "max_response", KT_SIZE},
+    [K_MARK_SEEN] = {"imap", "mark_seen", KT_BOOL},
     [K_DB] = {"store", "db", KT_PATH},
     [K_SOURCES] = {"report", "sources", KT_PATH},
     [K_TOLERANCE] = {"report", "tolerance", KT_PERCENT},
@@ -119,6 +127,8 @@ config_init(struct config *c)
 	c->imap.batch = 50;
 	c->report.tolerance = 0.5;
 	c->report.max_age = 3;
+	c->imap.max_response = 4u << 20; /* GUARD_DEFAULT_MAX_RESPONSE */
+	c->imap.mark_seen = 1;
 	for (i = 0; i < K_COUNT; i++)
 		c->line[i] = -1;
 }
@@ -266,6 +276,23 @@ parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
+/* 1 for yes, 0 for no, 2 for neither. */
+static unsigned
+parse_bool(const char *v)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	}
+	return 2;
+}
+
 /* A path from the file: "~/" is the home directory, a relative path is
  * relative to the file's directory.  From the command line (dir NULL),
  * relative paths stay relative to the working directory. */
@@ -334,6 +361,7 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 {
 	struct imap_config *ic = &c->imap;
 	char **f = field(c, k), *copy = NULL;
+	uint64_t size;
 	unsigned n;
 
 	if (strlen(v) > MAX_VALUE)
@@ -420,6 +448,19 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 	case KT_PERCENT:
 	case KT_DAYS:
 		return set_report_number(c, k, v, e);
+	case KT_SIZE:
+		if (limits_parse_size(v, &size) == -1 || size < 4096 ||
+		    size > (1ull << 32))
+			return err_set(e, "'%s' is not a size between 4k and "
+					  "4G (e.g. 4M)",
+			    v);
+		ic->max_response = size;
+		return 0;
+	case KT_BOOL:
+		if ((n = parse_bool(v)) > 1)
+			return err_set(e, "'%s' is not yes or no", v);
+		ic->mark_seen = (int)n;
+		return 0;
 	}
 	if (copy == NULL && (copy = strdup(v)) == NULL)
 		return err_set(e, "out of memory");

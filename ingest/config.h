@@ -52,6 +52,8 @@ struct imap_config {
 	char *ca_file;
 	unsigned timeout; /* seconds, for connect and every read */
 	unsigned batch;	  /* messages per UID FETCH */
+	unsigned long long max_response; /* bytes per answer, bodies aside */
+	int mark_seen; /* archived messages are marked \Seen (default 1) */
 	int all;	  /* --all: every message, not only unseen ones */
 };
 
@@ -62,7 +64,7 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 19
+#define CONFIG_NKEYS 21
 
 struct config {
 	char *file; /* the file read, or NULL */

@@ -39,6 +39,8 @@ struct msg {
 	uint32_t size; /* RFC822.SIZE */
 	int listed;    /* the size FETCH returned it */
 	int got;       /* its body arrived */
+	int oversent;  /* alone in a FETCH, it passed its announced size */
+	int done;      /* imported, rejected or skipped */
 	struct buf body;
 };
 
@@ -60,8 +62,11 @@ struct run {
 	struct msg *msgs;
 	size_t nmsgs;
 	struct buf pending; /* body of the FETCH item being received */
-	uint64_t received;  /* body bytes of this FETCH so far */
+	uint64_t item_max;  /* bytes one body of this FETCH may have */
 	int overflow;	    /* a body was larger than announced */
+	char overflow_why[300];
+	int one_by_one;	    /* a FETCH overflowed: find which message */
+	unsigned reconnects;
 	uint32_t *good, *bad;
 	size_t ngood, nbad;
 };
@@ -273,7 +278,9 @@ read_att(const struct mailimap_msg_att *att, uint32_t *uid, uint32_t *size,
 }
 
 /* libetpan calls this with each piece of a body as it reads it, instead
- * of allocating the size the server announced. */
+ * of allocating the size the server announced.  The guard has already
+ * refused a literal announced larger than item_max; this catches a server
+ * that sends more than the literal it announced would hold. */
 static bool
 on_body(int type, struct mailimap_msg_att_body_section *sec,
     const char *bytes, size_t len, void *arg)
@@ -284,10 +291,12 @@ on_body(int type, struct mailimap_msg_att_body_section *sec,
 	(void)sec;
 	if (type != MAILIMAP_MSG_ATT_BODY_SECTION)
 		return true;
-	r->received += len;
-	if (r->received > FETCH_BUDGET + r->fc->lim->max_input ||
+	if (r->pending.len + len > r->item_max ||
 	    buf_append(&r->pending, bytes, len, &e) == -1) {
 		r->overflow = 1;
+		snprintf(r->overflow_why, sizeof(r->overflow_why),
+		    "the server sent more than %llu bytes for one message",
+		    (unsigned long long)r->item_max);
 		return false; /* aborts the FETCH; the stream is then lost */
 	}
 	return true;
@@ -405,7 +414,58 @@ nomem:
 	return err_set(e, "out of memory");
 }
 
-/* UID FETCH (UID BODY.PEEK[]) for uids[0..n). */
+/* What a body announced as `size` bytes may really be: servers round
+ * RFC822.SIZE differently (line ends), so a margin, but never more than
+ * --max-input. */
+static uint64_t
+body_allowance(const struct run *r, uint32_t size)
+{
+	uint64_t a = (uint64_t)size + size / 4 + (64u << 10);
+
+	return a < r->fc->lim->max_input ? a : r->fc->lim->max_input;
+}
+
+/* Tells the guard what the bodies of uids[0..n) may take: their bytes,
+ * the largest one, and a second per 256 KiB on top of the timeout (a
+ * slow link is not a dripping server). */
+static void
+allow_bodies(struct run *r, const uint32_t *uids, size_t n)
+{
+	uint64_t sum = 0, a, largest = 0;
+	const struct msg *m;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((m = find_msg(r, uids[i])) == NULL)
+			continue;
+		a = body_allowance(r, m->size);
+		sum += a;
+		largest = a > largest ? a : largest;
+	}
+	r->item_max = largest;
+	imap_guard_allow(&r->conn.guard, sum, largest,
+	    (unsigned)(sum / (256u << 10)));
+}
+
+/* A FETCH of bodies failed on a limit: a message (or the server) sent
+ * more than announced.  1 if so, with the reason in overflow_why. */
+static int
+body_overflow(struct run *r)
+{
+	const struct imap_guard *g = &r->conn.guard;
+
+	if (r->overflow)
+		return 1;
+	if (g->trip != GUARD_BYTES && g->trip != GUARD_LITERAL &&
+	    g->trip != GUARD_LINE)
+		return 0;
+	imap_guard_explain(g, r->overflow_why, sizeof(r->overflow_why));
+	return 1;
+}
+
+/* UID FETCH (UID BODY.PEEK[]) for uids[0..n).  When a body passes its
+ * size, returns -1 with r->overflow set and the connection dropped: the
+ * caller finds the message and reconnects. */
 static int
 fetch_bodies(struct run *r, const uint32_t *uids, size_t n, int *ex,
     struct err *e)
@@ -425,8 +485,8 @@ fetch_bodies(struct run *r, const uint32_t *uids, size_t n, int *ex,
 	}
 	log_debug(r->fc->lg, "UID FETCH BODY.PEEK[] of %zu messages", n);
 	buf_init(&r->pending, (size_t)r->fc->lim->max_input);
-	r->received = 0;
 	r->overflow = 0;
+	allow_bodies(r, uids, n);
 	mailimap_set_msg_body_handler(c->imap, on_body, r);
 	mailimap_set_msg_att_handler(c->imap, on_att, r);
 	mailimap_set_progress_callback(c->imap, NULL, on_progress, r);
@@ -434,18 +494,18 @@ fetch_bodies(struct run *r, const uint32_t *uids, size_t n, int *ex,
 	mailimap_set_msg_body_handler(c->imap, NULL, NULL);
 	mailimap_set_msg_att_handler(c->imap, NULL, NULL);
 	mailimap_set_progress_callback(c->imap, NULL, NULL, NULL);
+	imap_guard_allow(&c->guard, 0, 0, 0);
 	mailimap_fetch_type_free(ft);
 	mailimap_set_free(set);
 	buf_free(&r->pending);
 	if (list != NULL)
 		mailimap_fetch_list_free(list);
-	if (r->overflow) {
+	if (rv != MAILIMAP_NO_ERROR && body_overflow(r)) {
 		imap_conn_drop(c);
+		r->overflow = 1;
 		*ex = EX_TEMPFAIL;
-		return err_set(e, "%s: the server sent a message larger than "
-				  "it announced (over --max-input, %llu "
-				  "bytes); connection closed",
-		    r->url, (unsigned long long)r->fc->lim->max_input);
+		return err_set(e, "%s: %s; connection closed", r->url,
+		    r->overflow_why);
 	}
 	if (rv != MAILIMAP_NO_ERROR) {
 		*ex = imap_conn_fail(c, rv, "UID FETCH (BODY.PEEK[])",
@@ -505,6 +565,7 @@ import_msg(struct run *r, struct msg *m, int *ex, struct err *e)
 	o.mem = (const unsigned char *)(m->body.data ? m->body.data : "");
 	o.len = m->body.len;
 	r->res->fetched++;
+	m->done = 1;
 	if (import_input(r->fc->imp, &o, src, &result, e) == -1) {
 		*ex = EX_IOERR;
 		return -1;
@@ -522,17 +583,17 @@ import_msg(struct run *r, struct msg *m, int *ex, struct err *e)
 	return 0;
 }
 
-/* A message over --max-input is not downloaded: it is rejected as it is,
- * and moved to the failed folder without a copy in quarantine. */
+/* A message that is not imported as it is: over --max-input (not
+ * downloaded), or larger than the server announced (cut off).  It is
+ * rejected, and moved to the failed folder with the others of the batch;
+ * there is no whole copy to keep in quarantine. */
 static int
-reject_large(struct run *r, const struct msg *m, int *ex, struct err *e)
+reject_msg(struct run *r, struct msg *m, const char *why, int *ex,
+    struct err *e)
 {
-	char src[1100], why[200];
+	char src[1100];
 
 	snprintf(src, sizeof(src), "%s;UID=%u", r->url, m->uid);
-	snprintf(why, sizeof(why), "message of %u bytes is larger than "
-				   "--max-input (%llu); not downloaded",
-	    m->size, (unsigned long long)r->fc->lim->max_input);
 	if (import_reject_input(r->fc->imp, src, why, e) == -1) {
 		*ex = EX_IOERR;
 		return -1;
@@ -542,52 +603,174 @@ reject_large(struct run *r, const struct msg *m, int *ex, struct err *e)
 		    r->cfg->failed_folder);
 	r->bad[r->nbad++] = m->uid;
 	r->res->failed++;
-	r->res->too_large++;
+	m->done = 1;
 	progress(r);
 	return 0;
 }
 
+static int
+reject_large(struct run *r, struct msg *m, int *ex, struct err *e)
+{
+	char why[200];
+
+	snprintf(why, sizeof(why), "message of %u bytes is larger than "
+				   "--max-input (%llu); not downloaded",
+	    m->size, (unsigned long long)r->fc->lim->max_input);
+	r->res->too_large++;
+	return reject_msg(r, m, why, ex, e);
+}
+
+static int
+reject_oversent(struct run *r, struct msg *m, int *ex, struct err *e)
+{
+	char why[500];
+
+	snprintf(why, sizeof(why), "the server announced %u bytes for this "
+				   "message and sent more (%s); not imported",
+	    m->size, r->overflow_why);
+	return reject_msg(r, m, why, ex, e);
+}
+
+/* Opens the session again after a FETCH was cut off, at most
+ * MAX_RECONNECTS times a run (a server that overflows every time is
+ * broken, not unlucky). */
+#define MAX_RECONNECTS 10
+
+static int
+reconnect(struct run *r, int *ex, struct err *e)
+{
+	struct err ce;
+	uint32_t validity = r->uidvalidity, last = r->last_uid;
+
+	if (++r->reconnects > MAX_RECONNECTS) {
+		*ex = EX_TEMPFAIL;
+		return err_prefix(e, "giving up after %d reconnections",
+		    MAX_RECONNECTS);
+	}
+	log_info(r->fc->lg, "%s; reconnecting", e->msg);
+	imap_conn_close(&r->conn);
+	if (imap_conn_open(&r->conn, r->cfg, r->fc->lg, ex, &ce) == -1 ||
+	    select_folder(r, ex, &ce) == -1) {
+		*e = ce;
+		return -1;
+	}
+	r->last_uid = last;
+	if (r->uidvalidity != validity) {
+		*ex = EX_TEMPFAIL;
+		return err_set(e, "%s: UIDVALIDITY changed while reconnecting; "
+				  "the next run starts over",
+		    r->url);
+	}
+	return 0;
+}
+
+/* The next UIDs to fetch from msgs[i..]: within FETCH_BUDGET (one at a
+ * time after an overflow), rejecting the ones over --max-input on the
+ * way.  *j is where the chunk ends. */
+static int
+plan_chunk(struct run *r, size_t i, uint32_t *uids, size_t *n, size_t *j,
+    int *ex, struct err *e)
+{
+	uint64_t bytes = 0;
+	struct msg *m;
+
+	*n = 0;
+	for (*j = i; *j < r->nmsgs; (*j)++) {
+		m = &r->msgs[*j];
+		if (m->done || m->got || m->oversent)
+			continue;
+		if (!m->listed) { /* expunged by someone meanwhile */
+			m->done = 1;
+			continue;
+		}
+		if (m->size > r->fc->lim->max_input) {
+			if (reject_large(r, m, ex, e) == -1)
+				return -1;
+			continue;
+		}
+		if (*n > 0 &&
+		    (r->one_by_one || bytes + m->size > FETCH_BUDGET))
+			break;
+		uids[(*n)++] = m->uid;
+		bytes += m->size;
+	}
+	return 0;
+}
+
+/* After a FETCH of uids[0..n) was cut off: alone, the message is the
+ * one; with others, they are fetched one by one from now on to find
+ * it.  Either way the session is opened again. */
+static int
+after_overflow(struct run *r, const uint32_t *uids, size_t n, int *ex,
+    struct err *e)
+{
+	struct msg *m;
+
+	if (n == 1 && (m = find_msg(r, uids[0])) != NULL)
+		m->oversent = 1;
+	else
+		r->one_by_one = 1;
+	return reconnect(r, ex, e);
+}
+
+/* Imports or rejects what is ready in msgs[i..j); returns in *next the
+ * first message still to fetch (after an overflow), or j. */
+static int
+import_ready(struct run *r, size_t i, size_t j, size_t *next, int *ex,
+    struct err *e)
+{
+	struct msg *m;
+	int rc = 0;
+
+	*next = j;
+	for (; i < j && rc == 0; i++) {
+		m = &r->msgs[i];
+		if (m->done)
+			continue;
+		if (m->got) {
+			rc = import_msg(r, m, ex, e);
+			m->done = 1;
+		} else if (m->oversent) {
+			rc = reject_oversent(r, m, ex, e);
+		} else {
+			*next = i < *next ? i : *next;
+			continue;
+		}
+		if (rc == 0)
+			rc = imap_conn_keepalive(&r->conn, ex, e);
+	}
+	return rc;
+}
+
 /* Fetches and imports the listed messages of the batch, several bodies
- * per UID FETCH within FETCH_BUDGET. */
+ * per UID FETCH within FETCH_BUDGET.  A message that turns out larger
+ * than announced is rejected on its own; the others are imported. */
 static int
 import_batch(struct run *r, int *ex, struct err *e)
 {
-	uint64_t bytes;
 	uint32_t *uids;
-	size_t i, j, n;
+	size_t i = 0, j, n, k;
 	int rc = 0;
 
 	if ((uids = calloc(r->nmsgs, sizeof(*uids))) == NULL) {
 		*ex = EX_OSERR;
 		return err_set(e, "out of memory");
 	}
-	for (i = 0; i < r->nmsgs && rc == 0; i = j) {
-		n = 0;
-		bytes = 0;
-		for (j = i; j < r->nmsgs; j++) {
-			struct msg *m = &r->msgs[j];
-			if (!m->listed) /* expunged by someone meanwhile */
-				continue;
-			if (m->size > r->fc->lim->max_input) {
-				if ((rc = reject_large(r, m, ex, e)) == -1)
-					break;
-				continue;
-			}
-			if (n > 0 && bytes + m->size > FETCH_BUDGET)
-				break;
-			uids[n++] = m->uid;
-			bytes += m->size;
-		}
-		if (rc == -1 || n == 0)
-			continue;
-		if ((rc = fetch_bodies(r, uids, n, ex, e)) == -1)
+	r->one_by_one = 0;
+	while (i < r->nmsgs && rc == 0) {
+		if ((rc = plan_chunk(r, i, uids, &n, &j, ex, e)) == -1)
 			break;
-		for (; i < j && rc == 0; i++) {
-			if (r->msgs[i].got)
-				rc = import_msg(r, &r->msgs[i], ex, e);
-			if (rc == 0)
-				rc = imap_conn_keepalive(&r->conn, ex, e);
+		if (n > 0 && fetch_bodies(r, uids, n, ex, e) == -1) {
+			if (!r->overflow ||
+			    (rc = after_overflow(r, uids, n, ex, e)) == -1)
+				rc = -1;
+		} else {
+			for (k = 0; k < n; k++) /* not returned: skipped */
+				if (!find_msg(r, uids[k])->got)
+					find_msg(r, uids[k])->done = 1;
 		}
+		if (rc == 0)
+			rc = import_ready(r, i, j, &i, ex, e);
 	}
 	free(uids);
 	return rc;
@@ -638,9 +821,9 @@ run_batch(struct run *r, const uint32_t *uids, size_t n, int *ex,
 		return -1;
 	}
 	if (imap_dispose(&r->disp, r->good, r->ngood, r->archive,
-		r->cfg->archive_folder, ex, e) == -1 ||
+		r->cfg->archive_folder, r->cfg->mark_seen, ex, e) == -1 ||
 	    imap_dispose(&r->disp, r->bad, r->nbad, r->failed,
-		r->cfg->failed_folder, ex, e) == -1)
+		r->cfg->failed_folder, 0, ex, e) == -1)
 		return -1;
 	if (r->archive != NULL)
 		r->res->moved += r->ngood;
@@ -699,6 +882,8 @@ fetch_imap(struct fetch_ctx *fc, struct store *st,
 			goto out;
 		free_batch(&r);
 	}
+	if (imap_dispose_mark_seen(&r.disp, cfg->archive_folder, &ex, e) == -1)
+		goto out;
 	rc = 0;
 out:
 	free_batch(&r);

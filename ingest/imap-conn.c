@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -80,8 +82,18 @@ imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
     struct err *e)
 {
 	const struct imap_config *ic = c->cfg;
-	char said[256];
+	char said[256], why[300];
 
+
+	/* a silent server reads as before: lost or timed out */
+	if (c->guard.trip != GUARD_IDLE &&
+	    imap_guard_explain(&c->guard, why, sizeof(why))) {
+		imap_conn_drop(c);
+		err_set(e, "%s: %s; connection to %s:%u dropped (what was "
+			   "finished is kept, the next run goes on from there)",
+		    what, why, ic->host, ic->port);
+		return EX_TEMPFAIL;
+	}
 	switch (r) {
 	case MAILIMAP_ERROR_STREAM:
 	case MAILIMAP_ERROR_PARSE:
@@ -248,6 +260,111 @@ release_stderr(struct caught *q, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* A TCP connection to host:port within `timeout` seconds, in blocking
+ * mode (what libetpan's drivers expect); -1 with errno, or with *gai set
+ * when the name does not resolve. */
+static int
+tcp_connect(const char *host, unsigned port, unsigned timeout, int *gai)
+{
+	struct addrinfo hints, *res, *ai;
+	struct pollfd pfd;
+	char serv[8];
+	socklen_t len;
+	int fd, r, err = ECONNREFUSED;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%u", port);
+	*gai = 0;
+	if ((r = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		*gai = r;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    ai->ai_protocol);
+		if (fd == -1) {
+			err = errno;
+			continue;
+		}
+		r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		if (r == -1 && errno == EINPROGRESS) {
+			pfd.fd = fd;
+			pfd.events = POLLOUT;
+			r = poll(&pfd, 1, (int)timeout * 1000);
+			len = sizeof(err);
+			if (r == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+					  &len) == 0 && err == 0)
+				r = 0;
+			else
+				r = -1, err = r == 0 ? ETIMEDOUT : err;
+		} else if (r == -1) {
+			err = errno;
+		}
+		if (r == 0 &&
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0) {
+			freeaddrinfo(res);
+			return fd;
+		}
+		close(fd);
+	}
+	freeaddrinfo(res);
+	errno = err;
+	return -1;
+}
+
+/* Connects to addr, with TLS from the first byte when `tls`, puts the
+ * guard under libetpan and reads the greeting.  Returns what
+ * mailimap_connect() returns, or a MAILIMAP_ERROR_* of its own. */
+static int
+open_stream(struct imap_conn *c, const char *addr, int tls, char *sni_host,
+    int *gai)
+{
+	const struct imap_config *ic = c->cfg;
+	mailstream_low *low, *guarded;
+	mailstream *stream;
+	int fd;
+
+	if ((fd = tcp_connect(addr, ic->port, ic->timeout, gai)) == -1)
+		return MAILIMAP_ERROR_CONNECTION_REFUSED;
+	low = tls ? mailstream_low_ssl_open_with_callback_timeout(fd,
+			(time_t)ic->timeout, set_sni, sni_host)
+		  : mailstream_low_socket_open(fd);
+	if (low == NULL) {
+		close(fd);
+		return tls ? MAILIMAP_ERROR_SSL : MAILIMAP_ERROR_MEMORY;
+	}
+	if ((guarded = imap_guard_wrap(&c->guard, low)) == NULL) {
+		mailstream_low_close(low);
+		mailstream_low_free(low);
+		return MAILIMAP_ERROR_MEMORY;
+	}
+	if ((stream = mailstream_new(guarded, 8192)) == NULL) {
+		mailstream_low_close(guarded);
+		mailstream_low_free(guarded);
+		return MAILIMAP_ERROR_MEMORY;
+	}
+	imap_guard_start(&c->guard);
+	return mailimap_connect(c->imap, stream);
+}
+
+/* After STARTTLS libetpan has put a TLS driver of its own in place of the
+ * guard (freeing it); the guard goes back on top. */
+static int
+reguard(struct imap_conn *c)
+{
+	mailstream_low *low = mailstream_get_low(c->imap->imap_stream);
+	mailstream_low *guarded = imap_guard_wrap(&c->guard, low);
+
+	if (guarded == NULL)
+		return -1;
+	mailstream_set_low(c->imap->imap_stream, guarded);
+	return 0;
+}
+
 /* Why a connect failed, in words. */
 static int
 connect_failed(struct imap_conn *c, int r, int saved_errno, int timed_out,
@@ -255,8 +372,14 @@ connect_failed(struct imap_conn *c, int r, int saved_errno, int timed_out,
 {
 	const struct imap_config *ic = c->cfg;
 	struct addrinfo hints, *res;
+	char why[300];
 	int g;
 
+	if (c->guard.trip != GUARD_IDLE &&
+	    imap_guard_explain(&c->guard, why, sizeof(why)))
+		return err_set(e, "%s:%u: %s before the end of its greeting; "
+				  "connection dropped",
+		    ic->host, ic->port, why);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((g = getaddrinfo(ic->host, NULL, &hints, &res)) != 0)
@@ -277,6 +400,10 @@ connect_failed(struct imap_conn *c, int r, int saved_errno, int timed_out,
 		    said[0] ? ")" : "");
 	/* libetpan connects without blocking: errno is often just
 	 * EINPROGRESS, which says nothing */
+	if (r == MAILIMAP_ERROR_CONNECTION_REFUSED &&
+	    saved_errno == ECONNREFUSED)
+		return err_set(e, "cannot connect to %s:%u: connection refused",
+		    ic->host, ic->port);
 	if (r == MAILIMAP_ERROR_CONNECTION_REFUSED && saved_errno != 0 &&
 	    saved_errno != EINPROGRESS && saved_errno != EAGAIN)
 		return err_set(e, "cannot connect to %s:%u: %s", ic->host,
@@ -336,24 +463,24 @@ connect_tls(struct imap_conn *c, int *ex, struct err *e)
 	char addr[INET6_ADDRSTRLEN], said[300], *host;
 	struct caught q;
 	time_t start = time(NULL);
-	int r, saved;
+	int r, saved, gai = 0;
 
 	if ((host = strdup(ic->host)) == NULL) {
 		*ex = EX_OSERR;
 		return err_set(e, "out of memory");
 	}
 	errno = 0;
+	said[0] = '\0';
 	switch (ic->tls) {
 	case IMAP_TLS_IMAPS:
 		catch_stderr(&q);
-		r = mailimap_ssl_connect_with_callback(c->imap, host,
-		    (uint16_t)ic->port, set_sni, host);
+		r = open_stream(c, host, 1, host, &gai);
 		saved = errno;
 		release_stderr(&q, said, sizeof(said));
 		errno = saved;
 		break;
 	case IMAP_TLS_STARTTLS:
-		r = mailimap_socket_connect(c->imap, host, (uint16_t)ic->port);
+		r = open_stream(c, host, 0, host, &gai);
 		break;
 	default:
 		if (loopback_only(ic->host, addr, sizeof(addr), ex, e) == -1) {
@@ -363,7 +490,7 @@ connect_tls(struct imap_conn *c, int *ex, struct err *e)
 		log_warn(c->lg, "tls = none: talking to %s:%u in clear text "
 				"(allowed because it is a loopback address)",
 		    ic->host, ic->port);
-		r = mailimap_socket_connect(c->imap, addr, (uint16_t)ic->port);
+		r = open_stream(c, addr, 0, host, &gai);
 		break;
 	}
 	saved = errno;
@@ -371,9 +498,12 @@ connect_tls(struct imap_conn *c, int *ex, struct err *e)
 	    r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
 		free(host);
 		imap_conn_drop(c);
-		*ex = EX_UNAVAILABLE;
-		if (ic->tls != IMAP_TLS_IMAPS)
-			said[0] = '\0';
+		*ex = c->guard.trip != GUARD_OK && c->guard.trip != GUARD_IDLE
+			  ? EX_TEMPFAIL
+			  : EX_UNAVAILABLE;
+		if (gai != 0)
+			return err_set(e, "cannot resolve %s: %s", ic->host,
+			    gai_strerror(gai));
 		return connect_failed(c, r, saved,
 		    time(NULL) - start >= (time_t)ic->timeout, said, e);
 	}
@@ -408,6 +538,8 @@ connect_tls(struct imap_conn *c, int *ex, struct err *e)
 	r = mailimap_socket_starttls_with_callback(c->imap, set_sni, host);
 	release_stderr(&q, said, sizeof(said));
 	free(host);
+	if (r == MAILIMAP_NO_ERROR && reguard(c) == -1)
+		r = MAILIMAP_ERROR_MEMORY;
 	if (r != MAILIMAP_NO_ERROR) {
 		imap_conn_drop(c);
 		*ex = EX_UNAVAILABLE;
@@ -539,6 +671,7 @@ imap_conn_open(struct imap_conn *c, const struct imap_config *cfg,
 		return err_set(e, "out of memory");
 	}
 	mailimap_set_timeout(c->imap, (time_t)cfg->timeout);
+	imap_guard_init(&c->guard, cfg->timeout, cfg->max_response);
 	if (connect_tls(c, ex, e) == -1 || authenticate(c, ex, e) == -1 ||
 	    capability(c, ex, e) == -1 || namespace(c, ex, e) == -1) {
 		imap_conn_close(c);

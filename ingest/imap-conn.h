@@ -14,7 +14,10 @@
  * Also owns what a failed libetpan call means: every failure fills a
  * struct err and an exit status (sysexits.h): 69 the server cannot be
  * reached, 77 the certificate or the login is refused, 78 the
- * configuration cannot work, 75 the connection was lost (try again).
+ * configuration cannot work, 75 the connection was lost or the server
+ * passed a limit of imap-guard.h (try again).  The connection is opened
+ * here rather than by libetpan's helpers so that the guard sits under
+ * libetpan from the first byte of the greeting.
  */
 #ifndef DMARCSIFT_IMAP_CONN_H
 #define DMARCSIFT_IMAP_CONN_H
@@ -25,6 +28,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "imap-guard.h"
 #include "log.h"
 
 struct imap_conn {
@@ -37,6 +41,7 @@ struct imap_conn {
 	time_t last_io; /* when the server last answered */
 	int dead;	/* the stream cannot be used any more */
 	int preauth;	/* the greeting was PREAUTH: no login needed */
+	struct imap_guard guard; /* limits on what the server may send */
 };
 
 /* Connects, verifies, authenticates.  On failure *ex is the exit status

@@ -22,6 +22,9 @@ imap_dispose_free(struct imap_dispose *d)
 
 	for (i = 0; i < d->nready; i++)
 		free(d->ready[i]);
+	if (d->seen != NULL)
+		mailimap_set_free(d->seen);
+	free(d->seen_box);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -160,12 +163,76 @@ add_flag(struct imap_conn *c, struct mailimap_set *set,
 	return 0;
 }
 
+/* Keeps the destination UIDs (COPYUID) that imap_dispose_mark_seen()
+ * flags once the run is over; takes dest. */
+static int
+remember_seen(struct imap_dispose *d, const char *mailbox, uint32_t validity,
+    struct mailimap_set *dest)
+{
+	struct mailimap_set_item *it;
+	clistiter *i;
+	int rc = 0;
+
+	if (d->seen_box != NULL && (strcmp(d->seen_box, mailbox) != 0 ||
+				       d->seen_validity != validity)) {
+		mailimap_set_free(dest); /* another folder: not ours */
+		return 0;
+	}
+	if (d->seen_box == NULL) {
+		if ((d->seen_box = strdup(mailbox)) == NULL ||
+		    (d->seen = mailimap_set_new_empty()) == NULL) {
+			mailimap_set_free(dest);
+			return -1;
+		}
+		d->seen_validity = validity;
+	}
+	for (i = clist_begin(dest->set_list); i != NULL && rc == 0;
+	     i = clist_next(i)) {
+		it = clist_content(i);
+		if (mailimap_set_add_interval(d->seen, it->set_first,
+			it->set_last) != MAILIMAP_NO_ERROR)
+			rc = -1;
+	}
+	mailimap_set_free(dest);
+	return rc;
+}
+
 int
-imap_dispose(struct imap_dispose *d, const uint32_t *uids, size_t n,
-    const char *mailbox, const char *shown, int *ex, struct err *e)
+imap_dispose_mark_seen(struct imap_dispose *d, const char *shown, int *ex,
+    struct err *e)
 {
 	struct imap_conn *c = d->c;
-	struct mailimap_set *set;
+	struct mailimap_selection_info *si;
+	char what[600];
+	int r, rc;
+
+	if (d->seen == NULL || clist_isempty(d->seen->set_list))
+		return 0;
+	snprintf(what, sizeof(what), "opening %s to mark the archived "
+				     "messages as read",
+	    shown);
+	if ((r = mailimap_select(c->imap, d->seen_box)) != MAILIMAP_NO_ERROR) {
+		*ex = imap_conn_fail(c, r, what, EX_TEMPFAIL, e);
+		return -1;
+	}
+	si = c->imap->imap_selection_info;
+	if (si != NULL && si->sel_uidvalidity != d->seen_validity)
+		return 0; /* recreated meanwhile: the UIDs mean nothing */
+	rc = add_flag(c, d->seen, mailimap_flag_new_seen(),
+	    "marking archived messages as read", ex, e);
+	mailimap_set_free(d->seen);
+	d->seen = NULL;
+	return rc;
+}
+
+int
+imap_dispose(struct imap_dispose *d, const uint32_t *uids, size_t n,
+    const char *mailbox, const char *shown, int seen, int *ex,
+    struct err *e)
+{
+	struct imap_conn *c = d->c;
+	struct mailimap_set *set, *src = NULL, *dest = NULL;
+	uint32_t validity = 0;
 	char what[600];
 	int r, rc = -1;
 
@@ -183,14 +250,29 @@ imap_dispose(struct imap_dispose *d, const uint32_t *uids, size_t n,
 		goto out;
 	}
 	if (c->has_move) {
-		r = mailimap_uid_move(c->imap, set, mailbox);
+		r = seen && c->has_uidplus
+			? mailimap_uidplus_uid_move(c->imap, set, mailbox,
+			      &validity, &src, &dest)
+			: mailimap_uid_move(c->imap, set, mailbox);
 		snprintf(what, sizeof(what), "moving messages to %s", shown);
 	} else {
-		r = mailimap_uid_copy(c->imap, set, mailbox);
+		r = seen && c->has_uidplus
+			? mailimap_uidplus_uid_copy(c->imap, set, mailbox,
+			      &validity, &src, &dest)
+			: mailimap_uid_copy(c->imap, set, mailbox);
 		snprintf(what, sizeof(what), "copying messages to %s", shown);
 	}
+	if (src != NULL)
+		mailimap_set_free(src);
 	if (r != MAILIMAP_NO_ERROR) {
+		if (dest != NULL)
+			mailimap_set_free(dest);
 		*ex = imap_conn_fail(c, r, what, EX_TEMPFAIL, e);
+		goto out;
+	}
+	if (dest != NULL && remember_seen(d, mailbox, validity, dest) == -1) {
+		*ex = EX_OSERR;
+		err_set(e, "out of memory");
 		goto out;
 	}
 	imap_conn_touch(c);

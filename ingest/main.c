@@ -79,6 +79,8 @@ static const struct option longopts[] = {
     {"ca-file", required_argument, NULL, OPT_KEY + 11},
     {"timeout", required_argument, NULL, OPT_KEY + 12},
     {"batch", required_argument, NULL, OPT_KEY + 13},
+    {"max-response", required_argument, NULL, OPT_KEY + 14},
+    {"mark-seen", required_argument, NULL, OPT_KEY + 15},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -116,7 +118,8 @@ usage(FILE *f)
 	    "IMAP settings, as the [imap] keys of the configuration (a password\n"
 	    "never is one): --host --port --tls --user --auth --password-file\n"
 	    "--password-command --oauth2-token-command --folder --archive-folder\n"
-	    "--failed-folder --ca-file --timeout --batch\n"
+	    "--failed-folder --ca-file --timeout --batch --max-response\n"
+	    "--mark-seen\n"
 	    "\n"
 	    "Exit status: 0 all handled (duplicates included), 65 something\n"
 	    "was rejected, 66 a PATH is missing, 69 server unreachable, 73/74\n"

@@ -1,0 +1,339 @@
+/*
+ * imap-guard.c - see imap-guard.h.
+ *
+ * libetpan facts this file depends on (1.9.4): the socket and TLS drivers
+ * wait for each read at most the low-level stream's timeout (seconds; 0
+ * means the global 300 s), so the wrapper sets it before every read to
+ * what is left of the window; a read that fails makes the command fail
+ * with MAILIMAP_ERROR_STREAM; mailstream_low_free() calls the driver's
+ * free, which must free the mailstream_low itself.
+ */
+#include "imap-guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct guard_low {
+	struct imap_guard *g;
+	mailstream_low *inner;
+};
+
+void
+imap_guard_init(struct imap_guard *g, unsigned timeout,
+    uint64_t max_response)
+{
+	memset(g, 0, sizeof(*g));
+	g->timeout = timeout;
+	g->max_response =
+	    max_response > 0 ? max_response : GUARD_DEFAULT_MAX_RESPONSE;
+	imap_guard_start(g);
+}
+
+void
+imap_guard_start(struct imap_guard *g)
+{
+	clock_gettime(CLOCK_MONOTONIC, &g->start);
+	g->used = g->lines = g->line_len = g->literal_left = 0;
+	g->tail_len = 0;
+}
+
+void
+imap_guard_allow(struct imap_guard *g, uint64_t bytes, uint64_t literal,
+    unsigned seconds)
+{
+	g->body_bytes = bytes;
+	g->body_literal = literal;
+	g->body_seconds = seconds;
+}
+
+static double
+elapsed(const struct imap_guard *g)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - g->start.tv_sec) +
+	       (double)(now.tv_nsec - g->start.tv_nsec) / 1e9;
+}
+
+static int
+trip(struct imap_guard *g, enum guard_trip why, uint64_t value)
+{
+	if (g->trip == GUARD_OK) {
+		g->trip = why;
+		g->trip_value = value;
+		g->trip_after = elapsed(g);
+	}
+	return -1;
+}
+
+/* Keeps the last bytes of the current line: enough to see "{N}". */
+static void
+keep_tail(struct imap_guard *g, const char *p, size_t k)
+{
+	size_t cap = sizeof(g->tail), drop;
+
+	if (k >= cap) {
+		memcpy(g->tail, p + k - cap, cap);
+		g->tail_len = cap;
+		return;
+	}
+	if (g->tail_len + k > cap) {
+		drop = g->tail_len + k - cap;
+		memmove(g->tail, g->tail + drop, g->tail_len - drop);
+		g->tail_len -= drop;
+	}
+	memcpy(g->tail + g->tail_len, p, k);
+	g->tail_len += k;
+}
+
+/* 1 if the line just ended announces a literal ("... {N}\r" or
+ * "{N+}"), with its size; sizes past 2^63 are reported as UINT64_MAX. */
+static int
+literal_at_end(const struct imap_guard *g, uint64_t *size)
+{
+	const char *t = g->tail;
+	size_t i = g->tail_len, end;
+	uint64_t n = 0;
+
+	if (i > 0 && t[i - 1] == '\r')
+		i--;
+	if (i == 0 || t[i - 1] != '}')
+		return 0;
+	i--;
+	if (i > 0 && t[i - 1] == '+')
+		i--;
+	end = i;
+	while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9')
+		i--;
+	if (i == end || i == 0 || t[i - 1] != '{')
+		return 0;
+	for (; i < end; i++)
+		n = n > (UINT64_MAX >> 4) ? UINT64_MAX
+					  : n * 10 + (uint64_t)(t[i] - '0');
+	*size = n;
+	return 1;
+}
+
+/* The largest literal the server may still announce. */
+static uint64_t
+literal_room(const struct imap_guard *g)
+{
+	uint64_t budget = g->max_response + g->body_bytes;
+	uint64_t left = g->used < budget ? budget - g->used : 0;
+	uint64_t cap = g->body_literal > g->max_response ? g->body_literal
+							  : g->max_response;
+
+	return left < cap ? left : cap;
+}
+
+int
+imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
+{
+	const char *p = buf, *end = buf + n, *nl;
+	uint64_t size;
+	size_t k;
+
+	if (g->trip != GUARD_OK)
+		return -1;
+	g->used += n;
+	if (g->used > g->max_response + g->body_bytes)
+		return trip(g, GUARD_BYTES, g->used);
+	while (p < end) {
+		if (g->literal_left > 0) {
+			k = (size_t)(end - p);
+			if ((uint64_t)k > g->literal_left)
+				k = (size_t)g->literal_left;
+			p += k;
+			g->literal_left -= k;
+			continue;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		k = (size_t)((nl != NULL ? nl : end) - p);
+		g->line_len += k;
+		keep_tail(g, p, k);
+		if (g->line_len > g->max_response)
+			return trip(g, GUARD_LINE, g->line_len);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+		if (++g->lines > GUARD_MAX_LINES)
+			return trip(g, GUARD_LINES, g->lines);
+		if (literal_at_end(g, &size)) {
+			if (size > literal_room(g))
+				return trip(g, GUARD_LITERAL, size);
+			g->literal_left = size;
+		}
+		g->line_len = 0;
+		g->tail_len = 0;
+	}
+	return 0;
+}
+
+int
+imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
+{
+	unsigned long long v = (unsigned long long)g->trip_value;
+	unsigned long long budget =
+	    (unsigned long long)(g->max_response + g->body_bytes);
+
+	switch (g->trip) {
+	case GUARD_OK:
+		if (len > 0)
+			out[0] = '\0';
+		return 0;
+	case GUARD_IDLE:
+		snprintf(out, len, "the server said nothing for %u s "
+				   "(timeout)",
+		    g->timeout);
+		break;
+	case GUARD_DEADLINE:
+		snprintf(out, len, "the server was still answering one "
+				   "command after %u s (timeout), %llu bytes "
+				   "so far: it sends too slowly",
+		    g->timeout + g->body_seconds,
+		    (unsigned long long)g->used);
+		break;
+	case GUARD_BYTES:
+		snprintf(out, len, "the server sent more than %llu bytes in "
+				   "answer to one command (max_response%s)",
+		    budget, g->body_bytes ? " plus the announced message sizes"
+					  : "");
+		break;
+	case GUARD_LINES:
+		snprintf(out, len, "the server sent more than %u lines in "
+				   "answer to one command (a flood of untagged "
+				   "responses)",
+		    GUARD_MAX_LINES);
+		break;
+	case GUARD_LINE:
+		snprintf(out, len, "the server sent a line longer than %llu "
+				   "bytes (max_response)",
+		    (unsigned long long)g->max_response);
+		break;
+	case GUARD_LITERAL:
+		snprintf(out, len, "the server announced a literal of %llu "
+				   "bytes, more than the %llu allowed%s",
+		    v, (unsigned long long)literal_room(g),
+		    g->body_literal ? " (the message is larger than the "
+				      "server said)"
+				    : " (max_response)");
+		break;
+	}
+	return 1;
+}
+
+/* --- the driver ---------------------------------------------------------- */
+
+static ssize_t
+guard_read(mailstream_low *s, void *buf, size_t count)
+{
+	struct guard_low *gl = s->data;
+	struct imap_guard *g = gl->g;
+	double t0, left;
+	unsigned wait;
+	ssize_t n;
+
+	if (g->trip != GUARD_OK)
+		return -1;
+	t0 = elapsed(g);
+	left = (double)g->timeout + (double)g->body_seconds - t0;
+	if (left <= 0)
+		return trip(g, GUARD_DEADLINE, g->used);
+	wait = (unsigned)left;
+	if ((double)wait < left)
+		wait++;
+	if (wait > g->timeout)
+		wait = g->timeout;
+	mailstream_low_set_timeout(gl->inner, wait > 0 ? wait : 1);
+	n = gl->inner->driver->mailstream_read(gl->inner, buf, count);
+	if (n < 0 && elapsed(g) - t0 >= (double)wait - 0.5)
+		return trip(g, wait < g->timeout ? GUARD_DEADLINE : GUARD_IDLE,
+		    g->used);
+	if (n > 0 && imap_guard_account(g, buf, (size_t)n) == -1)
+		return -1;
+	return n;
+}
+
+static ssize_t
+guard_write(mailstream_low *s, const void *buf, size_t count)
+{
+	struct guard_low *gl = s->data;
+
+	if (gl->g->trip != GUARD_OK)
+		return -1;
+	imap_guard_start(gl->g); /* a command: the answer starts afresh */
+	mailstream_low_set_timeout(gl->inner, gl->g->timeout);
+	return gl->inner->driver->mailstream_write(gl->inner, buf, count);
+}
+
+static int
+guard_close(mailstream_low *s)
+{
+	return mailstream_low_close(((struct guard_low *)s->data)->inner);
+}
+
+static int
+guard_get_fd(mailstream_low *s)
+{
+	return mailstream_low_get_fd(((struct guard_low *)s->data)->inner);
+}
+
+static void
+guard_free(mailstream_low *s)
+{
+	struct guard_low *gl = s->data;
+
+	mailstream_low_free(gl->inner);
+	free(gl);
+	free(s);
+}
+
+static void
+guard_cancel(mailstream_low *s)
+{
+	mailstream_low_cancel(((struct guard_low *)s->data)->inner);
+}
+
+static struct mailstream_cancel *
+guard_get_cancel(mailstream_low *s)
+{
+	return mailstream_low_get_cancel(((struct guard_low *)s->data)->inner);
+}
+
+static carray *
+guard_certificates(mailstream_low *s)
+{
+	return mailstream_low_get_certificate_chain(
+	    ((struct guard_low *)s->data)->inner);
+}
+
+static mailstream_low_driver guard_driver = {
+    .mailstream_read = guard_read,
+    .mailstream_write = guard_write,
+    .mailstream_close = guard_close,
+    .mailstream_get_fd = guard_get_fd,
+    .mailstream_free = guard_free,
+    .mailstream_cancel = guard_cancel,
+    .mailstream_get_cancel = guard_get_cancel,
+    .mailstream_get_certificate_chain = guard_certificates,
+};
+
+mailstream_low *
+imap_guard_wrap(struct imap_guard *g, mailstream_low *low)
+{
+	struct guard_low *gl;
+	mailstream_low *s;
+
+	if ((gl = calloc(1, sizeof(*gl))) == NULL)
+		return NULL;
+	gl->g = g;
+	gl->inner = low;
+	if ((s = mailstream_low_new(gl, &guard_driver)) == NULL) {
+		free(gl);
+		return NULL;
+	}
+	mailstream_low_set_timeout(low, g->timeout);
+	return s;
+}
