@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,6 +601,10 @@ config_load(struct config *c, const char *path, const struct logger *lg,
 		fclose(ld.f);
 		return err_set(e, "the configuration %s is not a file", path);
 	}
+	if (config_trusted(path, &sb, "the configuration", e) == -1) {
+		fclose(ld.f);
+		return -1;
+	}
 	if (sb.st_mode & (S_IRGRP | S_IROTH))
 		log_warn(lg, "%s is readable by group or others; it holds "
 			     "the IMAP account's settings: chmod 600 %s",
@@ -624,6 +629,78 @@ config_load(struct config *c, const char *path, const struct logger *lg,
 	free(c->file);
 	if ((c->file = strdup(path)) == NULL)
 		return err_set(e, "out of memory");
+	return 0;
+}
+
+int
+config_trusted(const char *path, const struct stat *sb, const char *what,
+    struct err *e)
+{
+	uid_t me = geteuid();
+	struct passwd *pw;
+	char owner[64];
+
+	if (sb->st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, "%s %s is writable by %s: anyone who can "
+				  "write it can make dmarc-ingest run "
+				  "commands or send the password elsewhere; "
+				  "refusing it (chmod go-w %s)",
+		    what, path,
+		    (sb->st_mode & S_IWOTH) ? "everyone" : "its group", path);
+	if (sb->st_uid != me && sb->st_uid != 0) {
+		if ((pw = getpwuid(sb->st_uid)) != NULL)
+			snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+		else
+			snprintf(owner, sizeof(owner), "uid %u",
+			    (unsigned)sb->st_uid);
+		return err_set(e, "%s %s belongs to %s, not to the user "
+				  "running (uid %u) or root: another user "
+				  "could change what it says; refusing it "
+				  "(chown it to the user that runs "
+				  "dmarc-ingest)",
+		    what, path, owner, (unsigned)me);
+	}
+	return 0;
+}
+
+int
+config_command_program(const char *cmd, char *out, size_t len)
+{
+	const char *p = cmd, *path, *end;
+	char word[PATH_MAX], cand[PATH_MAX];
+	size_t n;
+
+	out[0] = '\0';
+	for (;;) { /* skip VAR=value assignments in front */
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, " \t");
+		if (n == 0 || n >= sizeof(word))
+			return 0;
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (strchr(word, '=') == NULL || strchr(word, '/') != NULL)
+			break;
+		p += n;
+	}
+	if (strchr(word, '/') != NULL) {
+		snprintf(out, len, "%s", word);
+		return 0;
+	}
+	if ((path = getenv("PATH")) == NULL || path[0] == '\0')
+		path = "/usr/bin:/bin";
+	for (; *path != '\0'; path = *end ? end + 1 : end) {
+		end = path + strcspn(path, ":");
+		if (end == path || (size_t)(end - path) + n + 2 > sizeof(cand))
+			continue;
+		memcpy(cand, path, (size_t)(end - path));
+		cand[end - path] = '/';
+		memcpy(cand + (end - path) + 1, word, n + 1);
+		if (access(cand, X_OK) == 0) {
+			snprintf(out, len, "%s", cand);
+			return 0;
+		}
+	}
 	return 0;
 }
 

@@ -22,6 +22,9 @@
 #ifndef DMARCSIFT_CONFIG_H
 #define DMARCSIFT_CONFIG_H
 
+#include <stddef.h>
+#include <sys/stat.h>
+
 #include "err.h"
 #include "log.h"
 
@@ -85,10 +88,24 @@ void config_free(struct config *c);
  * file named by --config or the environment must exist. */
 int config_locate(const char *option, char **path, struct err *e);
 
-/* Reads the INI file at `path` into c.  Warns (through lg) when the file
- * is readable by group or others. */
+/* Reads the INI file at `path` into c.  Refuses a file that
+ * config_trusted() refuses; warns (through lg) when it is readable by
+ * group or others. */
 int config_load(struct config *c, const char *path, const struct logger *lg,
     struct err *e);
+
+/* Whether a file that decides what dmarc-ingest runs or sends (the
+ * configuration, password_file, the program of password_command) can be
+ * trusted, as OpenSSH decides for its own files: it must not be writable
+ * by group or others, and must belong to the user running or to root.
+ * `what` names it in the message ("the configuration"). */
+int config_trusted(const char *path, const struct stat *sb, const char *what,
+    struct err *e);
+
+/* The program password_command starts: its first word, looked up in
+ * PATH when it has no '/'; "" when it is not found (the shell then fails
+ * with 127). */
+int config_command_program(const char *cmd, char *out, size_t len);
 
 /* Sets a key from a long option name ("archive-folder"), as if it came
  * last in the file.  Fails for unknown names and for secrets. */

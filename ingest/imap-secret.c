@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,7 +71,15 @@ read_file(const char *path, const struct logger *lg, char **out,
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return err_errno(e, "cannot read the password_file %s", path);
-	if (fstat(fd, &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)))
+	if (fstat(fd, &sb) == -1) {
+		close(fd);
+		return err_errno(e, "cannot read the password_file %s", path);
+	}
+	if (config_trusted(path, &sb, "the password_file", e) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (sb.st_mode & (S_IRGRP | S_IROTH))
 		log_warn(lg, "the password file %s is readable by group or "
 			     "others: chmod 600 %s",
 		    path, path);
@@ -100,6 +109,7 @@ run_command(const char *key, const char *cmd, unsigned timeout, char *buf,
     size_t *len, struct err *e)
 {
 	struct pollfd pfd;
+	char sink[4096];
 	sigset_t none;
 	time_t deadline;
 	pid_t pid;
@@ -144,15 +154,20 @@ run_command(const char *key, const char *cmd, unsigned timeout, char *buf,
 			timedout = n == 0;
 			break;
 		}
-		n = read(fds[0], buf + *len, SECRET_MAX - *len);
+		/* read to the end (a command cut off by a closed pipe dies
+		 * of SIGPIPE); past SECRET_MAX, bytes are only counted */
+		if (*len < SECRET_MAX)
+			n = read(fds[0], buf + *len, SECRET_MAX - *len);
+		else
+			n = read(fds[0], sink, sizeof(sink));
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
-		*len += (size_t)n;
-		if (*len == SECRET_MAX)
-			break; /* more is not a secret: fail below */
+		if (*len < SECRET_MAX)
+			*len += (size_t)n;
 	}
+	explicit_bzero(sink, sizeof(sink));
 	close(fds[0]);
 	if (timedout)
 		kill(pid, SIGKILL);
@@ -173,10 +188,26 @@ run_command(const char *key, const char *cmd, unsigned timeout, char *buf,
 	if (WEXITSTATUS(status) != 0)
 		return err_set(e, "%s failed (exit status %d)", key,
 		    WEXITSTATUS(status));
-	if (*len == SECRET_MAX)
-		return err_set(e, "%s printed more than %d bytes", key,
-		    SECRET_MAX);
+	if (*len == SECRET_MAX && memchr(buf, '\n', *len) == NULL)
+		return err_set(e, "%s printed a first line longer than %d "
+				  "bytes",
+		    key, SECRET_MAX);
 	return 0;
+}
+
+/* The program a command starts must be as trusted as the configuration
+ * that names it (config_trusted()). */
+static int
+check_program(const char *key, const char *cmd, struct err *e)
+{
+	char prog[PATH_MAX], what[64];
+	struct stat sb;
+
+	config_command_program(cmd, prog, sizeof(prog));
+	if (prog[0] == '\0' || stat(prog, &sb) == -1)
+		return 0; /* not found: the shell says so (127) */
+	snprintf(what, sizeof(what), "the program of %s", key);
+	return config_trusted(prog, &sb, what, e);
 }
 
 static int
@@ -187,6 +218,8 @@ from_command(const char *key, const char *cmd, unsigned timeout, int token,
 	size_t len;
 	int rc;
 
+	if (check_program(key, cmd, e) == -1)
+		return -1;
 	rc = run_command(key, cmd, timeout, buf, &len, e);
 	if (rc == 0) {
 		if (len == 0)

@@ -214,6 +214,26 @@ def files_under(dirs):
                         yield p, f.read()
 
 
+def imap_transcripts(messages):
+    """What a server says to fuzz_imap's client: greeting, CAPABILITY (tag
+    1), SELECT (2), LIST (3), UID FETCH of bodies (4); whole, and cut
+    short or bent in the places the guard watches (literals, long lines,
+    untagged floods)."""
+    small = [m[:2000] for m in messages] or [b"Subject: x\r\n\r\nbody\r\n"]
+    fetch = b"".join(b"* %d FETCH (UID %d BODY[] {%d}\r\n" % (i, i, len(m)) + m + b")\r\n"
+                     for i, m in enumerate(small, 1))
+    good = (b"* OK [CAPABILITY IMAP4rev1] ready\r\n"
+            b"* CAPABILITY IMAP4rev1 MOVE UIDPLUS NAMESPACE\r\n1 OK done\r\n"
+            b"* FLAGS (\\Seen \\Deleted)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+            b"* OK [UIDNEXT 4] n\r\n2 OK [READ-WRITE] SELECT done\r\n"
+            b'* LIST (\\Noselect) "/" ""\r\n* LIST () "/" {5}\r\nINBOX\r\n3 OK LIST done\r\n'
+            + fetch + b"4 OK FETCH done\r\n")
+    return [good, good[:len(good) // 2],
+            good.replace(b"{5}\r\nINBOX", b"{99999999}\r\nINBOX"),
+            b"* OK " + b"a" * 20000 + b"\r\n",
+            b"* OK hi\r\n" + b"* OK flood\r\n" * 3000 + b"1 OK done\r\n"]
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -225,7 +245,7 @@ def main():
         corpus = os.environ.get("DMARCSIFT_CORPUS", os.path.join(SOURCE, "..", "shared", "corpus"))
         if os.path.isdir(os.path.join(corpus, "files")):
             dirs.append(os.path.join(corpus, "files"))
-    seeds = {t: set() for t in ("parser", "salvage", "unpack", "mime", "mbox", "maildir")}
+    seeds = {t: set() for t in ("parser", "salvage", "unpack", "mime", "mbox", "maildir", "imap")}
 
     def add(target, data):
         if data and len(data) <= MAX_SEED:
@@ -258,6 +278,8 @@ def main():
                     + b"\n" for m in messages[:20])
     add("mbox", mbox)
     add("maildir", MAILDIR_SEP.join(messages[:8]))
+    for t in imap_transcripts(messages[:3]):
+        add("imap", t)
     for target, items in seeds.items():
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)

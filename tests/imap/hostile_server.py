@@ -57,6 +57,10 @@ class HostileServer:
 
     def close(self):
         self.closed = True
+        try:  # wakes the accept() (close alone does not, on Linux)
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         self.thread.join(5)
 
