@@ -316,6 +316,47 @@ tcp_connect(const char *host, unsigned port, unsigned timeout, int *gai)
 	return -1;
 }
 
+/* A plain IMAP server greets at once; an IMAPS server waits for the
+ * client's TLS hello, and with tls = starttls both sides would wait for
+ * the whole timeout.  1 if the greeting starts within GREETING_PATIENCE
+ * seconds (or the timeout, when shorter). */
+#define GREETING_PATIENCE 3
+
+static int
+greets_soon(int fd, unsigned timeout)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	unsigned wait = timeout < GREETING_PATIENCE ? timeout
+						    : GREETING_PATIENCE;
+
+	return poll(&pfd, 1, (int)wait * 1000) != 0;
+}
+
+/* 1 if a second connection to addr:port completes a TLS handshake: the
+ * port speaks IMAPS.  Only asked when the greeting is late. */
+static int
+speaks_tls(const char *addr, unsigned port, unsigned timeout)
+{
+	mailstream_low *low;
+	struct caught q;
+	char said[300];
+	int fd, gai;
+
+	if ((fd = tcp_connect(addr, port, timeout, &gai)) == -1)
+		return 0;
+	catch_stderr(&q);
+	low = mailstream_low_ssl_open_timeout(fd, (time_t)(
+	    timeout < GREETING_PATIENCE ? timeout : GREETING_PATIENCE));
+	release_stderr(&q, said, sizeof(said));
+	if (low == NULL) {
+		close(fd);
+		return 0;
+	}
+	mailstream_low_close(low);
+	mailstream_low_free(low);
+	return 1;
+}
+
 /* Connects to addr, with TLS from the first byte when `tls`, puts the
  * guard under libetpan and reads the greeting.  Returns what
  * mailimap_connect() returns, or a MAILIMAP_ERROR_* of its own. */
@@ -330,6 +371,12 @@ open_stream(struct imap_conn *c, const char *addr, int tls, char *sni_host,
 
 	if ((fd = tcp_connect(addr, ic->port, ic->timeout, gai)) == -1)
 		return MAILIMAP_ERROR_CONNECTION_REFUSED;
+	if (!tls && !greets_soon(fd, ic->timeout) &&
+	    speaks_tls(addr, ic->port, ic->timeout)) {
+		close(fd);
+		c->speaks_tls = 1;
+		return MAILIMAP_ERROR_CONNECTION_REFUSED;
+	}
 	low = tls ? mailstream_low_ssl_open_with_callback_timeout(fd,
 			(time_t)ic->timeout, set_sni, sni_host)
 		  : mailstream_low_socket_open(fd);
@@ -375,6 +422,13 @@ connect_failed(struct imap_conn *c, int r, int saved_errno, int timed_out,
 	char why[300];
 	int g;
 
+	if (c->speaks_tls)
+		return err_set(e, "%s:%u speaks TLS from the first byte "
+				  "(IMAPS), not STARTTLS: use tls = imaps "
+				  "for this port, or the port of plain IMAP "
+				  "(143) for tls = %s",
+		    ic->host, ic->port,
+		    ic->tls == IMAP_TLS_NONE ? "none" : "starttls");
 	if (c->guard.trip != GUARD_IDLE &&
 	    imap_guard_explain(&c->guard, why, sizeof(why)))
 		return err_set(e, "%s:%u: %s before the end of its greeting; "
@@ -441,13 +495,32 @@ verify(struct imap_conn *c, int *ex, struct err *e)
 	return err_prefix(e, "%s:%u", ic->host, ic->port);
 }
 
+int
+imap_capability(mailimap *imap, struct mailimap_capability_data **cap)
+{
+	struct mailimap_connection_info *ci = imap->imap_connection_info;
+	clist *empty;
+
+	*cap = NULL;
+	if (ci != NULL && ci->imap_capability == NULL) {
+		if ((empty = clist_new()) == NULL ||
+		    (ci->imap_capability = mailimap_capability_data_new(
+			 empty)) == NULL) {
+			if (empty != NULL)
+				clist_free(empty);
+			return MAILIMAP_ERROR_MEMORY;
+		}
+	}
+	return mailimap_capability(imap, cap);
+}
+
 static int
 capability(struct imap_conn *c, int *ex, struct err *e)
 {
 	struct mailimap_capability_data *cap = NULL;
 	int r;
 
-	if ((r = mailimap_capability(c->imap, &cap)) != MAILIMAP_NO_ERROR) {
+	if ((r = imap_capability(c->imap, &cap)) != MAILIMAP_NO_ERROR) {
 		*ex = imap_conn_fail(c, r, "CAPABILITY", EX_PROTOCOL, e);
 		return -1;
 	}

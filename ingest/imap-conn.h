@@ -42,6 +42,7 @@ struct imap_conn {
 	int dead;	/* the stream cannot be used any more */
 	int preauth;	/* the greeting was PREAUTH: no login needed */
 	struct imap_guard guard; /* limits on what the server may send */
+	int speaks_tls; /* no greeting in clear text: the port is IMAPS */
 };
 
 /* Connects, verifies, authenticates.  On failure *ex is the exit status
@@ -63,6 +64,12 @@ void imap_conn_drop(struct imap_conn *c);
  * `refused` (the status for "the server said no" to this command). */
 int imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
     struct err *e);
+
+/* mailimap_capability() without its crash: libetpan 1.9.4 copies the
+ * capabilities the server sent, and dereferences NULL when a server
+ * answers OK without a CAPABILITY line (found by fuzz_imap).  An empty
+ * list is put in place first. */
+int imap_capability(mailimap *imap, struct mailimap_capability_data **cap);
 
 /* Marks the end of a round trip, for imap_conn_keepalive(). */
 void imap_conn_touch(struct imap_conn *c);

@@ -109,6 +109,7 @@ imap_utf7_encode(const char *in, char **out, struct err *e)
 	if (flush_run(&b, run, nrun, e) == -1)
 		goto fail;
 	free(run);
+	run = NULL; /* fail: frees it (a double free here once, on OOM) */
 	if (b.data == NULL && buf_reserve(&b, 1, e) == -1)
 		goto fail;
 	*out = buf_steal(&b, NULL);

@@ -235,16 +235,15 @@ join_warnings(const struct warnings *a, const struct warnings *b, char *out,
 	warn_format(b, out + n, len - n);
 }
 
+/* Writes the ingest log's line for source; on failure e says why (every
+ * caller returns it: the run stops). */
 static int
 log_outcome(struct importer *imp, const char *source, const char *outcome,
-    const struct dmarc_meta *m, int64_t id, const char *msg)
+    const struct dmarc_meta *m, int64_t id, const char *msg, struct err *e)
 {
-	struct err e;
-
-	if (store_log(imp->st, source, outcome, m, id, msg, &e) == -1) {
-		log_error(imp->lg, "%s", e.msg);
+	if (store_log(imp->st, source, outcome, m, id, msg, e) == -1) {
 		imp->fatal = 1;
-		return -1;
+		return err_prefix(e, "cannot write the ingest log");
 	}
 	return 0;
 }
@@ -351,8 +350,8 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		imp->stats.rejected++;
 		ic->rejected++;
 		say_rejected(imp, m, src, e.msg);
-		if (log_outcome(imp, src, "rejected", m, 0, e.msg) == -1)
-			return err_set(fatal, "cannot write the ingest log");
+		if (log_outcome(imp, src, "rejected", m, 0, e.msg, fatal) == -1)
+			return -1;
 		return 0;
 	}
 	if (res.salvaged && defect[0] == '\0')
@@ -402,12 +401,12 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 			    "different records (%s): kept the first",
 			    ex.source, counts);
 			log_warn(imp->lg, "%s: %s", src, msg);
-			if (log_outcome(imp, src, "duplicate", m, ex.id, msg) ==
-			    -1)
-				return err_set(fatal, "cannot write the log");
-		} else if (log_outcome(imp, src, "duplicate", m, ex.id, NULL) ==
-			   -1) {
-			return err_set(fatal, "cannot write the ingest log");
+			if (log_outcome(imp, src, "duplicate", m, ex.id, msg,
+				fatal) == -1)
+				return -1;
+		} else if (log_outcome(imp, src, "duplicate", m, ex.id, NULL,
+			       fatal) == -1) {
+			return -1;
 		}
 		say_report(imp, "duplicate", m, res.records, src);
 		return batch_maybe_commit(imp, fatal);
@@ -423,9 +422,9 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	if (warnings[0] != '\0' && !res.salvaged)
 		log_info(imp->lg, "%s: note: %s", src, warnings);
 	if (log_outcome(imp, src, res.salvaged ? "salvaged" : "stored", m,
-		ex.id, res.salvaged ? defect : (warnings[0] ? warnings : NULL)) ==
-	    -1)
-		return err_set(fatal, "cannot write the ingest log");
+		ex.id, res.salvaged ? defect : (warnings[0] ? warnings : NULL),
+		fatal) == -1)
+		return -1;
 	say_report(imp, res.salvaged ? "salvaged" : "stored", m, res.records,
 	    src);
 	return batch_maybe_commit(imp, fatal);
@@ -440,8 +439,8 @@ import_reject_input(struct importer *imp, const char *source, const char *why,
 	say_rejected(imp, NULL, source, why);
 	if (batch_ensure(imp, e) == -1)
 		return -1;
-	if (log_outcome(imp, source, "rejected", NULL, 0, why) == -1)
-		return err_set(e, "cannot write the ingest log");
+	if (log_outcome(imp, source, "rejected", NULL, 0, why, e) == -1)
+		return -1;
 	return batch_maybe_commit(imp, e);
 }
 
@@ -473,8 +472,8 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 		ic.rejected += ur.failures;
 		say_rejected(imp, NULL, source, ur.failure);
 		if (batch_ensure(imp, e) == -1 ||
-		    log_outcome(imp, source, "rejected", NULL, 0, ur.failure) ==
-			-1)
+		    log_outcome(imp, source, "rejected", NULL, 0, ur.failure,
+			e) == -1)
 			return -1;
 	} else if (ur.xml == 0) {
 		why = ur.note[0] ? ur.note : "no aggregate report found";
@@ -482,7 +481,7 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 		ic.rejected++;
 		say_rejected(imp, NULL, source, why);
 		if (batch_ensure(imp, e) == -1 ||
-		    log_outcome(imp, source, "rejected", NULL, 0, why) == -1)
+		    log_outcome(imp, source, "rejected", NULL, 0, why, e) == -1)
 			return -1;
 	}
 	if (ic.rejected > 0)

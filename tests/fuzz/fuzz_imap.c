@@ -13,6 +13,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "imap-conn.h"
 #include "imap-guard.h"
 
 #define MAX_RESPONSE 16384
@@ -167,7 +168,7 @@ session(mailimap *imap, struct imap_guard *g)
 	clist *result = NULL;
 	int r;
 
-	r = mailimap_capability(imap, &cap);
+	r = imap_capability(imap, &cap);
 	if (r != MAILIMAP_NO_ERROR)
 		return;
 	mailimap_capability_data_free(cap);

@@ -123,6 +123,14 @@ class HostileServer:
                      % uid)
         return True
 
+    def no_capability_data(self, c, tag, cmd):
+        """OK to CAPABILITY without saying any (libetpan 1.9.4 crashed on
+        it: found by fuzz_imap)."""
+        if cmd != "CAPABILITY":
+            return False
+        c.sendall(tag + b" OK no capabilities to speak of\r\n")
+        return True
+
     def body_larger_than_announced(self, c, tag, cmd):
         """The body of the message announced smaller than it is comes as
         a 200 MB literal; the others are sent as they are."""

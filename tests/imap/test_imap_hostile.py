@@ -117,6 +117,13 @@ class TestHostileServer(HostileCase):
             self.assertLess(took, 30)
             self.assertLess(rss, MAX_RSS_KIB, "peak RSS %d KiB" % rss)
 
+    def test_ok_to_capability_without_capabilities(self):
+        # libetpan dereferenced NULL here (SIGSEGV): found by fuzz_imap
+        srv = self.serve("no_capability_data")
+        p, rss, took = self.run_ingest()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.count("reports"), 2)
+
     def test_well_behaved_server_still_works(self):
         srv = self.serve(None)
         p, rss, took = self.run_ingest()
