@@ -5,6 +5,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +84,7 @@ file_run(struct fetch_ctx *fc, const char *path, struct err *e)
 	struct origin o;
 	struct stat sb;
 	char why[300];
+	int fd, rc;
 
 	if (stat(path, &sb) == -1) {
 		snprintf(why, sizeof(why), "%s", strerror(errno));
@@ -94,6 +97,16 @@ file_run(struct fetch_ctx *fc, const char *path, struct err *e)
 	}
 	if (S_ISDIR(sb.st_mode))
 		return walk_dir(fc, path, &sb, e);
+	if (S_ISFIFO(sb.st_mode) && fc->depth == 0) {
+		/* dmarc-ingest <(zcat r.xml.gz): a stream, like stdin */
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+			snprintf(why, sizeof(why), "%s", strerror(errno));
+			return import_reject_input(fc->imp, path, why, e);
+		}
+		rc = fetch_stream(fc, fd, path, e);
+		close(fd);
+		return rc;
+	}
 	if (!S_ISREG(sb.st_mode)) {
 		if (fc->depth == 0)
 			log_warn(fc->lg, "%s: not a regular file, skipped", path);

@@ -82,6 +82,12 @@ int fetch_import(struct fetch_ctx *fc, const struct origin *o,
     const char *source, enum input_result *result, struct err *e);
 
 /* Splits an mbox stream into messages and imports each. */
+/* Reads fd to its end (within --max-input) and imports it as one input,
+ * or as an mbox when it starts with "From ": standard input, or a pipe
+ * named on the command line. */
+int fetch_stream(struct fetch_ctx *fc, int fd, const char *name,
+    struct err *e);
+
 int fetch_mbox_stream(struct fetch_ctx *fc, FILE *f, const char *name,
     struct err *e);
 

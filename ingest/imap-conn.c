@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -632,7 +633,7 @@ static int
 authenticate(struct imap_conn *c, int *ex, struct err *e)
 {
 	const struct imap_config *ic = c->cfg;
-	char *secret = NULL, said[256];
+	char *secret = NULL, said[256], source[PATH_MAX + 64];
 	int r;
 
 	if (c->preauth) {
@@ -665,18 +666,17 @@ authenticate(struct imap_conn *c, int *ex, struct err *e)
 	}
 	if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_SASL) {
 		server_said(c, said, sizeof(said));
+		imap_secret_source(ic, source, sizeof(source));
 		*ex = EX_NOPERM;
-		return err_set(e, "%s:%u refused the %s of %s: %s (%s)",
+		return err_set(e, "%s:%u refused the %s of %s: %s (sent: %s; "
+				  "%s)",
 		    ic->host, ic->port,
 		    ic->auth == IMAP_AUTH_XOAUTH2 ? "XOAUTH2 token"
 						  : "password",
-		    ic->user, said,
+		    ic->user, said, source,
 		    ic->auth == IMAP_AUTH_XOAUTH2
-			? "check what oauth2_token_command prints: an "
-			  "expired token, or one without the IMAP scope?"
-			: "check user, and the password from "
-			  "DMARCSIFT_IMAP_PASSWORD, password, password_file "
-			  "or password_command");
+			? "an expired token, or one without the IMAP scope?"
+			: "check it and user");
 	}
 	*ex = imap_conn_fail(c, r, "login", EX_NOPERM, e);
 	return -1;

@@ -235,6 +235,25 @@ from_command(const char *key, const char *cmd, unsigned timeout, int token,
 	return rc;
 }
 
+void
+imap_secret_source(const struct imap_config *ic, char *out, size_t len)
+{
+	const char *env = getenv("DMARCSIFT_IMAP_PASSWORD");
+
+	if (ic->auth == IMAP_AUTH_XOAUTH2)
+		snprintf(out, len, "the token printed by oauth2_token_command");
+	else if (env != NULL && env[0] != '\0')
+		snprintf(out, len, "the password from DMARCSIFT_IMAP_PASSWORD "
+				   "(it overrides the configuration's)");
+	else if (ic->password != NULL)
+		snprintf(out, len, "the password written in the configuration");
+	else if (ic->password_file != NULL)
+		snprintf(out, len, "the password in password_file %s",
+		    ic->password_file);
+	else
+		snprintf(out, len, "the password printed by password_command");
+}
+
 int
 imap_secret_get(const struct imap_config *ic, const struct logger *lg,
     char **out, struct err *e)

@@ -28,4 +28,9 @@ int imap_secret_get(const struct imap_config *ic, const struct logger *lg,
 /* Wipes and frees a secret; NULL is fine. */
 void imap_secret_free(char *s);
 
+/* Where the secret imap_secret_get() returns comes from, in words, for
+ * a refused login ("the password in password_file /path"). */
+void imap_secret_source(const struct imap_config *ic, char *out,
+    size_t len);
+
 #endif

@@ -123,6 +123,13 @@ class HostileServer:
                      % uid)
         return True
 
+    def refuse_login(self, c, tag, cmd):
+        if not cmd.upper().startswith("LOGIN"):
+            return False
+        c.sendall(tag + b" NO [AUTHENTICATIONFAILED] Authentication "
+                  b"failed.\r\n")
+        return True
+
     def no_capability_data(self, c, tag, cmd):
         """OK to CAPABILITY without saying any (libetpan 1.9.4 crashed on
         it: found by fuzz_imap)."""

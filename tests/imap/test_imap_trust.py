@@ -173,6 +173,39 @@ class TestSecrets(TrustCase):
             self.path("db-me"), "dmarc.db")), 1)
 
 
+class TestWhichPassword(TrustCase):
+    """A refused login says which password source was used (issue 12
+    item 9), not the list of every possible one."""
+
+    def setUp(self):
+        super().setUp()
+        self.srv.misbehave = "refuse_login"
+
+    def test_password_file_named(self):
+        pf = self.write("pw", "wrong\n")
+        os.chmod(pf, 0o600)
+        p = self.run_as(None, self.config(password_command=None,
+                                          password_file=pf))
+        self.assertEqual(p.returncode, 77, p.stderr)
+        self.assertIn(b"sent: the password in password_file " +
+                      pf.encode(), p.stderr)
+        self.assertNotIn(b"DMARCSIFT_IMAP_PASSWORD", p.stderr)
+
+    def test_password_command_named(self):
+        p = self.run_as(None, self.config())
+        self.assertEqual(p.returncode, 77, p.stderr)
+        self.assertIn(b"sent: the password printed by password_command",
+                      p.stderr)
+
+    def test_environment_named(self):
+        conf = self.config()
+        p = dt.run([dt.INGEST, "--db", self.db, "--config", conf],
+                   env={"DMARCSIFT_IMAP_PASSWORD": "wrong"})
+        self.assertEqual(p.returncode, 77, p.stderr)
+        self.assertIn(b"sent: the password from DMARCSIFT_IMAP_PASSWORD",
+                      p.stderr)
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
