@@ -148,10 +148,21 @@ say_report(struct importer *imp, const char *outcome,
 
 	format_day(m->begin, b, sizeof(b));
 	format_day(m->end, en, sizeof(en));
-	log_info(imp->lg, "%-9s %s %s %s %s..%s %llu records  %s", outcome,
+	log_info(imp->lg, "%-9s %s %s %s %s..%s %llu record%s  %s", outcome,
 	    m->org_name ? m->org_name : "-", m->report_id ? m->report_id : "-",
 	    m->domain ? m->domain : "-", b, en, (unsigned long long)records,
-	    where);
+	    records == 1 ? "" : "s", where);
+}
+
+/* Appends " word" to out when word is set: the -v rejection line names
+ * only what is known of the report. */
+static void
+add_field(char *out, size_t len, const char *word)
+{
+	size_t n = strlen(out);
+
+	if (word != NULL && word[0] != '\0' && n + 1 < len)
+		snprintf(out + n, len - n, " %s", word);
 }
 
 /* A rejection: under -v in the per-report format (with the reason), else
@@ -160,20 +171,27 @@ static void
 say_rejected(struct importer *imp, const struct dmarc_meta *m,
     const char *source, const char *why)
 {
-	char b[16] = "-", en[16] = "-";
+	char b[16], en[16], dates[40] = "", known[700] = "";
 
 	if (imp->lg->level < LOG_VERBOSE) {
 		log_error(imp->lg, "%s: rejected: %s", source, why);
 		return;
 	}
-	if (m != NULL && m->has_begin)
-		format_day(m->begin, b, sizeof(b));
-	if (m != NULL && m->has_end)
-		format_day(m->end, en, sizeof(en));
-	log_info(imp->lg, "%-9s %s %s %s %s..%s 0 records  %s: %s", "rejected",
-	    m && m->org_name ? m->org_name : "-",
-	    m && m->report_id ? m->report_id : "-",
-	    m && m->domain ? m->domain : "-", b, en, source, why);
+	if (m != NULL) {
+		add_field(known, sizeof(known), m->org_name);
+		add_field(known, sizeof(known), m->report_id);
+		add_field(known, sizeof(known), m->domain);
+		if (m->has_begin && m->has_end) {
+			format_day(m->begin, b, sizeof(b));
+			format_day(m->end, en, sizeof(en));
+			snprintf(dates, sizeof(dates), "%s..%s", b, en);
+			add_field(known, sizeof(known), dates);
+		}
+	}
+	/* "rejected  SOURCE: WHY", with what is known of the report
+	 * between (no "-" placeholders, no "0 records") */
+	log_info(imp->lg, "%-9s%s%s %s: %s", "rejected", known,
+	    known[0] ? " " : "", source, why);
 }
 
 /* --- parser callbacks ------------------------------------------------ */
@@ -383,9 +401,11 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 
 	if (outcome == STORE_DUPLICATE) {
-		imp->stats.duplicates++;
 		if (ex.records != res.records || ex.messages != res.messages ||
 		    ex.hash != res.hash) {
+			/* a conflict, not a duplicate: this copy's data is
+			 * kept out */
+			imp->stats.conflicts++;
 			char msg[768], counts[128] = "same counts";
 			if (ex.records != res.records ||
 			    ex.messages != res.messages)
@@ -404,10 +424,13 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 			if (log_outcome(imp, src, "duplicate", m, ex.id, msg,
 				fatal) == -1)
 				return -1;
-		} else if (log_outcome(imp, src, "duplicate", m, ex.id, NULL,
-			       fatal) == -1) {
-			return -1;
+			say_report(imp, "conflict", m, res.records, src);
+			return batch_maybe_commit(imp, fatal);
 		}
+		imp->stats.duplicates++;
+		if (log_outcome(imp, src, "duplicate", m, ex.id, NULL, fatal) ==
+		    -1)
+			return -1;
 		say_report(imp, "duplicate", m, res.records, src);
 		return batch_maybe_commit(imp, fatal);
 	}

@@ -24,7 +24,8 @@ struct import_stats {
 	unsigned long reports;	  /* XML documents examined */
 	unsigned long stored;	  /* new reports (salvaged included) */
 	unsigned long salvaged;	  /* of which salvaged */
-	unsigned long duplicates; /* already stored */
+	unsigned long duplicates; /* already stored, the same */
+	unsigned long conflicts;  /* key stored with other records: kept out */
 	unsigned long rejected;	  /* reports or inputs that failed */
 	unsigned long records;	  /* records stored */
 };

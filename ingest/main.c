@@ -219,12 +219,26 @@ configure(struct config *cfg, const char *file_opt, char **keys, int nkeys,
 }
 
 /* Fetches the configured IMAP folder; returns the exit status. */
+/* The end of the summary line for reports whose key was already stored
+ * with other records (kept out, unlike duplicates): "" when none. */
+static const char *
+conflicts_said(const struct import_stats *s, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (s->conflicts > 0)
+		snprintf(out, len, ", conflicts %lu (a stored report has the "
+				   "same key and other records: %s kept out)",
+		    s->conflicts, s->conflicts == 1 ? "this copy" : "these copies");
+	return out;
+}
+
 static int
 run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
     const char *dbpath, struct logger *lg)
 {
 	struct fetch_imap_result res;
 	const struct import_stats *s;
+	char conflicts[160];
 	struct err e;
 	int status = EX_OK;
 
@@ -237,8 +251,9 @@ run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
 	}
 	s = import_stats(fc->imp);
 	log_info(lg, "fetched %lu, reports stored %lu, duplicates %lu, "
-		     "failed %lu, moved %lu",
-	    res.fetched, s->stored, s->duplicates, res.failed, res.moved);
+		     "failed %lu, moved %lu%s",
+	    res.fetched, s->stored, s->duplicates, res.failed, res.moved,
+	    conflicts_said(s, conflicts, sizeof(conflicts)));
 	if (status == EX_OK && (res.failed > 0 || s->rejected > 0))
 		status = EX_DATAERR;
 	return status;
@@ -257,6 +272,7 @@ main(int argc, char **argv)
 	struct store *st = NULL;
 	struct importer *imp = NULL;
 	const struct import_stats *s;
+	char conflicts[160];
 	unsigned long long n;
 	struct err e;
 	int c, i, idx, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
@@ -439,9 +455,9 @@ main(int argc, char **argv)
 	s = import_stats(imp);
 	log_info(&lg,
 	    "inputs %lu, reports stored %lu (salvaged %lu), duplicates %lu, "
-	    "rejected %lu, records stored %lu",
+	    "rejected %lu, records stored %lu%s",
 	    s->inputs, s->stored, s->salvaged, s->duplicates, s->rejected,
-	    s->records);
+	    s->records, conflicts_said(s, conflicts, sizeof(conflicts)));
 	if (status == EX_OK && fc.missing)
 		status = EX_NOINPUT;
 	if (status == EX_OK && s->rejected > 0)
