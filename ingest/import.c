@@ -11,7 +11,12 @@
  *
  * Commits are batched (BATCH_REPORTS reports or BATCH_SECONDS seconds) so a
  * maildir of ten thousand small reports does not pay ten thousand fsyncs;
- * what a crash interrupts is simply imported again by the next run.
+ * what a crash interrupts is simply imported again by the next run.  What
+ * a batch did is said (the -v lines, the counts of the summary) only once
+ * it is committed: a "stored" line means the report is on disk.  When a
+ * report fails on the way (a full disk), the reports before it in the
+ * batch are committed if the database still can; the failed one's
+ * savepoint is already gone.
  */
 #include "import.h"
 
@@ -22,6 +27,7 @@
 
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "parser.h"
 #include "pipeline.h"
 #include "unpack.h"
@@ -38,10 +44,13 @@ struct importer {
 	const struct limits *lim;
 	const struct logger *lg;
 	struct parser *parser;
-	struct import_stats stats;
+	struct import_stats stats; /* committed */
+	struct import_stats pend;  /* done in the open batch, not committed */
+	struct buf lines;	   /* -v lines of the open batch */
 	unsigned batch_reports;
 	time_t batch_started;
 	int fatal;
+	int unlogged; /* a report is in the batch without its log line */
 };
 
 /* State of the report being parsed. */
@@ -77,6 +86,7 @@ importer_new(struct store *st, const struct limits *lim,
 	imp->st = st;
 	imp->lim = lim;
 	imp->lg = lg;
+	buf_init(&imp->lines, 4u << 20); /* 500 lines of a batch, and more */
 	if ((imp->parser = parser_new(&lim->xml)) == NULL) {
 		free(imp);
 		return NULL;
@@ -92,6 +102,7 @@ importer_free(struct importer *imp)
 	if (store_in_batch(imp->st))
 		store_batch_rollback(imp->st);
 	parser_free(imp->parser);
+	buf_free(&imp->lines);
 	free(imp);
 }
 
@@ -101,11 +112,75 @@ import_stats(const struct importer *imp)
 	return &imp->stats;
 }
 
+/* The batch is committed: its lines are printed, its counts count. */
+static void
+pending_publish(struct importer *imp)
+{
+	struct import_stats *s = &imp->stats, *p = &imp->pend;
+	char *line, *nl;
+
+	for (line = imp->lines.data; line != NULL && *line != '\0';
+	     line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		log_info(imp->lg, "%s", line);
+	}
+	buf_reset(&imp->lines);
+	s->stored += p->stored;
+	s->salvaged += p->salvaged;
+	s->duplicates += p->duplicates;
+	s->conflicts += p->conflicts;
+	s->records += p->records;
+	memset(p, 0, sizeof(*p));
+}
+
+/* The batch is rolled back: nothing of it is said as done. */
+static void
+pending_drop(struct importer *imp)
+{
+	unsigned long n = imp->pend.stored + imp->pend.duplicates +
+			  imp->pend.conflicts;
+
+	if (n > 0)
+		log_warn(imp->lg, "%lu report%s read since the last commit %s "
+				  "not recorded (rolled back); the next run "
+				  "reads %s again",
+		    n, n == 1 ? "" : "s", n == 1 ? "was" : "were",
+		    n == 1 ? "it" : "them");
+	buf_reset(&imp->lines);
+	memset(&imp->pend, 0, sizeof(imp->pend));
+}
+
 int
 import_flush(struct importer *imp, struct err *e)
 {
 	imp->batch_reports = 0;
-	return store_batch_commit(imp->st, e);
+	if (store_batch_commit(imp->st, e) == -1) {
+		pending_drop(imp);
+		return -1;
+	}
+	pending_publish(imp);
+	return 0;
+}
+
+/* After a failure in the middle of a batch: the reports before it are
+ * committed if the database can still take it, else rolled back. */
+static void
+salvage_batch(struct importer *imp)
+{
+	struct err ce;
+
+	if (!store_in_batch(imp->st) || imp->unlogged) {
+		store_batch_rollback(imp->st);
+		pending_drop(imp);
+		imp->unlogged = 0;
+		return;
+	}
+	/* SQLite may already have rolled the transaction back (a full
+	 * disk): then the commit fails and pending_drop() says so; the
+	 * caller prints the first error, the one that matters */
+	(void)import_flush(imp, &ce);
 }
 
 static int
@@ -144,14 +219,21 @@ static void
 say_report(struct importer *imp, const char *outcome,
     const struct dmarc_meta *m, uint64_t records, const char *where)
 {
-	char b[16], en[16];
+	char b[16], en[16], line[2048];
+	struct err be;
 
+	if (imp->lg->level < LOG_VERBOSE)
+		return;
 	format_day(m->begin, b, sizeof(b));
 	format_day(m->end, en, sizeof(en));
-	log_info(imp->lg, "%-9s %s %s %s %s..%s %llu record%s  %s", outcome,
-	    m->org_name ? m->org_name : "-", m->report_id ? m->report_id : "-",
-	    m->domain ? m->domain : "-", b, en, (unsigned long long)records,
-	    records == 1 ? "" : "s", where);
+	snprintf(line, sizeof(line), "%-9s %s %s %s %s..%s %llu record%s  %s\n",
+	    outcome, m->org_name ? m->org_name : "-",
+	    m->report_id ? m->report_id : "-", m->domain ? m->domain : "-", b,
+	    en, (unsigned long long)records, records == 1 ? "" : "s", where);
+	/* said when committed (pending_publish); a line that cannot be
+	 * kept is said now rather than never */
+	if (buf_append(&imp->lines, line, strlen(line), &be) == -1)
+		log_info(imp->lg, "%.*s", (int)strlen(line) - 1, line);
 }
 
 /* Appends " word" to out when word is set: the -v rejection line names
@@ -397,16 +479,20 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		if (store_report_finish(imp->st, m, &info, &outcome, &ex,
 			fatal) == -1)
 			return -1;
+		/* stored in the batch, its log line not yet: a failure
+		 * until then must not commit the report without it */
+		imp->unlogged = outcome != STORE_DUPLICATE;
 		pl->stored_id = raw.stored_id;
 	}
 
 	if (outcome == STORE_DUPLICATE) {
 		if (ex.records != res.records || ex.messages != res.messages ||
 		    ex.hash != res.hash) {
+			char msg[768], counts[128] = "same counts";
+
 			/* a conflict, not a duplicate: this copy's data is
 			 * kept out */
-			imp->stats.conflicts++;
-			char msg[768], counts[128] = "same counts";
+			imp->pend.conflicts++;
 			if (ex.records != res.records ||
 			    ex.messages != res.messages)
 				snprintf(counts, sizeof(counts),
@@ -427,7 +513,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 			say_report(imp, "conflict", m, res.records, src);
 			return batch_maybe_commit(imp, fatal);
 		}
-		imp->stats.duplicates++;
+		imp->pend.duplicates++;
 		if (log_outcome(imp, src, "duplicate", m, ex.id, NULL, fatal) ==
 		    -1)
 			return -1;
@@ -435,11 +521,11 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		return batch_maybe_commit(imp, fatal);
 	}
 
-	imp->stats.stored++;
-	imp->stats.records += res.records;
+	imp->pend.stored++;
+	imp->pend.records += res.records;
 	imp->batch_reports++;
 	if (res.salvaged) {
-		imp->stats.salvaged++;
+		imp->pend.salvaged++;
 		log_warn(imp->lg, "%s: stored as salvaged: %s", src, defect);
 	}
 	if (warnings[0] != '\0' && !res.salvaged)
@@ -448,6 +534,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		ex.id, res.salvaged ? defect : (warnings[0] ? warnings : NULL),
 		fatal) == -1)
 		return -1;
+	imp->unlogged = 0;
 	say_report(imp, res.salvaged ? "salvaged" : "stored", m, res.records,
 	    src);
 	return batch_maybe_commit(imp, fatal);
@@ -485,7 +572,7 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 	*result = INPUT_OK;
 	if (unpack_input(o, source, imp->lim, &sink, &ur, e) == -1 ||
 	    imp->fatal) {
-		store_batch_rollback(imp->st);
+		salvage_batch(imp);
 		return -1;
 	}
 	if (ur.failures > 0) {
