@@ -297,11 +297,14 @@ tcp_connect(const char *host, unsigned port, unsigned timeout, int *gai)
 			pfd.events = POLLOUT;
 			r = poll(&pfd, 1, (int)timeout * 1000);
 			len = sizeof(err);
-			if (r == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-					  &len) == 0 && err == 0)
-				r = 0;
-			else
-				r = -1, err = r == 0 ? ETIMEDOUT : err;
+			if (r == 0)
+				err = ETIMEDOUT;
+			else if (r == -1)
+				err = errno;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+				     &len) == -1)
+				err = errno;
+			r = r == 1 && err == 0 ? 0 : -1;
 		} else if (r == -1) {
 			err = errno;
 		}

@@ -110,8 +110,11 @@ imap_utf7_encode(const char *in, char **out, struct err *e)
 		goto fail;
 	free(run);
 	run = NULL; /* fail: frees it (a double free here once, on OOM) */
-	if (b.data == NULL && buf_reserve(&b, 1, e) == -1)
-		goto fail;
+	if (b.data == NULL) { /* "" in, "" out: a string, not NULL */
+		if (buf_reserve(&b, 1, e) == -1)
+			goto fail;
+		b.data[0] = '\0';
+	}
 	*out = buf_steal(&b, NULL);
 	return 0;
 fail:

@@ -62,8 +62,9 @@ class HostileCase(dt.Case):
 class TestHostileServer(HostileCase):
 
     def test_flood_of_untagged_lines(self):
-        srv, p = self.assertDropped("flood", [b"CAPABILITY: ",
-                                              b"in answer to one command"])
+        srv, p = self.assertDropped("flood", [b"CAPABILITY: ", b"dropped"])
+        if MEASURED:  # under ASan the deadline may come first
+            self.assertIn(b"in answer to one command", p.stderr)
         # what it sent before being dropped: a few MB, not GB
         self.assertLess(srv.sent, 64 << 20)
 
