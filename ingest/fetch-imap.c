@@ -521,9 +521,10 @@ fetch_bodies(struct run *r, const uint32_t *uids, size_t n, int *ex,
 static void
 progress(struct run *r)
 {
-	const struct import_stats *s = import_stats(r->fc->imp);
+	struct import_stats live, *s = &live;
 	unsigned long done = r->res->fetched + r->res->too_large;
 
+	import_stats_live(r->fc->imp, &live);
 	if (!r->fc->progress || (done % 10 != 0 && done != r->total))
 		return;
 	fprintf(stderr, "\r%lu/%lu messages, %lu reports stored, %lu "

@@ -26,8 +26,9 @@ fetch_path(struct fetch_ctx *fc, const char *path, struct err *e)
 static void
 progress(struct fetch_ctx *fc)
 {
-	const struct import_stats *s = import_stats(fc->imp);
+	struct import_stats live, *s = &live;
 
+	import_stats_live(fc->imp, &live);
 	if (!fc->progress || (s->inputs % 25 != 0))
 		return;
 	fprintf(stderr, "\r%lu inputs, %lu reports stored, %lu duplicates, "

@@ -112,6 +112,17 @@ import_stats(const struct importer *imp)
 	return &imp->stats;
 }
 
+void
+import_stats_live(const struct importer *imp, struct import_stats *out)
+{
+	*out = imp->stats;
+	out->stored += imp->pend.stored;
+	out->salvaged += imp->pend.salvaged;
+	out->duplicates += imp->pend.duplicates;
+	out->conflicts += imp->pend.conflicts;
+	out->records += imp->pend.records;
+}
+
 /* The batch is committed: its lines are printed, its counts count. */
 static void
 pending_publish(struct importer *imp)

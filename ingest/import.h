@@ -56,6 +56,11 @@ int import_reject_input(struct importer *imp, const char *source,
  * stored reports (IMAP: move the message) call this first. */
 int import_flush(struct importer *imp, struct err *e);
 
+/* What is committed: for the summary and the exit status. */
 const struct import_stats *import_stats(const struct importer *imp);
+
+/* Committed plus the open batch: for the progress line on a terminal,
+ * which follows the work as it goes. */
+void import_stats_live(const struct importer *imp, struct import_stats *out);
 
 #endif
