@@ -25,10 +25,12 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hash.h"
 #include "normalize.h"
 
 #define CHUNK 65536
 #define NOFF  ((size_t)-1) /* "no value" for an arena offset */
+#define COUNT_MAX (1ULL << 53) /* largest count or sum of counts */
 
 /* Bytes of distinct names (elements, attributes, prefixes, namespaces) in
  * one document.  libxml2 2.9 keeps them in a dictionary whose lookups slow
@@ -513,17 +515,24 @@ ensure_out(struct parser *p, void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* One field of the record fingerprint: its bytes, then a separator, so
+ * that ("ab", "c") and ("a", "bc") differ; NULL is not "". */
 static uint64_t
 fnv(uint64_t h, const char *s)
 {
-	if (s == NULL)
-		s = "\x01";
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	h ^= 0x1f;
-	return h * 1099511628211ULL;
+	h = fnv1a_str(h, s == NULL ? "\x01" : s, NULL);
+	return fnv1a_byte(h, 0x1f);
+}
+
+/* Spreads a record's hash over 64 bits before it is added to the report's
+ * sum (splitmix64's finaliser): a plain sum of FNV values would let two
+ * pairs of records cancel out too easily. */
+static uint64_t
+mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
 /* snprintf(buf, 32, "%lld", v) for the fingerprint, without printf's
@@ -546,26 +555,64 @@ decimal(char buf[32], int64_t v)
 	buf[i] = '\0';
 }
 
-static void
-rec_finish(struct parser *p)
+/* The record's fingerprint: every stored value, in document order,
+ * chained onto h. */
+static uint64_t
+rec_hash(uint64_t h, const struct dmarc_record *r)
 {
-	struct rec *r = &p->rec;
-	struct dmarc_record out;
-	struct err e;
 	char num[32];
-	uint64_t h = p->res->hash;
 	size_t i;
 
-	if (p->failed)
-		return;
-	if (ensure_out(p, (void **)&p->reasons, &p->capreasons, r->nreasons,
-		sizeof(*p->reasons)) == -1 ||
-	    ensure_out(p, (void **)&p->dkim, &p->capdkim, r->ndkim,
-		sizeof(*p->dkim)) == -1 ||
-	    ensure_out(p, (void **)&p->spf, &p->capspf, r->nspf,
-		sizeof(*p->spf)) == -1)
-		return;
+	decimal(num, r->count);
+	h = fnv(fnv(fnv(h, r->source_ip), num), r->disposition);
+	h = fnv(fnv(fnv(h, r->dkim), r->spf), r->header_from);
+	h = fnv(fnv(h, r->envelope_from), r->envelope_to);
+	for (i = 0; i < r->nreasons; i++)
+		h = fnv(fnv(h, r->reasons[i].type), r->reasons[i].comment);
+	for (i = 0; i < r->ndkim; i++)
+		h = fnv(fnv(fnv(h, r->dkim_results[i].domain),
+			    r->dkim_results[i].selector),
+		    r->dkim_results[i].result);
+	for (i = 0; i < r->nspf; i++)
+		h = fnv(fnv(fnv(h, r->spf_results[i].domain),
+			    r->spf_results[i].scope),
+		    r->spf_results[i].result);
+	return h;
+}
 
+/* Adds the record to the report's totals.  Counts are bounded by 2^53 (a
+ * double holds every integer up to there, so JSON and every summary stay
+ * exact) and so is their sum, which therefore never wraps. */
+static int
+rec_count(struct parser *p, const struct dmarc_record *r)
+{
+	if ((uint64_t)r->count > COUNT_MAX) {
+		fail(p, "record count %lld at line %lu is larger than 2^53: "
+			"not a real count (refused rather than stored "
+			"wrapped)",
+		    (long long)r->count, r->line);
+		return -1;
+	}
+	if (p->res->messages + (uint64_t)r->count > COUNT_MAX) {
+		fail(p, "the record counts add up to more than 2^53 messages "
+			"by line %lu: not a real report (refused rather than "
+			"stored wrapped)",
+		    r->line);
+		return -1;
+	}
+	p->res->messages += (uint64_t)r->count;
+	p->res->records++;
+	/* Order-independent: the sum of the records' mixed hashes, so the
+	 * same records in another order are the same report.  The chained
+	 * hash of earlier versions is kept for reports they stored. */
+	p->res->hash += mix64(rec_hash(FNV1A_BASIS, r));
+	p->res->hash_ordered = rec_hash(p->res->hash_ordered, r);
+	return 0;
+}
+
+static void
+rec_warn(struct parser *p, const struct rec *r)
+{
 	if (!r->row_seen)
 		warn_add(&p->res->warnings, "norow",
 		    "record at line %lu has no <row>", r->line);
@@ -577,17 +624,25 @@ rec_finish(struct parser *p)
 		    "record at line %lu has no usable source_ip (count %lld); "
 		    "stored without an address",
 		    r->line, (long long)r->count);
+}
 
-	memset(&out, 0, sizeof(out));
-	out.line = r->line;
-	out.source_ip = arena_get(p, r->ip);
-	out.count = r->count;
-	out.disposition = arena_get(p, r->disp);
-	out.dkim = arena_get(p, r->pe_dkim);
-	out.spf = arena_get(p, r->pe_spf);
-	out.header_from = arena_get(p, r->hf);
-	out.envelope_from = arena_get(p, r->ef);
-	out.envelope_to = arena_get(p, r->et);
+/* Builds the record from its arena offsets into out. */
+static void
+rec_build(struct parser *p, struct dmarc_record *out)
+{
+	struct rec *r = &p->rec;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->line = r->line;
+	out->source_ip = arena_get(p, r->ip);
+	out->count = r->count;
+	out->disposition = arena_get(p, r->disp);
+	out->dkim = arena_get(p, r->pe_dkim);
+	out->spf = arena_get(p, r->pe_spf);
+	out->header_from = arena_get(p, r->hf);
+	out->envelope_from = arena_get(p, r->ef);
+	out->envelope_to = arena_get(p, r->et);
 	for (i = 0; i < r->nreasons; i++) {
 		p->reasons[i].type = arena_get(p, r->reasons[i].type);
 		p->reasons[i].type_original = arena_get(p, r->reasons[i].orig);
@@ -605,30 +660,34 @@ rec_finish(struct parser *p)
 		p->spf[i].result = arena_get(p, r->spf[i].result);
 		p->spf[i].human_result = arena_get(p, r->spf[i].human);
 	}
-	out.reasons = p->reasons;
-	out.nreasons = r->nreasons;
-	out.dkim_results = p->dkim;
-	out.ndkim = r->ndkim;
-	out.spf_results = p->spf;
-	out.nspf = r->nspf;
+	out->reasons = p->reasons;
+	out->nreasons = r->nreasons;
+	out->dkim_results = p->dkim;
+	out->ndkim = r->ndkim;
+	out->spf_results = p->spf;
+	out->nspf = r->nspf;
+}
 
-	/* Content fingerprint: every stored value, in document order. */
-	decimal(num, out.count);
-	h = fnv(fnv(fnv(h, out.source_ip), num), out.disposition);
-	h = fnv(fnv(fnv(h, out.dkim), out.spf), out.header_from);
-	h = fnv(fnv(h, out.envelope_from), out.envelope_to);
-	for (i = 0; i < out.nreasons; i++)
-		h = fnv(fnv(h, p->reasons[i].type), p->reasons[i].comment);
-	for (i = 0; i < out.ndkim; i++)
-		h = fnv(fnv(fnv(h, p->dkim[i].domain), p->dkim[i].selector),
-		    p->dkim[i].result);
-	for (i = 0; i < out.nspf; i++)
-		h = fnv(fnv(fnv(h, p->spf[i].domain), p->spf[i].scope),
-		    p->spf[i].result);
-	p->res->hash = h;
-	p->res->records++;
-	p->res->messages += (uint64_t)out.count;
+static void
+rec_finish(struct parser *p)
+{
+	struct rec *r = &p->rec;
+	struct dmarc_record out;
+	struct err e;
 
+	if (p->failed)
+		return;
+	if (ensure_out(p, (void **)&p->reasons, &p->capreasons, r->nreasons,
+		sizeof(*p->reasons)) == -1 ||
+	    ensure_out(p, (void **)&p->dkim, &p->capdkim, r->ndkim,
+		sizeof(*p->dkim)) == -1 ||
+	    ensure_out(p, (void **)&p->spf, &p->capspf, r->nspf,
+		sizeof(*p->spf)) == -1)
+		return;
+	rec_warn(p, r);
+	rec_build(p, &out);
+	if (rec_count(p, &out) == -1)
+		return;
 	if (p->h->record != NULL && p->h->record(p->h->arg, &out, &e) == -1) {
 		err_set(p->e, "%s", e.msg);
 		p->failed = p->handler_failed = 1;
@@ -692,6 +751,14 @@ static const char *const w_spf[] = {"none", "neutral", "pass", "fail",
     "softfail", "policy", "temperror", "permerror", NULL};
 static const char *const w_scope[] = {"mfrom", "helo", NULL};
 
+/* Seconds since the epoch of 9999-12-31T23:59:59Z: later dates are not
+ * dates a report can mean. */
+#define EPOCH_MAX INT64_C(253402300799)
+/* From here on a date in seconds would be after the year 5138: such a
+ * value is a date in milliseconds (Java's currentTimeMillis()). */
+#define EPOCH_MS_FROM INT64_C(100000000000)
+#define EPOCH_2000 INT64_C(946684800)
+
 static void
 set_date(struct parser *p, char *v, int64_t *dst, int *has, const char *which)
 {
@@ -704,8 +771,74 @@ set_date(struct parser *p, char *v, int64_t *dst, int *has, const char *which)
 		    which, v);
 		return;
 	}
+	if (t >= EPOCH_MS_FROM && t / 1000 <= EPOCH_MAX) {
+		warn_add(&p->res->warnings, "ms",
+		    "date_range/%s %lld looks like milliseconds, taken as "
+		    "%lld seconds",
+		    which, (long long)t, (long long)(t / 1000));
+		t /= 1000;
+	} else if (t > EPOCH_MAX) {
+		fail(p, "date_range/%s %.40s is after the year 9999 (even as "
+			"milliseconds): not a date",
+		    which, v);
+		return;
+	}
+	if (t < EPOCH_2000 && strcmp(which, "begin") == 0)
+		warn_add(&p->res->warnings, "old",
+		    "date_range/%s %lld is before the year 2000 (DMARC dates "
+		    "from 2012): a wrong clock at the reporter?",
+		    which, (long long)t);
 	*dst = t;
 	*has = 1;
+}
+
+/* A domain, normalised; a domain with white space or control characters
+ * fails the report (it would forge lines wherever it is printed, and no
+ * DNS name has them). */
+static char *
+domain(struct parser *p, char *v, const char *what)
+{
+	const char *bad;
+	char *d;
+
+	if ((d = norm_domain(v)) == NULL)
+		return NULL;
+	if ((bad = norm_domain_defect(d)) != NULL) {
+		fail(p, "%s contains %s: not a domain name", what, bad);
+		return NULL;
+	}
+	return d;
+}
+
+/* A count is a whole number: "12" or "12.0", never "3.5" or "" (which
+ * earlier versions stored as 3 and 0). */
+static void
+set_count(struct parser *p, char *v)
+{
+	struct rec *r = &p->rec;
+	const char *dot;
+	int64_t n;
+
+	r->count_seen = 1;
+	if ((v = norm_trim(v)) == NULL) {
+		fail(p, "record at line %lu has an empty <count>: the number "
+			"of messages is unknown",
+		    r->line);
+		return;
+	}
+	if (norm_uint(v, 1, &n) == -1) {
+		fail(p, "record count '%.40s' is not a number", v);
+		return;
+	}
+	if ((dot = strchr(v, '.')) != NULL &&
+	    strspn(dot + 1, "0") != strlen(dot + 1)) {
+		fail(p, "record count '%.40s' is not a whole number of "
+			"messages",
+		    v);
+		return;
+	}
+	r->count = n;
+	r->has_count = 1;
 }
 
 static void
@@ -739,7 +872,7 @@ leaf_header(struct parser *p, enum state st, char *v)
 		set_date(p, v, &p->meta.end, &p->meta.has_end, "end");
 		break;
 	case ST_POL_DOMAIN:
-		hdr_set(p, HF_DOMAIN, norm_domain(v));
+		hdr_set(p, HF_DOMAIN, domain(p, v, "policy_published/domain"));
 		break;
 	case ST_POL_ADKIM:
 		hdr_set(p, HF_ADKIM,
@@ -786,7 +919,6 @@ leaf_record(struct parser *p, enum state st, char *v)
 	struct rec *r = &p->rec;
 	char ip[NORM_IP_MAX];
 	const char *w;
-	int64_t n;
 
 	switch (st) {
 	case ST_ROW_IP:
@@ -801,15 +933,7 @@ leaf_record(struct parser *p, enum state st, char *v)
 			    v, cur_line(p));
 		break;
 	case ST_ROW_COUNT:
-		r->count_seen = 1;
-		if ((v = norm_trim(v)) == NULL)
-			break;
-		if (norm_uint(v, 1, &n) == -1) {
-			fail(p, "record count '%.40s' is not a number", v);
-			break;
-		}
-		r->count = n;
-		r->has_count = 1;
+		set_count(p, v);
 		break;
 	case ST_PE_DISP:
 		w = known_word(p, norm_word(v), w_disposition, "disposition");
@@ -837,16 +961,17 @@ leaf_record(struct parser *p, enum state st, char *v)
 		r->reasons[r->nreasons - 1].comment = arena_put(p, norm_trim(v));
 		break;
 	case ST_ID_HF:
-		r->hf = arena_put(p, norm_domain(v));
+		r->hf = arena_put(p, domain(p, v, "header_from"));
 		break;
 	case ST_ID_EF:
-		r->ef = arena_put(p, norm_domain(v));
+		r->ef = arena_put(p, domain(p, v, "envelope_from"));
 		break;
 	case ST_ID_ET:
-		r->et = arena_put(p, norm_domain(v));
+		r->et = arena_put(p, domain(p, v, "envelope_to"));
 		break;
 	case ST_ADKIM_DOMAIN:
-		r->dkim[r->ndkim - 1].domain = arena_put(p, norm_domain(v));
+		r->dkim[r->ndkim - 1].domain =
+		    arena_put(p, domain(p, v, "auth_results/dkim/domain"));
 		break;
 	case ST_ADKIM_SEL:
 		r->dkim[r->ndkim - 1].selector = arena_put(p, norm_trim(v));
@@ -860,7 +985,8 @@ leaf_record(struct parser *p, enum state st, char *v)
 		r->dkim[r->ndkim - 1].human = arena_put(p, norm_trim(v));
 		break;
 	case ST_ASPF_DOMAIN:
-		r->spf[r->nspf - 1].domain = arena_put(p, norm_domain(v));
+		r->spf[r->nspf - 1].domain =
+		    arena_put(p, domain(p, v, "auth_results/spf/domain"));
 		break;
 	case ST_ASPF_SCOPE:
 		w = known_word(p, norm_word(v), w_scope, "spf scope");
@@ -1764,7 +1890,8 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 
 	parser_clear(p);
 	memset(res, 0, sizeof(*res));
-	res->hash = 14695981039346656037ULL;
+	res->hash = 0;
+	res->hash_ordered = FNV1A_BASIS;
 	warn_init(&res->warnings);
 	p->mode = mode;
 	p->h = h;

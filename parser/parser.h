@@ -58,9 +58,14 @@ struct parse_handler {
 struct parse_result {
 	uint64_t records;  /* <record> elements handed over */
 	uint64_t messages; /* sum of their counts */
-	uint64_t hash;	   /* FNV-1a of the normalised records, to tell
-			      re-sent copies of a report from different
-			      reports that share its key */
+	uint64_t hash;	   /* of the normalised records, whatever their
+			      order (the sum of each record's mixed FNV-1a),
+			      to tell re-sent copies of a report from
+			      different reports that share its key */
+	uint64_t hash_ordered; /* the records' FNV-1a chained in document
+				  order: the content_hash stored before the
+				  order-independent one, compared too so that
+				  copies of those reports stay duplicates */
 	int salvaged;	   /* stored despite not being well-formed */
 	char defect[256];  /* what was not well-formed, with line:column */
 	struct warnings warnings;
