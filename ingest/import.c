@@ -345,6 +345,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 	pl->stored_id = raw.stored_id;
 	m = parser_meta(imp->parser);
+	pl->next_doc = res.next_doc; /* another report follows: unpack.c */
 	if (st != PARSE_OK) {
 		store_report_abort(imp->st);
 		pl->stored_id = raw.stored_id;

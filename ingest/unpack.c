@@ -15,6 +15,10 @@
 
 #include "mime.h"
 
+/* Documents one after another in one stream, read each (see walk_xml()). */
+#define MAX_DOCS      64
+#define MAX_DOCS_TEXT "64"
+
 enum sniff {
 	SN_EMPTY,
 	SN_GZIP,
@@ -435,6 +439,71 @@ walk_message(struct walker *w, const unsigned char *msg, size_t len,
  * the walk
  */
 
+/* Where the document after one that ended at `end` starts: the first
+ * byte after white space, when it opens a tag.  0 when none does. */
+static uint64_t
+next_start(struct walker *w, const struct origin *xo, uint64_t end)
+{
+	struct origin o = *xo;
+	struct stream s;
+	const unsigned char *p;
+	struct err e;
+	size_t n, i;
+	uint64_t at = 0;
+
+	o.skip = end;
+	if (stream_open(&s, &o, w->lim, NULL, &e) == -1)
+		return 0;
+	if (stream_peek(&s, &p, &n, &e) == 0) {
+		for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t' ||
+					 p[i] == '\r' || p[i] == '\n');
+		     i++)
+			;
+		if (i < n && p[i] == '<')
+			at = end + i;
+	}
+	stream_close(&s);
+	return at;
+}
+
+/* Hands each XML document of the stream to the sink: usually one, several
+ * when reports were concatenated (cat a.xml b.xml, or the members of a
+ * multi-member gzip).  Each further document costs inflating the stream
+ * up to it again, hence the bound. */
+static void
+walk_xml(struct walker *w, struct unpack_payload *pl, struct origin *xo,
+    const char *where)
+{
+	char here[600];
+	unsigned docs = 0;
+	uint64_t end;
+
+	for (;;) {
+		w->res->xml++;
+		pl->next_doc = 0;
+		if (docs == 0)
+			snprintf(here, sizeof(here), "%s", where);
+		else
+			snprintf(here, sizeof(here), "%s%sreport %u in the "
+			    "stream", where, where[0] ? ", " : "", docs + 1);
+		if (w->sink->xml(w->sink->arg, pl, xo, here, &w->fatal_err) ==
+		    -1) {
+			w->fatal = 1;
+			return;
+		}
+		if (pl->next_doc == 0)
+			return;
+		end = xo->skip + pl->next_doc;
+		if (++docs >= MAX_DOCS) {
+			failure(w, where, "more than " MAX_DOCS_TEXT " reports "
+			    "one after another in one stream (limit)");
+			return;
+		}
+		if ((xo->skip = next_start(w, xo, end)) == 0)
+			return;
+	}
+}
+
 static int
 walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
     const char *where, unsigned depth)
@@ -489,10 +558,7 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 	case SN_XML: {
 		struct origin xo = s.o;
 		stream_close(&s);
-		w->res->xml++;
-		if (w->sink->xml(w->sink->arg, pl, &xo, where,
-			&w->fatal_err) == -1)
-			w->fatal = 1;
+		walk_xml(w, pl, &xo, where);
 		break;
 	}
 	case SN_ZIP:

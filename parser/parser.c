@@ -248,6 +248,7 @@ struct parser {
 	char generic[200];  /* a message of libxml2's generic handler, as it
 			       comes in pieces */
 	unsigned long xml_line, xml_col;
+	uint64_t root_end; /* input bytes up to the end of <feedback> */
 };
 
 static void fail(struct parser *p, const char *fmt, ...)
@@ -1259,6 +1260,8 @@ pop_one(struct parser *p)
 		break;
 	case ST_FEEDBACK:
 		p->feedback_done = 1;
+		if (p->depth == 0 && p->mode == PARSE_STRICT)
+			p->root_end = (uint64_t)xmlByteConsumed(p->ctxt);
 		if (!p->begun)
 			call_begin(p, 1);
 		else if (!p->begun_complete)
@@ -1350,6 +1353,30 @@ on_reference(void *ctx, const xmlChar *name)
 	fail(p, "entity reference &%.40s; refused", (const char *)name);
 }
 
+/* 1 when the error is libxml2 meeting the start of a second document
+ * after the report's </feedback> (an XML declaration or a start tag):
+ * two reports one after the other in one file, or the members of a
+ * multi-member gzip.  Only a strict parse of a report that is its own root
+ * splits there. */
+static int
+another_document(const struct parser *p, const xmlError *err)
+{
+	const xmlChar *c;
+
+	if (p->mode != PARSE_STRICT || !p->feedback_done || p->depth != 0 ||
+	    p->root_end == 0 || p->failed || p->ctxt == NULL ||
+	    p->ctxt->input == NULL)
+		return 0;
+	if (err->code == XML_ERR_RESERVED_XML_NAME)
+		return 1; /* "<?xml" again */
+	if (err->code != XML_ERR_DOCUMENT_END)
+		return 0;
+	c = p->ctxt->input->cur;
+	return c != NULL && c + 1 < p->ctxt->input->end && c[0] == '<' &&
+	       ((c[1] >= 'a' && c[1] <= 'z') || (c[1] >= 'A' && c[1] <= 'Z') ||
+		   c[1] == '_' || c[1] >= 0x80);
+}
+
 static void
 on_error(void *ctx, xmlErrorPtr err)
 {
@@ -1370,6 +1397,13 @@ on_error(void *ctx, xmlErrorPtr err)
 		fail(p, "the document uses more than %u bytes of distinct "
 			"names: not a report (and too slow to parse)",
 		    NAMES_LIMIT);
+		return;
+	}
+	if (another_document(p, err)) {
+		/* not a defect of this report: the caller parses the next
+		 * document from res->next_doc on */
+		p->res->next_doc = p->root_end;
+		xmlStopParser(p->ctxt);
 		return;
 	}
 	if (p->mode == PARSE_SALVAGE && err->code == XML_ERR_TAG_NAME_MISMATCH &&
@@ -1655,6 +1689,7 @@ parser_clear(struct parser *p)
 	p->failed = p->handler_failed = p->xml_error = 0;
 	p->xml_msg[0] = '\0';
 	p->xml_line = p->xml_col = 0;
+	p->root_end = 0;
 }
 
 void

@@ -67,6 +67,10 @@ struct parse_result {
 				  order-independent one, compared too so that
 				  copies of those reports stay duplicates */
 	int salvaged;	   /* stored despite not being well-formed */
+	uint64_t next_doc; /* > 0: another document starts after this
+			      report, and this is where this one's input
+			      ended (after </feedback>): the caller parses
+			      the input again from there (unpack.c) */
 	char defect[256];  /* what was not well-formed, with line:column */
 	struct warnings warnings;
 };
