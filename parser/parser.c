@@ -249,6 +249,7 @@ struct parser {
 			       comes in pieces */
 	unsigned long xml_line, xml_col;
 	uint64_t root_end; /* input bytes up to the end of <feedback> */
+	uint64_t record_tags; /* <record> start tags in the input */
 };
 
 static void fail(struct parser *p, const char *fmt, ...)
@@ -1760,7 +1761,29 @@ struct tag_scan {
 	enum tag_state st;
 	unsigned char quote;
 	unsigned attrs; /* '=' seen in the current start tag */
+	int in_name;	/* reading the start tag's name */
+	size_t nlen;	/* bytes of its local name so far */
+	char name[8];	/* its first bytes */
+	uint64_t records; /* <record> start tags: what a salvage could have
+			     read, for "N records could not be read" */
 };
+
+/* Follows the name of a start tag; at its end, counts it when it is a
+ * <record> (with any prefix). */
+static void
+tag_name(struct tag_scan *t, unsigned char c)
+{
+	if (c == ':') {
+		t->nlen = 0;
+	} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		   c == '>' || c == '/' || c == '<') {
+		t->in_name = 0;
+		if (t->nlen == 6 && memcmp(t->name, "record", 6) == 0)
+			t->records++;
+	} else if (t->nlen < sizeof(t->name)) {
+		t->name[t->nlen++] = (char)c;
+	}
+}
 
 /* Returns -1 when a start tag has more than MAX_ATTRS attributes. */
 static int
@@ -1781,8 +1804,15 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 			t->st = c == '!' || c == '?' || c == '/' ? TS_OTHER
 			    : c == '<'				    ? TS_OPEN
 								    : TS_TAG;
+			if (t->st == TS_TAG) {
+				t->in_name = 1;
+				t->nlen = 0;
+				tag_name(t, c);
+			}
 			break;
 		case TS_TAG:
+			if (t->in_name)
+				tag_name(t, c);
 			if (c == '"' || c == '\'') {
 				t->quote = c;
 				t->st = TS_QUOTE;
@@ -1837,6 +1867,7 @@ feed(struct parser *p, struct reader *in, struct err *e)
 {
 	struct salvage_filter sf;
 	struct tag_scan ts;
+	struct err rest;
 	xmlSAXHandler sax;
 	unsigned char *chunk = NULL, *fbuf = NULL;
 	const unsigned char *data;
@@ -1907,6 +1938,12 @@ feed(struct parser *p, struct reader *in, struct err *e)
 			break;
 	}
 	xmlSetGenericErrorFunc(gctx, gfunc);
+	/* A salvage that stopped early still counts the records it could
+	 * not read, so that the warning says how many were lost. */
+	while (p->mode == PARSE_SALVAGE && rc == 0 && !eof &&
+	       (n = fill_chunk(in, chunk, &eof, &rest)) > 0)
+		(void)tag_scan(&ts, chunk, (size_t)n);
+	p->record_tags = ts.records;
 	if (sf.replaced > 0)
 		warn_add(&p->res->warnings, "utf8",
 		    "%d byte(s) not valid UTF-8 replaced with U+FFFD",
@@ -1998,6 +2035,11 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 		}
 		if (mode == PARSE_SALVAGE)
 			res->salvaged = 1;
+		if (mode == PARSE_SALVAGE && p->record_tags > res->records)
+			warn_add(&res->warnings, "lost",
+			    "%llu of the %llu records could not be read",
+			    (unsigned long long)(p->record_tags - res->records),
+			    (unsigned long long)p->record_tags);
 	}
 	if (p->ctxt != NULL) {
 		/* libxml2 builds a document to hold a DTD's declarations
