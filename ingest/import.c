@@ -320,7 +320,8 @@ static int
 same_content(const struct store_existing *ex, const struct parse_result *res)
 {
 	return ex->records == res->records && ex->messages == res->messages &&
-	       (ex->hash == res->hash || ex->hash == res->hash_ordered);
+	       (ex->hash == res->hash || ex->hash == res->hash_ordered ||
+		   (ex->hash ^ PARSE_HASH_SALVAGED) == res->hash);
 }
 
 static int
@@ -394,6 +395,11 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 	if (res.salvaged && defect[0] == '\0')
 		snprintf(defect, sizeof(defect), "%s", res.defect);
+	if (res.lost > 0)
+		snprintf(defect + strlen(defect), sizeof(defect) - strlen(defect),
+		    "; %llu of the %llu records could not be read",
+		    (unsigned long long)res.lost,
+		    (unsigned long long)(res.lost + res.records));
 	/* the stored report says what was wrong with it */
 	warnings[0] = '\0';
 	if (res.salvaged)
@@ -405,7 +411,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	memset(&info, 0, sizeof(info));
 	info.records = res.records;
 	info.messages = res.messages;
-	info.hash = res.hash;
+	info.hash = res.hash ^ (res.salvaged ? PARSE_HASH_SALVAGED : 0);
 	info.salvaged = res.salvaged;
 	info.warnings = warnings[0] ? warnings : NULL;
 	info.source = ic->source;
@@ -422,7 +428,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	/* The best copy wins: a complete copy takes the key of a salvaged
 	 * one (its second parse writes it in the salvaged copy's place). */
 	if (outcome == STORE_DUPLICATE && !res.salvaged &&
-	    !same_content(&ex, &res)) {
+	    ex.hash != res.hash && ex.hash != res.hash_ordered) {
 		old = ex;
 		rc.replace = ex.id;
 		st = parse_once(imp, &rc, o, PARSE_STRICT, &res, &sw, &e);

@@ -31,6 +31,9 @@
 #define CHUNK 65536
 #define NOFF  ((size_t)-1) /* "no value" for an arena offset */
 #define COUNT_MAX (1ULL << 53) /* largest count or sum of counts */
+/* Salvage recovers a document of up to this many bytes as a whole when
+ * libxml2's push parser gives up on it (see salvage()). */
+#define RECOVER_MAX (4u << 20)
 
 /* Bytes of distinct names (elements, attributes, prefixes, namespaces) in
  * one document.  libxml2 2.9 keeps them in a dictionary whose lookups slow
@@ -250,10 +253,14 @@ struct parser {
 	unsigned long xml_line, xml_col;
 	uint64_t root_end; /* input bytes up to the end of <feedback> */
 	uint64_t record_tags; /* <record> start tags in the input */
+	uint64_t input_bytes; /* read so far */
+	uint64_t nul_pad;     /* salvage: NUL bytes dropped at the end */
+	int recover_whole;    /* salvage: recover the whole document at once */
 };
 
 static void fail(struct parser *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void pop_one(struct parser *p);
 
 void
 parse_limits_default(struct parse_limits *lim)
@@ -1173,6 +1180,36 @@ enter(struct parser *p, enum state parent, enum state st, const char *name,
 	return st;
 }
 
+/* Salvage: a <record> (or another part of <feedback>) that starts while
+ * a previous part is still open closes that part first, as its writer
+ * meant.  libxml2's recovery nests it inside the unclosed one, where it
+ * would be skipped with every record after it. */
+static void
+close_unclosed(struct parser *p, const char *name)
+{
+	unsigned k, i;
+	size_t e;
+
+	for (k = 0; k < p->depth && p->stack[k] != ST_FEEDBACK; k++)
+		;
+	if (k + 1 >= p->depth)
+		return; /* no <feedback>, or nothing open inside it */
+	for (i = k + 1; i < p->depth; i++)
+		if (p->stack[i] == ST_SKIP || p->stack[i] == ST_WRAPPER)
+			return; /* inside something we do not read */
+	for (e = p->first_edge[ST_FEEDBACK]; e < p->end_edge[ST_FEEDBACK]; e++)
+		if (strcmp(edges[e].name, name) == 0)
+			break;
+	if (e == p->end_edge[ST_FEEDBACK])
+		return;
+	warn_add(&p->res->warnings, "unclosed",
+	    "<%s> at line %lu starts before the previous <%s> was closed; "
+	    "closed it there",
+	    name, cur_line(p), p->names[k + 1]);
+	while (p->depth > k + 1 && !p->failed)
+		pop_one(p);
+}
+
 static void
 on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     const xmlChar *uri, int nns, const xmlChar **ns, int nattr, int ndef,
@@ -1189,6 +1226,8 @@ on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	(void)attrs;
 	if (p->failed)
 		return;
+	if (p->mode == PARSE_SALVAGE)
+		close_unclosed(p, name);
 	if (p->depth >= p->lim.max_depth) {
 		fail(p, "elements nested deeper than %u levels (limit "
 			"--max-depth)",
@@ -1691,6 +1730,7 @@ parser_clear(struct parser *p)
 	p->xml_msg[0] = '\0';
 	p->xml_line = p->xml_col = 0;
 	p->root_end = 0;
+	p->input_bytes = p->nul_pad = 0;
 }
 
 void
@@ -1860,102 +1900,177 @@ fill_chunk(struct reader *in, unsigned char *chunk, int *eof, struct err *e)
 	return (ssize_t)got;
 }
 
+/* What feed() keeps between chunks. */
+struct feeder {
+	struct salvage_filter sf;
+	struct tag_scan ts;
+	unsigned char *fbuf; /* salvage: the filtered chunk */
+	xmlSAXHandler sax;
+	struct buf whole;    /* recover: the whole filtered document */
+};
+
+/* Salvage: NUL bytes are binary data, except as padding at the end (a
+ * truncated report written into a preallocated file): those are dropped
+ * and counted.  Returns the bytes of the chunk to keep, or -1 (e filled)
+ * when NUL bytes are followed by data. */
+static ssize_t
+strip_nul_padding(struct parser *p, const unsigned char *c, size_t n,
+    struct err *e)
+{
+	const unsigned char *z = memchr(c, '\0', n);
+	size_t i, keep = z ? (size_t)(z - c) : n;
+
+	if (p->nul_pad > 0 && keep > 0)
+		z = c, keep = 0; /* data after padding: not padding */
+	for (i = keep; i < n; i++)
+		if (c[i] != '\0')
+			return err_set(e, "the document contains NUL bytes "
+					  "followed by more data (at byte "
+					  "%llu): binary data, not a report",
+			    (unsigned long long)(p->input_bytes + keep));
+	p->nul_pad += n - keep;
+	return (ssize_t)keep;
+}
+
+/* The push parser, created at the first bytes (libxml2 sniffs the
+ * encoding from them). */
+static int
+push_start(struct parser *p, struct feeder *f, struct err *e)
+{
+	sax_init(&f->sax);
+	p->ctxt = xmlCreatePushParserCtxt(&f->sax, p, NULL, 0, NULL);
+	if (p->ctxt == NULL)
+		return err_set(e, "cannot create XML parser");
+	intern_names(p);
+	xmlCtxtUseOptions(p->ctxt,
+	    XML_PARSE_NONET |
+		(p->mode == PARSE_SALVAGE ? XML_PARSE_RECOVER : 0));
+	xmlDictSetLimit(p->ctxt->dict, NAMES_LIMIT);
+	return 0;
+}
+
+/* Passes one chunk on: to libxml2, or into the whole document when it is
+ * to be recovered at once.  Returns 0 to go on, 1 to stop, -1 with e
+ * filled. */
+static int
+feed_chunk(struct parser *p, struct feeder *f, const unsigned char *chunk,
+    size_t n, int last, struct err *e)
+{
+	const unsigned char *data = chunk;
+	size_t len = n;
+	ssize_t keep;
+
+	if (tag_scan(&f->ts, chunk, n) == -1)
+		return err_set(e, "an element has more than %d attributes: "
+				  "not a report (and too slow to parse)",
+		    MAX_ATTRS);
+	if (p->mode == PARSE_SALVAGE) {
+		/* recovery must not turn binary data into a report */
+		if ((keep = strip_nul_padding(p, chunk, n, e)) < 0)
+			return -1;
+		len = salvage_chunk(&f->sf, chunk, (size_t)keep, f->fbuf, last);
+		data = f->fbuf;
+	}
+	p->input_bytes += n;
+	if (p->recover_whole)
+		return buf_append(&f->whole, data, len, e);
+	if (p->ctxt == NULL) {
+		if (len == 0 && !last)
+			return 0;
+		if (push_start(p, f, e) == -1)
+			return -1;
+	}
+	if (p->failed || p->ctxt->instate == XML_PARSER_EOF)
+		return 1;
+	xmlParseChunk(p->ctxt, (const char *)data, (int)len, last);
+	if (p->failed || (p->xml_error && p->mode == PARSE_STRICT))
+		return 1;
+	return 0;
+}
+
+/* Recovery as xmllint --recover does it: the pull parser over the whole
+ * (bounded) document.  The push parser stops at some errors even in
+ * recover mode (an element name that starts with '<'); this one goes on
+ * to the end. */
+static int
+recover_at_once(struct parser *p, struct feeder *f, struct err *e)
+{
+	if (f->whole.len > INT32_MAX)
+		return err_set(e, "document too large to recover");
+	p->ctxt = xmlCreateMemoryParserCtxt(
+	    f->whole.data ? f->whole.data : "", (int)f->whole.len);
+	if (p->ctxt == NULL)
+		return err_set(e, "cannot create XML parser");
+	sax_init(&f->sax);
+	memcpy(p->ctxt->sax, &f->sax, sizeof(f->sax));
+	p->ctxt->userData = p;
+	intern_names(p);
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_RECOVER);
+	xmlDictSetLimit(p->ctxt->dict, NAMES_LIMIT);
+	xmlParseDocument(p->ctxt);
+	return 0;
+}
+
 /* Feeds the whole input to libxml2.  Returns 0, or -1 when the reader
  * failed (e is filled). */
 static int
 feed(struct parser *p, struct reader *in, struct err *e)
 {
-	struct salvage_filter sf;
-	struct tag_scan ts;
+	struct feeder f;
 	struct err rest;
-	xmlSAXHandler sax;
-	unsigned char *chunk = NULL, *fbuf = NULL;
-	const unsigned char *data;
+	unsigned char *chunk;
 	ssize_t n;
-	size_t len;
-	int rc = 0, last = 0, eof = 0;
+	int rc = 0, eof = 0;
 	/* the handler is per thread (the pipeline parses on its own) */
 	xmlGenericErrorFunc gfunc = xmlGenericError;
 	void *gctx = xmlGenericErrorContext;
 
-	memset(&sf, 0, sizeof(sf));
-	memset(&ts, 0, sizeof(ts));
-	if ((chunk = malloc(CHUNK)) == NULL ||
-	    (p->mode == PARSE_SALVAGE && (fbuf = malloc(3 * CHUNK + 16)) == NULL)) {
+	memset(&f, 0, sizeof(f));
+	buf_init(&f.whole, RECOVER_MAX);
+	chunk = malloc(CHUNK);
+	if (chunk == NULL || (p->mode == PARSE_SALVAGE &&
+				 (f.fbuf = malloc(3 * CHUNK + 16)) == NULL)) {
 		free(chunk);
 		return err_set(e, "out of memory");
 	}
 	p->generic[0] = '\0';
 	xmlSetGenericErrorFunc(p, on_generic);
-	while (!last) {
-		n = fill_chunk(in, chunk, &eof, e);
-		if (n < 0) {
+	while (rc == 0) {
+		if ((n = fill_chunk(in, chunk, &eof, e)) < 0)
 			rc = -1;
-			break;
-		}
-		last = n == 0;
-		data = chunk;
-		len = (size_t)n;
-		if (tag_scan(&ts, chunk, (size_t)n) == -1) {
-			rc = err_set(e, "an element has more than %d "
-					"attributes: not a report (and too "
-					"slow to parse)",
-			    MAX_ATTRS);
-			break;
-		}
-		if (p->mode == PARSE_SALVAGE) {
-			/* recovery must not turn binary data into a report */
-			if (memchr(chunk, '\0', (size_t)n) != NULL) {
-				rc = err_set(e, "the document contains NUL "
-						"bytes: binary data, not a "
-						"report");
-				break;
-			}
-			len = salvage_chunk(&sf, chunk, (size_t)n, fbuf, last);
-			data = fbuf;
-		}
-		if (p->ctxt == NULL) {
-			if (len == 0 && !last)
-				continue;
-			/* libxml2 sniffs the encoding from the first bytes */
-			sax_init(&sax);
-			p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
-			if (p->ctxt == NULL) {
-				rc = err_set(e, "cannot create XML parser");
-				break;
-			}
-			intern_names(p);
-			xmlCtxtUseOptions(p->ctxt,
-			    XML_PARSE_NONET |
-				(p->mode == PARSE_SALVAGE ? XML_PARSE_RECOVER
-							  : 0));
-			xmlDictSetLimit(p->ctxt->dict, NAMES_LIMIT);
-		}
-		if (p->failed || p->ctxt->instate == XML_PARSER_EOF)
-			break;
-		xmlParseChunk(p->ctxt, (const char *)data, (int)len, last);
-		if (p->failed || (p->xml_error && p->mode == PARSE_STRICT))
+		else
+			rc = feed_chunk(p, &f, chunk, (size_t)n, n == 0, e);
+		if (n == 0)
 			break;
 	}
+	if (rc == 1)
+		rc = 0;
+	if (rc == 0 && p->recover_whole)
+		rc = recover_at_once(p, &f, e);
 	xmlSetGenericErrorFunc(gctx, gfunc);
 	/* A salvage that stopped early still counts the records it could
 	 * not read, so that the warning says how many were lost. */
 	while (p->mode == PARSE_SALVAGE && rc == 0 && !eof &&
 	       (n = fill_chunk(in, chunk, &eof, &rest)) > 0)
-		(void)tag_scan(&ts, chunk, (size_t)n);
-	p->record_tags = ts.records;
-	if (sf.replaced > 0)
+		(void)tag_scan(&f.ts, chunk, (size_t)n);
+	p->record_tags = f.ts.records;
+	if (f.sf.replaced > 0)
 		warn_add(&p->res->warnings, "utf8",
 		    "%d byte(s) not valid UTF-8 replaced with U+FFFD",
-		    sf.replaced);
+		    f.sf.replaced);
 	free(chunk);
-	free(fbuf);
+	free(f.fbuf);
+	buf_free(&f.whole);
 	return rc;
 }
 
-enum parse_status
-parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
-    const struct parse_handler *h, struct parse_result *res, struct err *e)
+/* One pass over the input: the parse and its verdict.  Long because the
+ * verdict is one decision over many cases, each with its message; they
+ * read best together. */
+static enum parse_status
+run_once(struct parser *p, struct reader *in, enum parse_mode mode,
+    int recover_whole, const struct parse_handler *h,
+    struct parse_result *res, struct err *e)
 {
 	enum parse_status st = PARSE_OK;
 	int rc;
@@ -1966,6 +2081,7 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 	res->hash_ordered = FNV1A_BASIS;
 	warn_init(&res->warnings);
 	p->mode = mode;
+	p->recover_whole = recover_whole;
 	p->h = h;
 	p->res = res;
 	p->e = e;
@@ -2036,10 +2152,7 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 		if (mode == PARSE_SALVAGE)
 			res->salvaged = 1;
 		if (mode == PARSE_SALVAGE && p->record_tags > res->records)
-			warn_add(&res->warnings, "lost",
-			    "%llu of the %llu records could not be read",
-			    (unsigned long long)(p->record_tags - res->records),
-			    (unsigned long long)p->record_tags);
+			res->lost = p->record_tags - res->records;
 	}
 	if (p->ctxt != NULL) {
 		/* libxml2 builds a document to hold a DTD's declarations
@@ -2049,6 +2162,93 @@ parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
 		p->ctxt->myDoc = NULL;
 		xmlFreeParserCtxt(p->ctxt);
 		p->ctxt = NULL;
+	}
+	return st;
+}
+
+/* Bytes read ahead, then the rest of the input. */
+struct replay {
+	const unsigned char *data;
+	size_t len, pos;
+	struct reader *rest; /* NULL: the data is all of it */
+};
+
+static ssize_t
+replay_read(void *ctx, void *out, size_t n, struct err *e)
+{
+	struct replay *r = ctx;
+
+	if (r->pos == r->len)
+		return r->rest ? r->rest->read(r->rest->ctx, out, n, e) : 0;
+	if (n > r->len - r->pos)
+		n = r->len - r->pos;
+	memcpy(out, r->data + r->pos, n);
+	r->pos += n;
+	return (ssize_t)n;
+}
+
+/* Salvage.  A document of at most RECOVER_MAX bytes is read first and
+ * parsed without the handler: when libxml2's push parser recovers it to
+ * </feedback>, the real pass is that same parse; when it stops early (it
+ * does at some errors even in recover mode), the real pass recovers the
+ * whole document at once, as xmllint --recover does.  A larger document
+ * gets the push parse only (its memory must not grow with its size). */
+static enum parse_status
+salvage(struct parser *p, struct reader *in, const struct parse_handler *h,
+    struct parse_result *res, struct err *e)
+{
+	static const struct parse_handler dry = {NULL, NULL, NULL};
+	struct replay rp;
+	struct reader rd = {replay_read, &rp};
+	struct buf ahead;
+	enum parse_status st;
+	unsigned char chunk[4096];
+	ssize_t n = 1;
+	int whole;
+
+	buf_init(&ahead, 0);
+	while (ahead.len <= RECOVER_MAX &&
+	       (n = in->read(in->ctx, chunk, sizeof(chunk), e)) > 0)
+		if (buf_append(&ahead, chunk, (size_t)n, e) == -1) {
+			n = -1;
+			break;
+		}
+	if (n < 0) {
+		buf_free(&ahead);
+		return PARSE_REJECT;
+	}
+	rp.data = (const unsigned char *)ahead.data;
+	rp.len = ahead.len;
+	rp.pos = 0;
+	rp.rest = n == 0 ? NULL : in;
+	whole = 0;
+	if (rp.rest == NULL) {
+		st = run_once(p, &rd, PARSE_SALVAGE, 0, &dry, res, e);
+		whole = !p->feedback_done && !p->failed;
+		rp.pos = 0;
+	}
+	st = run_once(p, &rd, PARSE_SALVAGE, whole, h, res, e);
+	buf_free(&ahead);
+	return st;
+}
+
+enum parse_status
+parser_run(struct parser *p, struct reader *in, enum parse_mode mode,
+    const struct parse_handler *h, struct parse_result *res, struct err *e)
+{
+	enum parse_status st;
+	char msg[ERR_MSG_MAX];
+
+	if (mode == PARSE_SALVAGE)
+		st = salvage(p, in, h, res, e);
+	else
+		st = run_once(p, in, mode, 0, h, res, e);
+	if (st == PARSE_REJECT && p->nul_pad > 0 && !p->handler_failed) {
+		/* what the input really is: a report cut short, padded */
+		snprintf(msg, sizeof(msg), "%.900s (the document ends in %llu "
+		    "NUL bytes of padding)", e->msg,
+		    (unsigned long long)p->nul_pad);
+		err_set(e, "%s", msg);
 	}
 	return st;
 }

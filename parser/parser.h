@@ -67,6 +67,8 @@ struct parse_result {
 				  order-independent one, compared too so that
 				  copies of those reports stay duplicates */
 	int salvaged;	   /* stored despite not being well-formed */
+	uint64_t lost;	   /* salvaged: <record> start tags in the input
+			      that gave no record (records not read) */
 	uint64_t next_doc; /* > 0: another document starts after this
 			      report, and this is where this one's input
 			      ended (after </feedback>): the caller parses
@@ -83,6 +85,11 @@ enum parse_status {
 				  PARSE_SALVAGE (the handler must discard what
 				  it got from this pass) */
 };
+
+/* What the store keeps as the content hash of a salvaged report: its
+ * hash xor this, so that a complete copy never matches a salvaged one (and
+ * replaces it: import.c), while two salvaged copies still match. */
+#define PARSE_HASH_SALVAGED 0x5a17a6ed5a17a6edULL
 
 struct parser;
 
