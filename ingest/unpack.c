@@ -43,6 +43,45 @@ struct walker {
 static int walk(struct walker *w, struct unpack_payload *pl,
     const struct origin *o, const char *where, unsigned depth);
 
+/* What binary data is, by its first bytes: what an operator who finds it
+ * in a rua mailbox needs to know.  One line per kind. */
+static const struct magic {
+	const char *bytes;
+	size_t len;
+	const char *what;
+} magics[] = {
+    {"\x89PNG\r\n\x1a\n", 8, "a PNG image"},
+    {"\xff\xd8\xff", 3, "a JPEG image"},
+    {"GIF8", 4, "a GIF image"},
+    {"%PDF", 4, "a PDF document"},
+    {"BZh", 3, "bzip2-compressed data (not supported: reports come as "
+	       "gzip or zip; bunzip2 it and import the result)"},
+    {"\xfd" "7zXZ\0", 6, "xz-compressed data (not supported: reports "
+			  "come as gzip or zip; unxz it and import the "
+			  "result)"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd-compressed data (not supported: "
+			     "reports come as gzip or zip; unzstd it and "
+			     "import the result)"},
+    {"7z\xbc\xaf\x27\x1c", 6, "a 7-Zip archive (not supported)"},
+    {"Rar!\x1a\x07", 6, "a RAR archive (not supported)"},
+    {"\x78\x9f\x3e\x22", 4, "a TNEF attachment (winmail.dat: the "
+			     "sender's Outlook wrapped the attachments; "
+			     "unpack it with tnef and import them)"},
+    {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "an MS Office document"},
+};
+
+static const char *
+binary_kind(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (n >= magics[i].len &&
+		    memcmp(p, magics[i].bytes, magics[i].len) == 0)
+			return magics[i].what;
+	return NULL;
+}
+
 static enum sniff
 sniff(const unsigned char *p, size_t n)
 {
@@ -74,6 +113,8 @@ sniff(const unsigned char *p, size_t n)
 	if (n >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 &&
 	    (p[1] & 0x20) == 0 && ((p[0] << 8) | p[1]) % 31 == 0)
 		return SN_ZLIB;
+	if (binary_kind(p, n) != NULL)
+		return SN_BINARY;
 	for (i = 0; i < n; i++)
 		if ((p[i] >= ' ' && p[i] < 0x7f) || p[i] == '\n' ||
 		    p[i] == '\r' || p[i] == '\t' || p[i] >= 0x80)
@@ -130,6 +171,21 @@ failure(struct walker *w, const char *where, const char *msg)
 		    "%.300s%s%.200s", where, where[0] ? ": " : "", msg);
 }
 
+/* 1 when the text has a uuencode "begin 644 name" line. */
+static int
+uuencoded(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 10 <= n; i++)
+		if ((i == 0 || p[i - 1] == '\n') &&
+		    memcmp(p + i, "begin ", 6) == 0 && p[i + 6] >= '0' &&
+		    p[i + 6] <= '7' && p[i + 7] >= '0' && p[i + 7] <= '7' &&
+		    p[i + 8] >= '0' && p[i + 8] <= '7' && p[i + 9] == ' ')
+			return 1;
+	return 0;
+}
+
 /* notable: the bytes came out of an archive or a named attachment, so
  * what they are says more than "the message has no report" does (a text
  * body part, on the other hand, is just the human-readable summary). */
@@ -139,7 +195,7 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 {
 	char text[48];
 	size_t i, j = 0;
-	const char *sep = where[0] ? ": " : "";
+	const char *sep = where[0] ? ": " : "", *kind;
 
 	switch (k) {
 	case SN_EMPTY:
@@ -157,6 +213,13 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 			    where, sep);
 		break;
 	case SN_TEXT:
+		if (uuencoded(p, n)) {
+			note(w, 5, "%s%suuencoded data (decode it with uudecode "
+				   "and import the file it holds), not a "
+				   "report",
+			    where, sep);
+			break;
+		}
 		for (i = 0; i < n && j < sizeof(text) - 1; i++)
 			text[j++] = (p[i] < ' ' || p[i] > '~') ? ' ' : (char)p[i];
 		text[j] = '\0';
@@ -166,9 +229,9 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 		    "(\"%s%s\")", where, sep, text, n > j ? "..." : "");
 		break;
 	default:
-		if (n >= 4 && memcmp(p, "%PDF", 4) == 0)
-			note(w, 2, "%s%sa PDF document, not a report", where,
-			    sep);
+		if ((kind = binary_kind(p, n)) != NULL)
+			note(w, notable ? 4 : 2, "%s%s%s, not a report", where,
+			    sep, kind);
 		else
 			note(w, 2,
 			    "%s%sunrecognised binary data (starts with "

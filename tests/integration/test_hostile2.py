@@ -7,7 +7,7 @@ import gzip
 import subprocess
 import unittest
 
-from dmarctest import EX_DATAERR, EX_OK, Case, gz, record, report_xml, zipped
+from dmarctest import EX_DATAERR, EX_OK, Case, gz, message, record, report_xml, zipped
 
 
 def reports_rows(case):
@@ -151,3 +151,61 @@ class BestCopyWins(Case):
         self.assertNotIn(b"different records", p.stderr)
         log = self.sql("SELECT outcome, message FROM ingest_log ORDER BY id")
         self.assertEqual(log[-1], ("duplicate", None))
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
+
+
+class SayWhatItIs(Case):
+    """Issue 11 item 6, issue 17 item 6: rejections name what the input is."""
+
+    def rejected_with(self, name, data, text):
+        p = self.ingest(self.write(name, data))
+        self.assertExit(p, EX_DATAERR)
+        self.assertIn(text, p.stderr.decode())
+        self.assertEqual(self.count("reports"), 0)
+        return p
+
+    def test_gzip_attachment_holding_a_png(self):
+        msg = message([("report.xml.gz", "application/gzip", gz(PNG))])
+        p = self.rejected_with("png.eml", msg, "a PNG image, not a report")
+        self.assertNotIn("no part holds XML", p.stderr.decode())
+
+    def test_bzip2_xz_zstd(self):
+        for name, data, word in (("r.xml.bz2", b"BZh91AY&SY" + bytes(range(200, 256)), "bzip2"),
+                                 ("r.xml.xz", b"\xfd7zXZ\x00\x00\x04" + bytes(range(200, 256)), "xz"),
+                                 ("r.xml.zst", b"\x28\xb5\x2f\xfd" + bytes(range(200, 256)), "zstd")):
+            p = self.ingest(self.write(name, data))
+            self.assertExit(p, EX_DATAERR)
+            self.assertIn("%s-compressed data (not supported" % word, p.stderr.decode())
+            self.assertNotIn("unrecognised", p.stderr.decode())
+
+    def test_tnef_attachment(self):
+        msg = message([("winmail.dat", "application/ms-tnef", b"\x78\x9f\x3e\x22" + bytes(range(200)))])
+        self.rejected_with("tnef.eml", msg, "a TNEF attachment (winmail.dat")
+
+    def test_uuencoded_body(self):
+        body = "Report attached.\n\nbegin 644 report.xml.gz\nM'XL(\"````````\n`\nend\n"
+        self.rejected_with("uu.eml", message([], body=body), "uuencoded data")
+
+    def test_truncated_report_padded_with_nul_bytes(self):
+        doc = report_xml(report_id="pad-1", records=[record(count=i) for i in range(1, 5)])
+        p = self.rejected_with("pad.xml", doc[:len(doc) // 2] + b"\0" * 5000, "NUL bytes of padding")
+        self.assertNotIn("binary data", p.stderr.decode())
+
+    def test_nul_bytes_in_the_middle_are_binary_data(self):
+        doc = report_xml(report_id="nul-1")
+        self.rejected_with("nul.xml", doc[:100] + b"\0\0" + doc[100:], "NUL bytes followed by more data")
+
+    def test_sturla_dev_recovered_like_xmllint(self):
+        recs = [record(ip="192.0.2.%d" % i, count=i) for i in range(1, 5)]
+        doc = report_xml(report_id="st-1", domain="sturla.dev", records=recs).replace(
+            b"<domain>sturla.dev</domain>", b"<domain>sturla.dev<<<</domain>")
+        f = self.write("sturla.xml", doc)
+        p = self.ingest(f)
+        self.assertExit(p, EX_OK)
+        self.assertEqual(self.sql("SELECT domain, record_count, message_count, salvaged FROM reports"),
+                         [("sturla.dev", 4, 10, 1)])
+        # the same as xmllint --recover finds
+        x = subprocess.run(["xmllint", "--recover", f], capture_output=True)
+        self.assertEqual(x.stdout.count(b"<record>"), 4)
