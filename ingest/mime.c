@@ -316,6 +316,7 @@ visit_single(struct walk *w, struct mailmime *m)
 		      : sf.fld_content_name	    ? sf.fld_content_name
 						    : "";
 	part.index = w->info->leaves;
+	part.charset = sf.fld_content_charset;
 	rc = w->h->part(w->h->arg, &part, w->e);
 	mmap_string_unref(decoded);
 	return rc;

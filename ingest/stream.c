@@ -412,7 +412,7 @@ reader_cb(void *ctx, void *buf, size_t n, struct err *e)
 struct reader
 stream_reader(struct stream *s)
 {
-	struct reader r = {reader_cb, s};
+	struct reader r = {reader_cb, s, s->o.charset};
 
 	return r;
 }

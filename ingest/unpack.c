@@ -427,6 +427,7 @@ on_part(void *arg, const struct mime_part *p, struct err *e)
 	pl.o.kind = ORIGIN_MEM;
 	pl.o.mem = p->data;
 	pl.o.len = p->len;
+	pl.o.charset = p->charset;
 	pl.name = p->filename;
 	if (p->filename[0] != '\0')
 		snprintf(sub, sizeof(sub), "%s%sattachment '%s'", m->where,
@@ -621,6 +622,9 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 	case SN_XML: {
 		struct origin xo = s.o;
 		stream_close(&s);
+		if (xo.layers > 0)
+			xo.charset = NULL; /* the part's charset is not the
+					      compressed document's */
 		walk_xml(w, pl, &xo, where);
 		break;
 	}

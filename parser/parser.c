@@ -256,6 +256,7 @@ struct parser {
 	uint64_t input_bytes; /* read so far */
 	uint64_t nul_pad;     /* salvage: NUL bytes dropped at the end */
 	int recover_whole;    /* salvage: recover the whole document at once */
+	const char *charset;  /* the container's charset (reader.h) */
 };
 
 static void fail(struct parser *p, const char *fmt, ...)
@@ -1512,6 +1513,7 @@ struct salvage_filter {
 	int started;   /* leading white space already dropped */
 	int repair;    /* replace invalid UTF-8 */
 	int replaced;  /* invalid bytes replaced so far */
+	int foreign;   /* the container declared a charset other than UTF-8 */
 	unsigned char pend[4];
 	size_t npend;
 };
@@ -1608,7 +1610,7 @@ salvage_chunk(struct salvage_filter *f, const unsigned char *in, size_t n,
 		if (i == n && !last)
 			return 0;
 		f->started = 1;
-		f->repair = declares_utf8(in + i, n - i);
+		f->repair = !f->foreign && declares_utf8(in + i, n - i);
 	}
 	if (!f->repair) {
 		memcpy(out, in + i, n - i);
@@ -1932,15 +1934,68 @@ strip_nul_padding(struct parser *p, const unsigned char *c, size_t n,
 	return (ssize_t)keep;
 }
 
+/* 1 when the document says its own encoding: a byte order mark, or an
+ * XML declaration with encoding="...". */
+static int
+declares_encoding(const unsigned char *s, size_t n)
+{
+	size_t i, end;
+
+	if (n >= 2 && ((s[0] == 0xfe && s[1] == 0xff) ||
+			  (s[0] == 0xff && s[1] == 0xfe) ||
+			  (n >= 3 && s[0] == 0xef && s[1] == 0xbb &&
+			      s[2] == 0xbf)))
+		return 1;
+	if (n < 5 || memcmp(s, "<?xml", 5) != 0)
+		return 0;
+	for (end = 5; end + 1 < n && !(s[end] == '?' && s[end + 1] == '>');
+	     end++)
+		;
+	for (i = 5; i + 8 <= end; i++)
+		if (memcmp(s + i, "encoding", 8) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when the container's charset is one libxml2 would not assume. */
+static int
+foreign_charset(const char *cs)
+{
+	return cs != NULL && strcasecmp(cs, "utf-8") != 0 &&
+	       strcasecmp(cs, "utf8") != 0 && strcasecmp(cs, "us-ascii") != 0;
+}
+
+/* RFC 7303: a document without an encoding declaration is in the charset
+ * its MIME part declares. */
+static void
+apply_charset(struct parser *p, const unsigned char *data, size_t len)
+{
+	xmlCharEncodingHandlerPtr hd;
+
+	if (!foreign_charset(p->charset) || declares_encoding(data, len))
+		return;
+	if ((hd = xmlFindCharEncodingHandler(p->charset)) == NULL) {
+		warn_add(&p->res->warnings, "charset",
+		    "unknown MIME charset '%.40s' ignored", p->charset);
+		return;
+	}
+	xmlSwitchToEncoding(p->ctxt, hd);
+	warn_add(&p->res->warnings, "charset",
+	    "no encoding declaration: read as %.40s, the MIME part's charset",
+	    p->charset);
+}
+
 /* The push parser, created at the first bytes (libxml2 sniffs the
  * encoding from them). */
 static int
-push_start(struct parser *p, struct feeder *f, struct err *e)
+push_start(struct parser *p, struct feeder *f, const unsigned char *data,
+    size_t len, struct err *e)
 {
 	sax_init(&f->sax);
 	p->ctxt = xmlCreatePushParserCtxt(&f->sax, p, NULL, 0, NULL);
 	if (p->ctxt == NULL)
 		return err_set(e, "cannot create XML parser");
+	apply_charset(p, data, len);
 	intern_names(p);
 	xmlCtxtUseOptions(p->ctxt,
 	    XML_PARSE_NONET |
@@ -1977,7 +2032,7 @@ feed_chunk(struct parser *p, struct feeder *f, const unsigned char *chunk,
 	if (p->ctxt == NULL) {
 		if (len == 0 && !last)
 			return 0;
-		if (push_start(p, f, e) == -1)
+		if (push_start(p, f, data, len, e) == -1)
 			return -1;
 	}
 	if (p->failed || p->ctxt->instate == XML_PARSER_EOF)
@@ -2004,6 +2059,7 @@ recover_at_once(struct parser *p, struct feeder *f, struct err *e)
 	sax_init(&f->sax);
 	memcpy(p->ctxt->sax, &f->sax, sizeof(f->sax));
 	p->ctxt->userData = p;
+	apply_charset(p, (const unsigned char *)f->whole.data, f->whole.len);
 	intern_names(p);
 	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_RECOVER);
 	xmlDictSetLimit(p->ctxt->dict, NAMES_LIMIT);
@@ -2027,6 +2083,7 @@ feed(struct parser *p, struct reader *in, struct err *e)
 
 	memset(&f, 0, sizeof(f));
 	buf_init(&f.whole, RECOVER_MAX);
+	f.sf.foreign = foreign_charset(p->charset);
 	chunk = malloc(CHUNK);
 	if (chunk == NULL || (p->mode == PARSE_SALVAGE &&
 				 (f.fbuf = malloc(3 * CHUNK + 16)) == NULL)) {
@@ -2082,6 +2139,7 @@ run_once(struct parser *p, struct reader *in, enum parse_mode mode,
 	warn_init(&res->warnings);
 	p->mode = mode;
 	p->recover_whole = recover_whole;
+	p->charset = in->charset;
 	p->h = h;
 	p->res = res;
 	p->e = e;
@@ -2199,7 +2257,7 @@ salvage(struct parser *p, struct reader *in, const struct parse_handler *h,
 {
 	static const struct parse_handler dry = {NULL, NULL, NULL};
 	struct replay rp;
-	struct reader rd = {replay_read, &rp};
+	struct reader rd = {replay_read, &rp, in->charset};
 	struct buf ahead;
 	enum parse_status st;
 	unsigned char chunk[4096];

@@ -209,3 +209,24 @@ class SayWhatItIs(Case):
         # the same as xmllint --recover finds
         x = subprocess.run(["xmllint", "--recover", f], capture_output=True)
         self.assertEqual(x.stdout.count(b"<record>"), 4)
+
+
+class MimeCharset(Case):
+    """Issue 17 item 6: RFC 7303, the MIME charset applies."""
+
+    def test_latin1_part_without_declaration(self):
+        doc = report_xml(org="Caf\u00e9 Org", report_id="latin-1").replace(
+            b'<?xml version="1.0" encoding="UTF-8"?>\n', b"")
+        latin1 = doc.decode().encode("utf-8").decode("utf-8").encode("iso-8859-1")
+        import email.message
+        import email.policy
+        m = email.message.EmailMessage(policy=email.policy.SMTP)
+        m["From"] = "noreply@receiver.example"
+        m["To"] = "dmarc@example.com"
+        m["Subject"] = "Report"
+        m.set_content("report attached")
+        m.add_attachment(latin1, maintype="text", subtype="xml", filename="r.xml",
+                         params={"charset": "iso-8859-1"})
+        p = self.ingest(self.write("latin1.eml", m.as_bytes()))
+        self.assertExit(p, EX_OK)
+        self.assertEqual(self.sql("SELECT org_name, salvaged FROM reports"), [("Caf\u00e9 Org", 0)])

@@ -56,7 +56,7 @@ parse(const char *xml)
 	struct parser *p = parser_new(NULL);
 	struct parse_handler h = {g, NULL, on_record};
 	struct mem m = {xml, strlen(xml), 0};
-	struct reader r = {mem_read, &m};
+	struct reader r = {mem_read, &m, NULL};
 	const struct dmarc_meta *mt;
 
 	g->st = parser_run(p, &r, PARSE_STRICT, &h, &g->res, &g->e);
