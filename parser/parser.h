@@ -98,14 +98,10 @@ void parser_free(struct parser *p);
 
 /* Parses one document.  On PARSE_REJECT the error says why, with
  * line:column when the XML is at fault.  A handler callback that fails makes
- * the parse fail with the callback's error (and parser_handler_failed()
- * tells the two apart). */
+ * the parse fail with the callback's error. */
 enum parse_status parser_run(struct parser *p, struct reader *in,
     enum parse_mode mode, const struct parse_handler *h,
     struct parse_result *res, struct err *e);
-
-/* 1 when the last parser_run failed because a handler callback did. */
-int parser_handler_failed(const struct parser *p);
 
 /* The header of the last parsed report; valid until the next parser_run. */
 const struct dmarc_meta *parser_meta(const struct parser *p);
