@@ -180,6 +180,11 @@ norm_report_id(char *s)
 	return s;
 }
 
+const char *const norm_dkim_results[] = {"none", "pass", "fail", "policy",
+    "neutral", "temperror", "permerror", NULL};
+const char *const norm_spf_results[] = {"none", "neutral", "pass", "fail",
+    "softfail", "policy", "temperror", "permerror", NULL};
+
 const char *
 norm_auth_result(char *s, int spf)
 {

@@ -54,6 +54,11 @@ char *norm_report_id(char *s);
  * word is not one of those. */
 const char *norm_auth_result(char *s, int spf);
 
+/* The DKIM and SPF result words of RFC 8601 (after norm_auth_result()),
+ * NULL-terminated: the one table of them. */
+extern const char *const norm_dkim_results[];
+extern const char *const norm_spf_results[];
+
 /* Returns the static canonical override-reason type for a lower-cased word,
  * or NULL when the word is not a type defined by RFC 7489 or RFC 9990. */
 const char *norm_reason_type(const char *word);

@@ -203,12 +203,8 @@ static const char *const w_disposition[] = {"none", "quarantine", "reject",
 static const char *const w_policy[] = {"none", "quarantine", "reject", NULL};
 static const char *const w_align[] = {"r", "s", NULL};
 static const char *const w_passfail[] = {"pass", "fail", NULL};
-static const char *const w_dkim[] = {"none",      "pass",    "fail",
-                                     "policy",    "neutral", "temperror",
-                                     "permerror", NULL};
-static const char *const w_spf[] = {"none",      "neutral",   "pass",
-                                    "fail",      "softfail",  "policy",
-                                    "temperror", "permerror", NULL};
+#define w_dkim norm_dkim_results
+#define w_spf  norm_spf_results
 static const char *const w_scope[] = {"mfrom", "helo", NULL};
 
 /* Seconds since the epoch of 9999-12-31T23:59:59Z: later dates are not
