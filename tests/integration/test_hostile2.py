@@ -230,3 +230,57 @@ class MimeCharset(Case):
         p = self.ingest(self.write("latin1.eml", m.as_bytes()))
         self.assertExit(p, EX_OK)
         self.assertEqual(self.sql("SELECT org_name, salvaged FROM reports"), [("Caf\u00e9 Org", 0)])
+
+
+class ValuesAtIngest(Case):
+    """Issue 10 item 9, issue 17 items 4 and 6, end to end."""
+
+    def test_int64_max_counts_rejected_not_wrapped(self):
+        recs = [record(ip="192.0.2.1", count=9223372036854775807),
+                record(ip="192.0.2.2", count=9223372036854775807)]
+        p = self.ingest(self.write("big.xml", report_xml(report_id="big", records=recs)))
+        self.assertExit(p, EX_DATAERR)
+        self.assertIn("larger than 2^53", p.stderr.decode())
+        self.assertEqual(self.count("reports"), 0)
+        self.assertEqual(self.count("traffic"), 0)
+
+    def test_int64_max_dates_rejected(self):
+        doc = report_xml(report_id="max", begin=9223372036854775807, end=9223372036854775807)
+        p = self.ingest(self.write("max.xml", doc))
+        self.assertExit(p, EX_DATAERR)
+        self.assertIn("after the year 9999", p.stderr.decode())
+        self.assertEqual(self.count("reports"), 0)
+
+    def test_fraction_and_empty_counts_rejected(self):
+        for name, count in (("frac.xml", "3.5"), ("empty.xml", "")):
+            p = self.ingest(self.write(name, report_xml(report_id=name, records=[record(count=count)])))
+            self.assertExit(p, EX_DATAERR)
+        self.assertEqual(self.count("reports"), 0)
+
+    def test_milliseconds_converted(self):
+        doc = report_xml(report_id="ms", begin=1700006400000, end=1700092799000)
+        p = self.ingest(self.write("ms.xml", doc))
+        self.assertExit(p, EX_OK)
+        self.assertEqual(self.sql("SELECT begin_ts, end_ts FROM reports"), [(1700006400, 1700092799)])
+        self.assertIn("looks like milliseconds", self.sql("SELECT warnings FROM reports")[0][0])
+
+    def test_before_2000_stored_with_a_warning(self):
+        doc = report_xml(report_id="old", begin=915148800, end=915235199)
+        self.assertExit(self.ingest(self.write("old.xml", doc)), EX_OK)
+        self.assertIn("before the year 2000", self.sql("SELECT warnings FROM reports")[0][0])
+
+    def test_idna_domains_are_one_domain(self):
+        a = report_xml(report_id="u1", domain="B\u00dcCHER.EXAMPLE",
+                       records=[record(header_from="B\u00dcCHER.EXAMPLE")])
+        b = report_xml(report_id="u2", domain="xn--bcher-kva.example",
+                       records=[record(header_from="b\u00fccher.example")])
+        self.assertExit(self.ingest(self.write("a.xml", a), self.write("b.xml", b)), EX_OK)
+        self.assertEqual({r[0] for r in self.sql("SELECT domain FROM reports")}, {"b\u00fccher.example"})
+        self.assertEqual({r[0] for r in self.sql("SELECT header_from FROM records")}, {"b\u00fccher.example"})
+
+    def test_domains_with_space_or_newline_refused(self):
+        for i, dom in enumerate(("exa mple.com", "example.com&#10;forged", "example.com&#x202E;")):
+            p = self.ingest(self.write("d%d.xml" % i, report_xml(report_id="d%d" % i, domain=dom)))
+            self.assertExit(p, EX_DATAERR)
+            self.assertIn("policy_published/domain contains", p.stderr.decode())
+        self.assertEqual(self.count("reports"), 0)
