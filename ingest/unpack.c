@@ -568,6 +568,9 @@ walk_xml(struct walker *w, struct unpack_payload *pl, struct origin *xo,
 	}
 }
 
+/* One input: peel compression layers, then dispatch on what is inside.
+ * Long because each kind's limit check and message sits in its case; the
+ * kinds read best side by side. */
 static int
 walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
     const char *where, unsigned depth)

@@ -381,6 +381,9 @@ leaf_header(struct parser *p, enum state st, char *v)
 	}
 }
 
+/* The value of a record's leaf, by state.  Long because it is one short
+ * case per leaf element: split, the cases would only be harder to check
+ * against the table of edges. */
 static void
 leaf_record(struct parser *p, enum state st, char *v)
 {

@@ -139,7 +139,9 @@ parser_intern_names(struct parser *p)
 	}
 }
 
-/* Entering a container: duplicates and per-scope bookkeeping. */
+/* Entering a container: duplicates and per-scope bookkeeping.  Long
+ * because it is one case per container state, each a few lines: together
+ * they show every "first one wins" rule at once. */
 static enum state
 enter(struct parser *p, enum state parent, enum state st, const char *name,
       const char *uri)
