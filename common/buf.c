@@ -76,26 +76,6 @@ buf_appendc(struct buf *b, char c, struct err *e)
 	return buf_append(b, &c, 1, e);
 }
 
-int
-buf_printf(struct buf *b, struct err *e, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return err_set(e, "formatting failed");
-	if (buf_reserve(b, (size_t)n + 1, e) == -1)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
-
 char *
 buf_steal(struct buf *b, size_t *len)
 {

@@ -29,8 +29,6 @@ void buf_reset(struct buf *b);
 int buf_reserve(struct buf *b, size_t n, struct err *e);
 int buf_append(struct buf *b, const void *p, size_t n, struct err *e);
 int buf_appendc(struct buf *b, char c, struct err *e);
-int buf_printf(struct buf *b, struct err *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Takes ownership of the data; the buffer is left empty. */
 char *buf_steal(struct buf *b, size_t *len);
 

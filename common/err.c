@@ -55,10 +55,3 @@ err_errno(struct err *e, const char *fmt, ...)
 	errno = saved;
 	return -1;
 }
-
-void
-err_clear(struct err *e)
-{
-	if (e != NULL)
-		e->msg[0] = '\0';
-}

@@ -17,6 +17,10 @@ struct reader {
 	 * or -1 with e filled. */
 	ssize_t (*read)(void *ctx, void *buf, size_t len, struct err *e);
 	void *ctx;
+	/* The charset the container declared (a MIME part's Content-Type),
+	 * or NULL: what a document without an encoding declaration is in
+	 * (RFC 7303). */
+	const char *charset;
 };
 
 #endif

@@ -65,6 +65,8 @@ struct report_ctx {
 	struct store_payload *raw;
 	enum report_mode mode;
 	struct store_existing existing;
+	int64_t replace;  /* the salvaged copy this one is to replace */
+	int replaced;	  /* ... and did */
 	int store_failed;
 	struct err store_err;
 };
@@ -289,12 +291,36 @@ say_rejected(struct importer *imp, const struct dmarc_meta *m,
 
 /* --- parser callbacks ------------------------------------------------ */
 
+/* The second parse of a complete copy whose key a salvaged copy holds:
+ * written in the place of that copy, in the report's own savepoint. */
+static int
+begin_replacing(struct report_ctx *rc, const struct dmarc_meta *m,
+    struct err *e)
+{
+	if (store_report_begin(rc->imp->st, m, rc->raw, e) == -1 ||
+	    store_report_replace(rc->imp->st, rc->replace, &rc->replaced,
+		e) == -1) {
+		rc->store_failed = 1;
+		rc->store_err = *e;
+		return -1;
+	}
+	if (!rc->replaced) {
+		store_report_abort(rc->imp->st);
+		rc->mode = RM_COMPARE;
+		return 0;
+	}
+	rc->mode = RM_STORE;
+	return 0;
+}
+
 static int
 on_begin(void *arg, const struct dmarc_meta *m, int complete, struct err *e)
 {
 	struct report_ctx *rc = arg;
 	int found = 0;
 
+	if (rc->replace != 0)
+		return begin_replacing(rc, m, e);
 	if (complete) {
 		if (store_find_report(rc->imp->st, m, &rc->existing, &found,
 			e) == -1)
@@ -397,6 +423,17 @@ parse_once(struct importer *imp, struct report_ctx *rc,
 	return st;
 }
 
+/* 1 when the copy parsed has the records of the stored one, in any order
+ * (reports stored before the order-independent hash have the ordered
+ * one). */
+static int
+same_content(const struct store_existing *ex, const struct parse_result *res)
+{
+	return ex->records == res->records && ex->messages == res->messages &&
+	       (ex->hash == res->hash || ex->hash == res->hash_ordered ||
+		   (ex->hash ^ PARSE_HASH_SALVAGED) == res->hash);
+}
+
 static int
 sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
     const char *where, struct err *fatal)
@@ -406,7 +443,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	struct report_ctx rc;
 	struct parse_result res;
 	struct store_report_info info;
-	struct store_existing ex;
+	struct store_existing ex, old;
 	struct store_payload raw;
 	enum store_outcome outcome;
 	struct warnings sw;
@@ -455,6 +492,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 	pl->stored_id = raw.stored_id;
 	m = parser_meta(imp->parser);
+	pl->next_doc = res.next_doc; /* another report follows: unpack.c */
 	if (st != PARSE_OK) {
 		store_report_abort(imp->st);
 		pl->stored_id = raw.stored_id;
@@ -467,6 +505,11 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	}
 	if (res.salvaged && defect[0] == '\0')
 		snprintf(defect, sizeof(defect), "%s", res.defect);
+	if (res.lost > 0)
+		snprintf(defect + strlen(defect), sizeof(defect) - strlen(defect),
+		    "; %llu of the %llu records could not be read",
+		    (unsigned long long)res.lost,
+		    (unsigned long long)(res.lost + res.records));
 	/* the stored report says what was wrong with it */
 	warnings[0] = '\0';
 	if (res.salvaged)
@@ -475,18 +518,18 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	join_warnings(&sw, &res.warnings, warnings + strlen(warnings),
 	    sizeof(warnings) - strlen(warnings));
 
+	memset(&info, 0, sizeof(info));
+	info.records = res.records;
+	info.messages = res.messages;
+	info.hash = res.hash ^ (res.salvaged ? PARSE_HASH_SALVAGED : 0);
+	info.salvaged = res.salvaged;
+	info.warnings = warnings[0] ? warnings : NULL;
+	info.source = ic->source;
+	info.member = where;
 	if (rc.mode == RM_COMPARE) {
 		outcome = STORE_DUPLICATE;
 		ex = rc.existing;
 	} else {
-		memset(&info, 0, sizeof(info));
-		info.records = res.records;
-		info.messages = res.messages;
-		info.hash = res.hash;
-		info.salvaged = res.salvaged;
-		info.warnings = warnings[0] ? warnings : NULL;
-		info.source = ic->source;
-		info.member = where;
 		if (store_report_finish(imp->st, m, &info, &outcome, &ex,
 			fatal) == -1)
 			return -1;
@@ -495,10 +538,37 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 		imp->unlogged = outcome != STORE_DUPLICATE;
 		pl->stored_id = raw.stored_id;
 	}
+	/* The best copy wins: a complete copy takes the key of a salvaged
+	 * one (its second parse writes it in the salvaged copy's place). */
+	if (outcome == STORE_DUPLICATE && !res.salvaged &&
+	    ex.hash != res.hash && ex.hash != res.hash_ordered) {
+		old = ex;
+		rc.replace = ex.id;
+		st = parse_once(imp, &rc, o, PARSE_STRICT, &res, &sw, &e);
+		if (rc.store_failed || (rc.replaced && st != PARSE_OK)) {
+			store_report_abort(imp->st);
+			return err_set(fatal, "%s", rc.store_failed
+				? rc.store_err.msg : e.msg);
+		}
+		if (rc.replaced && store_report_finish(imp->st, m, &info,
+				       &outcome, &ex, fatal) == -1)
+			return -1;
+		imp->unlogged = outcome != STORE_DUPLICATE;
+		pl->stored_id = raw.stored_id;
+		if (rc.replaced && outcome == STORE_STORED) {
+			snprintf(defect, sizeof(defect), "replaced the salvaged "
+			    "copy stored from %.150s (%llu records, %llu "
+			    "messages)", old.source,
+			    (unsigned long long)old.records,
+			    (unsigned long long)old.messages);
+			log_info(imp->lg, "%s: %s", src, defect);
+		} else {
+			ex = old;
+		}
+	}
 
 	if (outcome == STORE_DUPLICATE) {
-		if (ex.records != res.records || ex.messages != res.messages ||
-		    ex.hash != res.hash) {
+		if (!same_content(&ex, &res)) {
 			char msg[768], counts[128] = "same counts";
 
 			/* a conflict, not a duplicate: this copy's data is
@@ -535,6 +605,14 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	imp->pend.stored++;
 	imp->pend.records += res.records;
 	imp->batch_reports++;
+	if (rc.replaced) {
+		if (log_outcome(imp, src, "stored", m, ex.id, defect, fatal) ==
+		    -1)
+			return -1;
+		imp->unlogged = 0;
+		say_report(imp, "replaced", m, res.records, src);
+		return batch_maybe_commit(imp, fatal);
+	}
 	if (res.salvaged) {
 		imp->pend.salvaged++;
 		log_warn(imp->lg, "%s: stored as salvaged: %s", src, defect);

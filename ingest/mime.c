@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
+
 /* Multipart and message parts in one message, whatever --max-mime-parts
  * says (see mime_walk()); a report mail has one or two. */
 #define MAX_CONTAINERS 1000
@@ -187,9 +189,7 @@ type_string(struct mailmime_content *ct, char *out, size_t outlen)
 	}
 	snprintf(out, outlen, "%s/%s", major ? major : "application",
 	    ct->ct_subtype ? ct->ct_subtype : "octet-stream");
-	for (char *c = out; *c != '\0'; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
+	ascii_lower_str(out);
 }
 
 struct walk {
@@ -316,6 +316,7 @@ visit_single(struct walk *w, struct mailmime *m)
 		      : sf.fld_content_name	    ? sf.fld_content_name
 						    : "";
 	part.index = w->info->leaves;
+	part.charset = sf.fld_content_charset;
 	rc = w->h->part(w->h->arg, &part, w->e);
 	mmap_string_unref(decoded);
 	return rc;

@@ -34,6 +34,9 @@ struct mime_part {
 	size_t len;
 	const char *type;     /* "application/gzip", lower case */
 	const char *filename; /* may be "" */
+	const char *charset;  /* Content-Type's charset parameter, or NULL:
+				 what an XML part without an encoding
+				 declaration is in (RFC 7303) */
 	unsigned index;	      /* 1-based number of the leaf part */
 };
 

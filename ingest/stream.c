@@ -198,6 +198,27 @@ top_read(struct stream *s, unsigned char *buf, size_t n, struct err *e)
 	return r;
 }
 
+/* Reads and drops the first n bytes of the top layer (the limits still
+ * count them: they were inflated). */
+static int
+skip_bytes(struct stream *s, uint64_t n, struct err *e)
+{
+	unsigned char buf[4096];
+	ssize_t r;
+
+	while (n > 0) {
+		r = top_read(s, buf, n < sizeof(buf) ? (size_t)n : sizeof(buf),
+		    e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return err_set(e, "internal error: a document starts "
+					  "after the end of its stream");
+		n -= (uint64_t)r;
+	}
+	return 0;
+}
+
 int
 stream_open(struct stream *s, const struct origin *o,
     const struct limits *lim, struct warnings *warn, struct err *e)
@@ -252,6 +273,10 @@ stream_open(struct stream *s, const struct origin *o,
 			stream_close(s);
 			return -1;
 		}
+	if (o->skip > 0 && skip_bytes(s, o->skip, e) == -1) {
+		stream_close(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -387,7 +412,7 @@ reader_cb(void *ctx, void *buf, size_t n, struct err *e)
 struct reader
 stream_reader(struct stream *s)
 {
-	struct reader r = {reader_cb, s};
+	struct reader r = {reader_cb, s, s->o.charset};
 
 	return r;
 }

@@ -43,6 +43,10 @@ struct origin {
 	zip_uint64_t index;
 	uint64_t comp_size; /* compressed size of a zip member */
 	unsigned layers;    /* inflate layers on top of the base */
+	const char *charset; /* a MIME part's charset, or NULL */
+	uint64_t skip;	    /* bytes of the top layer's output skipped on
+			       opening: where a further document of a
+			       stream of several starts (unpack.c) */
 };
 
 struct inflater {

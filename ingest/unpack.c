@@ -15,6 +15,10 @@
 
 #include "mime.h"
 
+/* Documents one after another in one stream, read each (see walk_xml()). */
+#define MAX_DOCS      64
+#define MAX_DOCS_TEXT "64"
+
 enum sniff {
 	SN_EMPTY,
 	SN_GZIP,
@@ -38,6 +42,45 @@ struct walker {
 
 static int walk(struct walker *w, struct unpack_payload *pl,
     const struct origin *o, const char *where, unsigned depth);
+
+/* What binary data is, by its first bytes: what an operator who finds it
+ * in a rua mailbox needs to know.  One line per kind. */
+static const struct magic {
+	const char *bytes;
+	size_t len;
+	const char *what;
+} magics[] = {
+    {"\x89PNG\r\n\x1a\n", 8, "a PNG image"},
+    {"\xff\xd8\xff", 3, "a JPEG image"},
+    {"GIF8", 4, "a GIF image"},
+    {"%PDF", 4, "a PDF document"},
+    {"BZh", 3, "bzip2-compressed data (not supported: reports come as "
+	       "gzip or zip; bunzip2 it and import the result)"},
+    {"\xfd" "7zXZ\0", 6, "xz-compressed data (not supported: reports "
+			  "come as gzip or zip; unxz it and import the "
+			  "result)"},
+    {"\x28\xb5\x2f\xfd", 4, "zstd-compressed data (not supported: "
+			     "reports come as gzip or zip; unzstd it and "
+			     "import the result)"},
+    {"7z\xbc\xaf\x27\x1c", 6, "a 7-Zip archive (not supported)"},
+    {"Rar!\x1a\x07", 6, "a RAR archive (not supported)"},
+    {"\x78\x9f\x3e\x22", 4, "a TNEF attachment (winmail.dat: the "
+			     "sender's Outlook wrapped the attachments; "
+			     "unpack it with tnef and import them)"},
+    {"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "an MS Office document"},
+};
+
+static const char *
+binary_kind(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (n >= magics[i].len &&
+		    memcmp(p, magics[i].bytes, magics[i].len) == 0)
+			return magics[i].what;
+	return NULL;
+}
 
 static enum sniff
 sniff(const unsigned char *p, size_t n)
@@ -70,6 +113,8 @@ sniff(const unsigned char *p, size_t n)
 	if (n >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 &&
 	    (p[1] & 0x20) == 0 && ((p[0] << 8) | p[1]) % 31 == 0)
 		return SN_ZLIB;
+	if (binary_kind(p, n) != NULL)
+		return SN_BINARY;
 	for (i = 0; i < n; i++)
 		if ((p[i] >= ' ' && p[i] < 0x7f) || p[i] == '\n' ||
 		    p[i] == '\r' || p[i] == '\t' || p[i] >= 0x80)
@@ -126,6 +171,21 @@ failure(struct walker *w, const char *where, const char *msg)
 		    "%.300s%s%.200s", where, where[0] ? ": " : "", msg);
 }
 
+/* 1 when the text has a uuencode "begin 644 name" line. */
+static int
+uuencoded(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 10 <= n; i++)
+		if ((i == 0 || p[i - 1] == '\n') &&
+		    memcmp(p + i, "begin ", 6) == 0 && p[i + 6] >= '0' &&
+		    p[i + 6] <= '7' && p[i + 7] >= '0' && p[i + 7] <= '7' &&
+		    p[i + 8] >= '0' && p[i + 8] <= '7' && p[i + 9] == ' ')
+			return 1;
+	return 0;
+}
+
 /* notable: the bytes came out of an archive or a named attachment, so
  * what they are says more than "the message has no report" does (a text
  * body part, on the other hand, is just the human-readable summary). */
@@ -135,7 +195,7 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 {
 	char text[48];
 	size_t i, j = 0;
-	const char *sep = where[0] ? ": " : "";
+	const char *sep = where[0] ? ": " : "", *kind;
 
 	switch (k) {
 	case SN_EMPTY:
@@ -153,6 +213,13 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 			    where, sep);
 		break;
 	case SN_TEXT:
+		if (uuencoded(p, n)) {
+			note(w, 5, "%s%suuencoded data (decode it with uudecode "
+				   "and import the file it holds), not a "
+				   "report",
+			    where, sep);
+			break;
+		}
 		for (i = 0; i < n && j < sizeof(text) - 1; i++)
 			text[j++] = (p[i] < ' ' || p[i] > '~') ? ' ' : (char)p[i];
 		text[j] = '\0';
@@ -162,9 +229,9 @@ describe_other(struct walker *w, enum sniff k, const unsigned char *p,
 		    "(\"%s%s\")", where, sep, text, n > j ? "..." : "");
 		break;
 	default:
-		if (n >= 4 && memcmp(p, "%PDF", 4) == 0)
-			note(w, 2, "%s%sa PDF document, not a report", where,
-			    sep);
+		if ((kind = binary_kind(p, n)) != NULL)
+			note(w, notable ? 4 : 2, "%s%s%s, not a report", where,
+			    sep, kind);
 		else
 			note(w, 2,
 			    "%s%sunrecognised binary data (starts with "
@@ -360,6 +427,7 @@ on_part(void *arg, const struct mime_part *p, struct err *e)
 	pl.o.kind = ORIGIN_MEM;
 	pl.o.mem = p->data;
 	pl.o.len = p->len;
+	pl.o.charset = p->charset;
 	pl.name = p->filename;
 	if (p->filename[0] != '\0')
 		snprintf(sub, sizeof(sub), "%s%sattachment '%s'", m->where,
@@ -435,6 +503,74 @@ walk_message(struct walker *w, const unsigned char *msg, size_t len,
  * the walk
  */
 
+/* Where the document after one that ended at `end` starts: the first
+ * byte after white space, when it opens a tag.  0 when none does. */
+static uint64_t
+next_start(struct walker *w, const struct origin *xo, uint64_t end)
+{
+	struct origin o = *xo;
+	struct stream s;
+	const unsigned char *p;
+	struct err e;
+	size_t n, i;
+	uint64_t at = 0;
+
+	o.skip = end;
+	if (stream_open(&s, &o, w->lim, NULL, &e) == -1)
+		return 0;
+	if (stream_peek(&s, &p, &n, &e) == 0) {
+		for (i = 0; i < n && (p[i] == ' ' || p[i] == '\t' ||
+					 p[i] == '\r' || p[i] == '\n');
+		     i++)
+			;
+		if (i < n && p[i] == '<')
+			at = end + i;
+	}
+	stream_close(&s);
+	return at;
+}
+
+/* Hands each XML document of the stream to the sink: usually one, several
+ * when reports were concatenated (cat a.xml b.xml, or the members of a
+ * multi-member gzip).  Each further document costs inflating the stream
+ * up to it again, hence the bound. */
+static void
+walk_xml(struct walker *w, struct unpack_payload *pl, struct origin *xo,
+    const char *where)
+{
+	char here[600];
+	unsigned docs = 0;
+	uint64_t end;
+
+	for (;;) {
+		w->res->xml++;
+		pl->next_doc = 0;
+		if (docs == 0)
+			snprintf(here, sizeof(here), "%s", where);
+		else
+			snprintf(here, sizeof(here), "%s%sreport %u in the "
+			    "stream", where, where[0] ? ", " : "", docs + 1);
+		if (w->sink->xml(w->sink->arg, pl, xo, here, &w->fatal_err) ==
+		    -1) {
+			w->fatal = 1;
+			return;
+		}
+		if (pl->next_doc == 0)
+			return;
+		end = xo->skip + pl->next_doc;
+		if (++docs >= MAX_DOCS) {
+			failure(w, where, "more than " MAX_DOCS_TEXT " reports "
+			    "one after another in one stream (limit)");
+			return;
+		}
+		if ((xo->skip = next_start(w, xo, end)) == 0)
+			return;
+	}
+}
+
+/* One input: peel compression layers, then dispatch on what is inside.
+ * Long because each kind's limit check and message sits in its case; the
+ * kinds read best side by side. */
 static int
 walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
     const char *where, unsigned depth)
@@ -489,10 +625,10 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 	case SN_XML: {
 		struct origin xo = s.o;
 		stream_close(&s);
-		w->res->xml++;
-		if (w->sink->xml(w->sink->arg, pl, &xo, where,
-			&w->fatal_err) == -1)
-			w->fatal = 1;
+		if (xo.layers > 0)
+			xo.charset = NULL; /* the part's charset is not the
+					      compressed document's */
+		walk_xml(w, pl, &xo, where);
 		break;
 	}
 	case SN_ZIP:

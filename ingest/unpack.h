@@ -27,11 +27,16 @@ struct unpack_payload {
 	const char *name;   /* file or attachment name, may be "" */
 	const char *format; /* "gzip", "zip", "zlib", "xml" */
 	int64_t stored_id;  /* set by the sink once the bytes are stored */
+	uint64_t next_doc;  /* set by the sink after an XML document: > 0
+			       when another document follows the report in
+			       the same stream, counted from the start of
+			       the document given (parse_result.next_doc) */
 };
 
 struct unpack_sink {
 	void *arg;
-	/* An XML document that may be a report.  `o` can be opened as often
+	/* An XML document that may be a report (one of several when the
+	 * sink says another follows: see unpack_payload.next_doc).  `o` can be opened as often
 	 * as needed while the call lasts.  Returns 0 whatever the report's
 	 * fate, -1 only for a failure that must end the run (the database
 	 * is gone). */

@@ -5,8 +5,12 @@
 #include "normalize.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "ascii.h"
 
 static int
 is_xml_space(char c)
@@ -38,9 +42,25 @@ norm_word(char *s)
 	if ((s = norm_trim(s)) == NULL)
 		return NULL;
 	for (p = s; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+		*p = (char)ascii_lower((unsigned char)*p);
 	return s;
+}
+
+/* Lower-cases a non-ASCII domain the IDNA way (UTS #46 mapping, NFC): to
+ * its A-label form and back, so BÜCHER.EXAMPLE, bücher.example and
+ * xn--bcher-kva.example all become bücher.example.  A name IDNA refuses
+ * (or whose mapped form would be longer) is left as it is. */
+static void
+idna_lower(char *s)
+{
+	char *a = NULL, *u = NULL;
+
+	if (idn2_to_ascii_8z(s, &a, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL) ==
+		IDN2_OK &&
+	    idn2_to_unicode_8z8z(a, &u, 0) == IDN2_OK && strlen(u) <= strlen(s))
+		memcpy(s, u, strlen(u) + 1);
+	idn2_free(a);
+	idn2_free(u);
 }
 
 char *
@@ -56,7 +76,35 @@ norm_domain(char *s)
 	n = strlen(s);
 	if (n > 0 && s[n - 1] == '.')
 		s[--n] = '\0';
+	if (n > 0 && (ascii_has_8bit(s) || strstr(s, "xn--") != NULL)) {
+		idna_lower(s);
+		n = strlen(s);
+	}
 	return n ? s : NULL;
+}
+
+const char *
+norm_domain_defect(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (; *u != '\0'; u++) {
+		if (*u == ' ' || *u == '\t' || *u == '\n' || *u == '\r')
+			return "white space";
+		if (*u < 0x20 || *u == 0x7f)
+			return "a control character";
+		if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+			return "a C1 control character";
+		/* U+200B..U+200F, U+202A..U+202E, U+2066..U+2069 */
+		if (u[0] == 0xe2 && u[1] == 0x80 &&
+		    ((u[2] >= 0x8b && u[2] <= 0x8f) ||
+			(u[2] >= 0xaa && u[2] <= 0xae)))
+			return "an invisible or bidirectional-text control";
+		if (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 &&
+		    u[2] <= 0xa9)
+			return "a bidirectional-text control";
+	}
+	return NULL;
 }
 
 int
@@ -131,6 +179,11 @@ norm_report_id(char *s)
 	}
 	return s;
 }
+
+const char *const norm_dkim_results[] = {"none", "pass", "fail", "policy",
+    "neutral", "temperror", "permerror", NULL};
+const char *const norm_spf_results[] = {"none", "neutral", "pass", "fail",
+    "softfail", "policy", "temperror", "permerror", NULL};
 
 const char *
 norm_auth_result(char *s, int spf)

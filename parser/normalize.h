@@ -25,8 +25,16 @@ char *norm_trim(char *s);
 char *norm_word(char *s);
 
 /* Trims, lower-cases, drops one trailing dot, keeps the part after the last
- * '@' (some reporters write an address where a domain belongs). */
+ * '@' (some reporters write an address where a domain belongs).  A domain
+ * with non-ASCII letters or an xn-- label is mapped by IDNA (UTS #46, NFC)
+ * and kept in its Unicode form: BÜCHER.EXAMPLE, bücher.example and
+ * xn--bcher-kva.example are all stored as bücher.example. */
 char *norm_domain(char *s);
+
+/* What makes a (normalised) domain unusable: "white space", "a control
+ * character", ... or NULL when it has none of these.  Such a value would
+ * forge lines or reorder text wherever it is printed. */
+const char *norm_domain_defect(const char *s);
 
 /* Canonical text form of an IPv4 or IPv6 address (inet_ntop of inet_pton),
  * IPv4-mapped IPv6 kept as such.  Returns 0, or -1 when s is not an IP. */
@@ -45,6 +53,11 @@ char *norm_report_id(char *s);
  * "error" -> "permerror".  Returns a static string, or s itself when the
  * word is not one of those. */
 const char *norm_auth_result(char *s, int spf);
+
+/* The DKIM and SPF result words of RFC 8601 (after norm_auth_result()),
+ * NULL-terminated: the one table of them. */
+extern const char *const norm_dkim_results[];
+extern const char *const norm_spf_results[];
 
 /* Returns the static canonical override-reason type for a lower-cased word,
  * or NULL when the word is not a type defined by RFC 7489 or RFC 9990. */

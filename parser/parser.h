@@ -58,10 +58,21 @@ struct parse_handler {
 struct parse_result {
 	uint64_t records;  /* <record> elements handed over */
 	uint64_t messages; /* sum of their counts */
-	uint64_t hash;	   /* FNV-1a of the normalised records, to tell
-			      re-sent copies of a report from different
-			      reports that share its key */
+	uint64_t hash;	   /* of the normalised records, whatever their
+			      order (the sum of each record's mixed FNV-1a),
+			      to tell re-sent copies of a report from
+			      different reports that share its key */
+	uint64_t hash_ordered; /* the records' FNV-1a chained in document
+				  order: the content_hash stored before the
+				  order-independent one, compared too so that
+				  copies of those reports stay duplicates */
 	int salvaged;	   /* stored despite not being well-formed */
+	uint64_t lost;	   /* salvaged: <record> start tags in the input
+			      that gave no record (records not read) */
+	uint64_t next_doc; /* > 0: another document starts after this
+			      report, and this is where this one's input
+			      ended (after </feedback>): the caller parses
+			      the input again from there (unpack.c) */
 	char defect[256];  /* what was not well-formed, with line:column */
 	struct warnings warnings;
 };
@@ -75,6 +86,11 @@ enum parse_status {
 				  it got from this pass) */
 };
 
+/* What the store keeps as the content hash of a salvaged report: its
+ * hash xor this, so that a complete copy never matches a salvaged one (and
+ * replaces it: import.c), while two salvaged copies still match. */
+#define PARSE_HASH_SALVAGED 0x5a17a6ed5a17a6edULL
+
 struct parser;
 
 struct parser *parser_new(const struct parse_limits *lim);
@@ -82,14 +98,10 @@ void parser_free(struct parser *p);
 
 /* Parses one document.  On PARSE_REJECT the error says why, with
  * line:column when the XML is at fault.  A handler callback that fails makes
- * the parse fail with the callback's error (and parser_handler_failed()
- * tells the two apart). */
+ * the parse fail with the callback's error. */
 enum parse_status parser_run(struct parser *p, struct reader *in,
     enum parse_mode mode, const struct parse_handler *h,
     struct parse_result *res, struct err *e);
-
-/* 1 when the last parser_run failed because a handler callback did. */
-int parser_handler_failed(const struct parser *p);
 
 /* The header of the last parsed report; valid until the next parser_run. */
 const struct dmarc_meta *parser_meta(const struct parser *p);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "strmap.h"
 
 /* Names whose organizational domain the memo keeps at most: enough for
@@ -85,7 +86,7 @@ align_normalize(const char *name, char *out, size_t len)
 	for (i = 0; i < n; i++) {
 		char c = name[i];
 
-		out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+		out[i] = (char)ascii_lower((unsigned char)c);
 	}
 	out[n] = '\0';
 	return 0;

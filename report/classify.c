@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
+#include "hash.h"
+
 /*
  * THE SENDERS TABLE -- the one place to update.  Last checked 2026-11.
  *
@@ -368,9 +371,7 @@ classify_ses_domain(const char *domain, char *region, size_t len)
 	if (n >= sizeof(r) || memchr(domain, '.', n) != NULL)
 		return 1;
 	for (i = 0; i < n; i++)
-		r[i] = domain[i] >= 'A' && domain[i] <= 'Z'
-			   ? (char)(domain[i] - 'A' + 'a')
-			   : domain[i];
+		r[i] = (char)ascii_lower((unsigned char)domain[i]);
 	r[n] = '\0';
 	if (region_shaped(r, n))
 		scopy(region, len, r);
@@ -395,11 +396,10 @@ set_sender(struct sender *out, const struct rule *r, enum signal via)
 static uint64_t
 dhash_step(uint64_t h, unsigned char ch)
 {
-	h ^= ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
-	return h * 1099511628211ULL;
+	return fnv1a_byte(h, ascii_lower(ch));
 }
 
-#define DHASH_INIT 1469598103934665603ULL
+#define DHASH_INIT FNV1A_BASIS
 
 static uint64_t
 dhash(const char *s, size_t n)
@@ -704,9 +704,7 @@ add_user_rule(struct classifier *c, char *key, char *name, const char *file,
 	char *p;
 
 	memset(&r, 0, sizeof(r));
-	for (p = key; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
+	ascii_lower_str(key);
 	if (parse_net(key, &r.net) == 0) {
 		r.kind = K_CIDR;
 	} else {

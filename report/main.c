@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "align.h"
+#include "ascii.h"
 #include "classify.h"
 #include "command.h"
 #include "config.h"
@@ -265,9 +266,7 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	}
 	a->domains[a->nd] = NULL;
 	for (i = 0; i < a->nd; i++) /* stored domains are lower case */
-		for (char *p = (char *)a->domains[i]; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
+		ascii_lower_str((char *)a->domains[i]);
 	ctx->filter.domains = a->nd ? a->domains : NULL;
 	return -1;
 }

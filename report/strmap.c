@@ -11,6 +11,8 @@
  */
 #include "strmap.h"
 
+#include "hash.h"
+
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,13 +33,7 @@ struct strmap_chunk {
 static uint64_t
 hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return fnv1a_str(FNV1A_BASIS, s, NULL);
 }
 
 /* n bytes from the pool, aligned for any value; NULL when out of memory. */

@@ -92,6 +92,7 @@ int sq_report_finish(void *impl, const struct dmarc_meta *m,
     const struct store_report_info *info, enum store_outcome *outcome,
     struct store_existing *ex, struct err *e);
 void sq_report_abort(void *impl);
+int sq_report_replace(void *impl, int64_t old, int *replaced, struct err *e);
 int sq_log(void *impl, const char *source, const char *outcome,
     const struct dmarc_meta *m, int64_t report, const char *message,
     struct err *e);

@@ -30,6 +30,8 @@ struct store_ops {
 	    const struct store_report_info *info, enum store_outcome *outcome,
 	    struct store_existing *ex, struct err *e);
 	void (*report_abort)(void *impl);
+	int (*report_replace)(void *impl, int64_t old, int *replaced,
+	    struct err *e);
 	int (*log)(void *impl, const char *source, const char *outcome,
 	    const struct dmarc_meta *m, int64_t report, const char *message,
 	    struct err *e);

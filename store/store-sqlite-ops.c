@@ -16,6 +16,7 @@ const struct store_ops store_sqlite_ops = {
     .report_record = sq_report_record,
     .report_finish = sq_report_finish,
     .report_abort = sq_report_abort,
+    .report_replace = sq_report_replace,
     .log = sq_log,
     .imap_get = sq_imap_get,
     .imap_set = sq_imap_set,

@@ -93,6 +93,13 @@ store_report_finish(struct store *s, const struct dmarc_meta *m,
 	return s->ops->report_finish(s->impl, m, info, outcome, ex, e);
 }
 
+int
+store_report_replace(struct store *s, int64_t old, int *replaced,
+    struct err *e)
+{
+	return s->ops->report_replace(s->impl, old, replaced, e);
+}
+
 void
 store_report_abort(struct store *s)
 {

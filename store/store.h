@@ -97,6 +97,15 @@ int store_report_finish(struct store *s, const struct dmarc_meta *m,
     const struct store_report_info *info, enum store_outcome *outcome,
     struct store_existing *ex, struct err *e);
 void store_report_abort(struct store *s);
+/* The best copy wins: called inside an open report (after
+ * store_report_begin()), removes the stored report `old` when it was
+ * stored as salvaged (*replaced = 1) - its records, their results and
+ * reasons, and its sums in the traffic rollup; its ingest log lines then
+ * name the new report - so that the report being written takes its key.
+ * Rolled back with the report.  *replaced = 0 (nothing done) when `old`
+ * is a complete report. */
+int store_report_replace(struct store *s, int64_t old, int *replaced,
+    struct err *e);
 
 /* One line in the ingest log: outcome is stored, duplicate, salvaged or
  * rejected; m and report may be NULL/0. */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 struct traffic_group {
 	uint32_t id[TK_COUNT];
 	uint32_t hash;
@@ -67,14 +69,8 @@ traffic_reset(struct traffic *t)
 static uint32_t
 str_hash(const char *s, size_t *len)
 {
-	uint64_t h = 14695981039346656037ULL;
-	const char *p;
+	uint64_t h = fnv1a_str(FNV1A_BASIS, s, len);
 
-	for (p = s; *p != '\0'; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
-	*len = (size_t)(p - s);
 	return (uint32_t)(h ^ (h >> 32));
 }
 

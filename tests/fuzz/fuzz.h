@@ -80,7 +80,7 @@ fuzz_mem_read(void *ctx, void *buf, size_t n, struct err *e)
 static inline struct reader
 fuzz_mem_reader(struct fuzz_mem *m, const uint8_t *p, size_t len, int small)
 {
-	struct reader r = {fuzz_mem_read, m};
+	struct reader r = {fuzz_mem_read, m, NULL};
 
 	m->p = p;
 	m->len = len;

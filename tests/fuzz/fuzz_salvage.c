@@ -1,6 +1,6 @@
 /*
  * fuzz_salvage.c - the salvage mode's input filter (the UTF-8 repair in
- * parser.c, a static function, hence the #include) on raw bytes.
+ * parser/salvage.c, static functions, hence the #include) on raw bytes.
  *
  * The parser hands the filter its input in 64 KiB chunks, so a fuzzer
  * working on short inputs through parser_run() never sees a sequence split
@@ -11,7 +11,7 @@
  * output of a repairing filter must be valid UTF-8, and valid UTF-8 must
  * come out unchanged.
  */
-#include "../../parser/parser.c"
+#include "../../parser/salvage.c"
 
 #include "fuzz.h"
 
@@ -44,7 +44,7 @@ call(struct salvage_filter *f, const uint8_t *in, size_t n, int last,
 
 	if (buf == NULL)
 		abort();
-	w = salvage_chunk(f, in, n, buf, last);
+	w = parser_salvage_chunk(f, in, n, buf, last);
 	FUZZ_CHECK(w <= cap);
 	append(o, buf, w);
 	free(buf);

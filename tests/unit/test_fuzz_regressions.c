@@ -97,7 +97,7 @@ parse(const char *xml, size_t len, int step, int pipeline, struct got *g)
 	struct parser *p = parser_new(NULL);
 	struct parse_handler h = {g, on_begin, on_record};
 	struct mem m = {xml, len, 0, step, (unsigned)len};
-	struct reader r = {mem_read, &m};
+	struct reader r = {mem_read, &m, NULL};
 	enum parse_mode mode = PARSE_STRICT;
 
 	for (;;) {

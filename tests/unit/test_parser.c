@@ -119,7 +119,7 @@ parse_lim(const char *xml, size_t len, const struct parse_limits *lim)
 	struct parser *p = parser_new(lim);
 	struct parse_handler h = {g, on_begin, on_record};
 	struct mem m = {xml, len, 0};
-	struct reader r = {mem_read, &m};
+	struct reader r = {mem_read, &m, NULL};
 	const struct dmarc_meta *mt;
 	char defect[256] = "";
 

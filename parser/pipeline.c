@@ -9,11 +9,11 @@
  * free slot of a ring; the calling thread turns the slot back into a
  * struct dmarc_record and calls the real record callback.
  *
- * Copies keep their strings in the slot's own buffer and refer to them by
- * offset; pointers are made on the consumer side, where the buffer no
- * longer moves.  A slot whose buffer grew large is trimmed before reuse, and
- * the ring as a whole holds at most RING_BYTES, so memory stays flat even
- * for hostile records.
+ * Each slot is a struct record_copy (record-copy.h): strings by offset
+ * until the consumer side makes them pointers, where the buffer no longer
+ * moves.  A slot whose buffer grew large is trimmed before reuse, and the
+ * ring as a whole holds at most RING_BYTES, so memory stays flat even for
+ * hostile records.
  */
 #include "pipeline.h"
 
@@ -23,27 +23,20 @@
 #include <string.h>
 
 #include "buf.h"
+#include "record-copy.h"
 
 #define NSLOTS	   256
 #define WAKE_AT	   32 /* records queued before the consumer is woken */
 #define RING_BYTES (8u << 20)
 #define SLOT_KEEP  (64u << 10) /* a slot buffer larger than this is freed */
 
-struct slot {
-	struct buf data;
-	struct dmarc_record rec; /* string fields hold offset + 1, 0 = NULL */
-	struct dmarc_reason *reasons;
-	struct dmarc_dkim *dkim;
-	struct dmarc_spf *spf;
-	size_t capreasons, capdkim, capspf;
-};
 
 struct pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_worker;   /* the worker waits here */
 	pthread_cond_t cv_consumer; /* the calling thread waits here */
 
-	struct slot slots[NSLOTS];
+	struct record_copy slots[NSLOTS];
 	unsigned head, tail, count;
 	size_t queued_bytes;
 
@@ -65,128 +58,6 @@ struct pipe {
 	enum parse_status status;
 	struct err err;
 };
-
-/* --- copying records ---------------------------------------------------- */
-
-static const char *
-put(struct buf *b, const char *s, int *oom)
-{
-	size_t off = b->len;
-	struct err e;
-
-	if (s == NULL)
-		return NULL;
-	if (buf_append(b, s, strlen(s) + 1, &e) == -1) {
-		*oom = 1;
-		return NULL;
-	}
-	return (const char *)(uintptr_t)(off + 1);
-}
-
-static const char *
-fix(const struct buf *b, const char *off)
-{
-	return off == NULL ? NULL : b->data + ((uintptr_t)off - 1);
-}
-
-static int
-grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-
-	if (n <= *cap)
-		return 0;
-	if ((p = realloc(*arr, n * size)) == NULL)
-		return -1;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
-static int
-slot_fill(struct slot *s, const struct dmarc_record *r)
-{
-	struct dmarc_record *c = &s->rec;
-	int oom = 0;
-	size_t i;
-
-	if (s->data.cap > SLOT_KEEP)
-		buf_free(&s->data);
-	buf_reset(&s->data);
-	if (grow((void **)&s->reasons, &s->capreasons, r->nreasons,
-		sizeof(*s->reasons)) == -1 ||
-	    grow((void **)&s->dkim, &s->capdkim, r->ndkim, sizeof(*s->dkim)) ==
-		-1 ||
-	    grow((void **)&s->spf, &s->capspf, r->nspf, sizeof(*s->spf)) == -1)
-		return -1;
-	*c = *r;
-	c->source_ip = put(&s->data, r->source_ip, &oom);
-	c->disposition = put(&s->data, r->disposition, &oom);
-	c->dkim = put(&s->data, r->dkim, &oom);
-	c->spf = put(&s->data, r->spf, &oom);
-	c->header_from = put(&s->data, r->header_from, &oom);
-	c->envelope_from = put(&s->data, r->envelope_from, &oom);
-	c->envelope_to = put(&s->data, r->envelope_to, &oom);
-	for (i = 0; i < r->nreasons; i++) {
-		s->reasons[i].type = put(&s->data, r->reasons[i].type, &oom);
-		s->reasons[i].type_original =
-		    put(&s->data, r->reasons[i].type_original, &oom);
-		s->reasons[i].comment = put(&s->data, r->reasons[i].comment, &oom);
-	}
-	for (i = 0; i < r->ndkim; i++) {
-		s->dkim[i].domain = put(&s->data, r->dkim_results[i].domain, &oom);
-		s->dkim[i].selector =
-		    put(&s->data, r->dkim_results[i].selector, &oom);
-		s->dkim[i].result = put(&s->data, r->dkim_results[i].result, &oom);
-		s->dkim[i].human_result =
-		    put(&s->data, r->dkim_results[i].human_result, &oom);
-	}
-	for (i = 0; i < r->nspf; i++) {
-		s->spf[i].domain = put(&s->data, r->spf_results[i].domain, &oom);
-		s->spf[i].scope = put(&s->data, r->spf_results[i].scope, &oom);
-		s->spf[i].result = put(&s->data, r->spf_results[i].result, &oom);
-		s->spf[i].human_result =
-		    put(&s->data, r->spf_results[i].human_result, &oom);
-	}
-	return oom ? -1 : 0;
-}
-
-/* Turns the slot back into a record whose strings point into the slot. */
-static void
-slot_fixup(struct slot *s)
-{
-	struct dmarc_record *c = &s->rec;
-	const struct buf *b = &s->data;
-	size_t i;
-
-	c->source_ip = fix(b, c->source_ip);
-	c->disposition = fix(b, c->disposition);
-	c->dkim = fix(b, c->dkim);
-	c->spf = fix(b, c->spf);
-	c->header_from = fix(b, c->header_from);
-	c->envelope_from = fix(b, c->envelope_from);
-	c->envelope_to = fix(b, c->envelope_to);
-	for (i = 0; i < c->nreasons; i++) {
-		s->reasons[i].type = fix(b, s->reasons[i].type);
-		s->reasons[i].type_original = fix(b, s->reasons[i].type_original);
-		s->reasons[i].comment = fix(b, s->reasons[i].comment);
-	}
-	for (i = 0; i < c->ndkim; i++) {
-		s->dkim[i].domain = fix(b, s->dkim[i].domain);
-		s->dkim[i].selector = fix(b, s->dkim[i].selector);
-		s->dkim[i].result = fix(b, s->dkim[i].result);
-		s->dkim[i].human_result = fix(b, s->dkim[i].human_result);
-	}
-	for (i = 0; i < c->nspf; i++) {
-		s->spf[i].domain = fix(b, s->spf[i].domain);
-		s->spf[i].scope = fix(b, s->spf[i].scope);
-		s->spf[i].result = fix(b, s->spf[i].result);
-		s->spf[i].human_result = fix(b, s->spf[i].human_result);
-	}
-	c->reasons = s->reasons;
-	c->dkim_results = s->dkim;
-	c->spf_results = s->spf;
-}
 
 /* --- the worker's side --------------------------------------------------- */
 
@@ -214,7 +85,7 @@ static int
 proxy_record(void *arg, const struct dmarc_record *r, struct err *e)
 {
 	struct pipe *pp = arg;
-	struct slot *s;
+	struct record_copy *s;
 	size_t bytes;
 
 	pthread_mutex_lock(&pp->mu);
@@ -233,9 +104,9 @@ proxy_record(void *arg, const struct dmarc_record *r, struct err *e)
 	pthread_mutex_unlock(&pp->mu);
 
 	/* the slot is the worker's until it is counted in */
-	if (slot_fill(s, r) == -1)
+	if (record_copy(s, r) == -1)
 		return err_set(e, "out of memory copying a record");
-	bytes = s->data.len;
+	bytes = record_copy_bytes(s);
 
 	pthread_mutex_lock(&pp->mu);
 	pp->head = (pp->head + 1) % NSLOTS;
@@ -282,7 +153,7 @@ fail_consumer(struct pipe *pp, const struct err *e)
 static void
 consume(struct pipe *pp, const struct parse_handler *h)
 {
-	struct slot *s;
+	struct record_copy *s;
 	struct err e;
 	unsigned n, i, tail;
 	size_t bytes;
@@ -311,10 +182,10 @@ consume(struct pipe *pp, const struct parse_handler *h)
 			bytes = 0;
 			for (i = 0; i < n; i++) {
 				s = &pp->slots[(tail + i) % NSLOTS];
-				bytes += s->data.len;
+				bytes += record_copy_bytes(s);
 				if (pp->aborted || h->record == NULL)
 					continue;
-				slot_fixup(s);
+				record_copy_view(s);
 				if (h->record(h->arg, &s->rec, &e) == -1)
 					fail_consumer(pp, &e);
 			}
@@ -349,7 +220,7 @@ pipeline_parse(struct parser *p, struct reader *in, enum parse_mode mode,
 		return PARSE_REJECT;
 	}
 	for (i = 0; i < NSLOTS; i++)
-		buf_init(&pp->slots[i].data, 2u << 20);
+		record_copy_init(&pp->slots[i], 2u << 20, SLOT_KEEP);
 	pthread_mutex_init(&pp->mu, NULL);
 	pthread_cond_init(&pp->cv_worker, NULL);
 	pthread_cond_init(&pp->cv_consumer, NULL);
@@ -374,12 +245,8 @@ pipeline_parse(struct parser *p, struct reader *in, enum parse_mode mode,
 		if (st != PARSE_OK)
 			*e = pp->aborted ? pp->abort_err : pp->err;
 	}
-	for (i = 0; i < NSLOTS; i++) {
-		buf_free(&pp->slots[i].data);
-		free(pp->slots[i].reasons);
-		free(pp->slots[i].dkim);
-		free(pp->slots[i].spf);
-	}
+	for (i = 0; i < NSLOTS; i++)
+		record_copy_free(&pp->slots[i]);
 	pthread_cond_destroy(&pp->cv_worker);
 	pthread_cond_destroy(&pp->cv_consumer);
 	pthread_mutex_destroy(&pp->mu);
