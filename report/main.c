@@ -86,7 +86,7 @@ usage(FILE *f)
 	      "Options:\n"
 	      "      --config FILE    configuration (default $DMARCSIFT_CONFIG,\n"
 	      "                       ~/.config/dmarcsift/config, "
-	      "/etc/dmarcsift.conf)\n"
+	      "/etc/dmarcsift/config)\n"
 	      "      --db PATH        database (default $DMARCSIFT_DB, [store] "
 	      "db,\n"
 	      "                       ~/.local/share/dmarcsift/dmarc.db)\n"
