@@ -21,6 +21,7 @@
 #include "command.h"
 #include "config.h"
 #include "dbpath.h"
+#include "help.h"
 #include "freshness.h"
 #include "log.h"
 #include "output.h"
@@ -51,6 +52,7 @@ enum {
 	OPT_CONFIG,
 	OPT_TOLERANCE,
 	OPT_MAX_AGE,
+	OPT_WIDE,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +66,7 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"wide", no_argument, NULL, OPT_WIDE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -111,8 +114,12 @@ usage(FILE *f)
 	      "      --max-age DAYS   with --exit-code: newest report older "
 	      "than\n"
 	      "                       this exits 3 (default 3)\n"
+	      "      --wide           tables as wide as their content\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
+	      "\n"
+	      "'dmarc-report help COMMAND' or 'COMMAND --help': its options and\n"
+	      "columns.\n"
 	      "\n"
 	      "Exit status: 0 success, 1 with --exit-code: findings shown,\n"
 	      "3 with --exit-code: no report, or none newer than --max-age,\n"
@@ -157,6 +164,7 @@ struct args {
 	const char *domains[MAX_DOMAINS + 1];
 	size_t nd;
 	const struct command *cmd;
+	int help; /* -h: the general help, or the command's */
 };
 
 /* One global option; returns -1 to go on, else the exit status. */
@@ -225,9 +233,12 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 				"(--exit-code or --exit-code=warn)\n",
 		    optarg);
 		return EX_USAGE;
+	case OPT_WIDE: /* output_width(): no limit */
+		setenv("COLUMNS", "0", 1);
+		return -1;
 	case 'h':
-		usage(stdout);
-		return EX_OK;
+		a->help = 1;
+		return -1;
 	case 'V':
 		printf("dmarc-report (dmarcsift) %s\n", DMARCSIFT_VERSION);
 		return EX_OK;
@@ -248,6 +259,8 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
 		if ((rc = one_option(c, ctx, a)) != -1)
 			return rc;
+	if (a->help || (optind < argc && strcmp(argv[optind], "help") == 0))
+		return help_main(argc - optind, argv + optind, a->help, usage);
 	if (optind >= argc) {
 		fprintf(stderr, "dmarc-report: no command given\n"
 				"Try 'dmarc-report --help'.\n");

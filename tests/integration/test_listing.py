@@ -31,7 +31,7 @@ class Listing(Case):
         self.assertEqual([(r["org_name"], r["report_id"]) for r in rows],
                          [("Mid", "m1"), ("Alpha", "a1"), ("Zeta", "z1")])
         self.assertEqual(rows[2], {"org_name": "Zeta", "report_id": "z1", "domain": "example.com",
-                                   "begin": "2026-11-24 00:00:00", "end": "2026-11-24 23:59:59",
+                                   "begin": "2026-11-24T00:00:00Z", "end": "2026-11-24T23:59:59Z",
                                    "records": "2", "messages": "7"})
 
     def test_json(self):
@@ -40,7 +40,7 @@ class Listing(Case):
         data = json.loads(proc.stdout)
         self.assertEqual(len(data), 3)
         self.assertEqual(data[0], {"org_name": "Mid", "report_id": "m1", "domain": "example.com",
-                                   "begin": "2026-11-23 00:00:00", "end": "2026-11-23 23:59:59",
+                                   "begin": "2026-11-23T00:00:00Z", "end": "2026-11-23T23:59:59Z",
                                    "records": 1, "messages": 10})
 
     def test_table(self):

@@ -196,7 +196,7 @@ class Hostile(Case):
 
     def test_tables_fit(self):
         for cmd in ("sources", "ses", "records", "policy"):
-            text = self.report(cmd).stdout.decode("utf-8")
+            text = self.report(cmd, env={"COLUMNS": "100"}).stdout.decode("utf-8")
             for line in text.splitlines():
                 self.assertLessEqual(len(line), 100, "%s: %r" % (cmd, line))
 
@@ -218,7 +218,7 @@ class Wide(Case):
         self.assertExit(self.ingest(self.path("a.xml")), EX_OK)
         for cmd in ("sources", "ses", "records", "policy"):
             with self.subTest(command=cmd):
-                proc = self.report(cmd)
+                proc = self.report(cmd, env={"COLUMNS": "100"})
                 self.assertIn(proc.returncode, (0,))
                 for line in proc.stdout.decode("utf-8").splitlines():
                     self.assertLessEqual(len(line), 100, "%s: %r" % (cmd, line))
