@@ -25,6 +25,7 @@
 #include "freshness.h"
 #include "log.h"
 #include "output.h"
+#include "selection.h"
 #include "store.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -171,6 +172,7 @@ struct args {
 static int
 one_option(int c, struct report_ctx *ctx, struct args *a)
 {
+	struct err e;
 	int64_t t;
 
 	switch (c) {
@@ -214,6 +216,11 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 			    c == OPT_SINCE ? "--since" : "--until", optarg);
 			return EX_USAGE;
 		}
+		if (selection_date(c == OPT_SINCE ? "--since" : "--until",
+			optarg, t, (int64_t)time(NULL), stderr, &e) == -1) {
+			fprintf(stderr, "dmarc-report: %s\n", e.msg);
+			return EX_USAGE;
+		}
 		if (c == OPT_SINCE)
 			ctx->filter.since = t;
 		else /* through the end of that day */
@@ -253,6 +260,7 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 static int
 parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 {
+	struct err e;
 	size_t i;
 	int c, rc;
 
@@ -282,6 +290,11 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 	ctx->filter.domains = a->nd ? a->domains : NULL;
+	if (selection_check(&ctx->filter, (char **)a->domains, stderr, &e) ==
+	    -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_USAGE;
+	}
 	return -1;
 }
 
@@ -378,6 +391,12 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	if (store_open(dbpath, STORE_READONLY, &ctx->st, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
+	}
+	if (ctx->filter.domains != NULL &&
+	    selection_known_domains(ctx->st, ctx->filter.domains, &e) == -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		store_close(ctx->st);
+		return EX_USAGE;
 	}
 	rc = a->cmd->run(ctx, &e);
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;

@@ -66,13 +66,18 @@ class Listing(Case):
         self.assertEqual(self.csv_rows("--since", "2026-11-25"), [])
 
     def test_empty_selection_says_so(self):
-        proc = self.report("reports", "--domain", "nothing.example")
+        proc = self.report("reports", "--domain", "example.net", "--until", "2026-11-23")
         self.assertExit(proc, EX_OK)
         self.assertEqual(proc.stdout.decode().strip().count("\n"), 0)
         self.assertIn("No reports match the selection", proc.stdout.decode())
-        proc = self.report("reports", "--domain", "nothing.example", "--format", "json")
+        proc = self.report("reports", "--domain", "example.net", "--until", "2026-11-23", "--format", "json")
         self.assertEqual(json.loads(proc.stdout), [])
         self.assertIn("No reports match", proc.stderr.decode())
+        # a domain the database has no report for is a usage error
+        # naming the domains it has (tests/integration/test_selection.py)
+        proc = self.report("reports", "--domain", "nothing.example")
+        self.assertExit(proc, EX_USAGE)
+        self.assertIn("example.com, example.net", proc.stderr.decode())
 
     def test_usage_errors(self):
         self.assertExit(self.report("reports", "--format", "xml"), EX_USAGE)
