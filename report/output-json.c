@@ -1,7 +1,8 @@
 /*
  * output-json.c - a JSON array of objects, one per row, keyed by column
- * name; built and escaped by jansson.  Rows are written as they come, so
- * memory does not grow with the result.
+ * name; built and escaped by jansson.  Percentages are written with ten
+ * significant digits (92.4, not 92.400000000000006).  Rows are written as
+ * they come, so memory does not grow with the result.
  */
 #include <jansson.h>
 #include <string.h>
@@ -100,7 +101,8 @@ json_row(struct output *o, const struct cell *c)
 		}
 	}
 	if (rc == 0 && (text = json_dumps(obj, JSON_PRESERVE_ORDER |
-						  JSON_COMPACT)) != NULL) {
+						  JSON_COMPACT |
+						  JSON_REAL_PRECISION(10))) != NULL) {
 		fprintf(o->f, "%s\n%s", s->rows ? "," : "", text);
 		free(text);
 		s->rows++;

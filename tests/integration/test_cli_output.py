@@ -188,6 +188,8 @@ class Json(Case):
                         self.assertNotEqual(v, "", "%s: %s is \"\" (null expected)" % (cmd, k))
                         if k in ("begin", "end", "begin_date", "end_date"):
                             self.assertRegex(v, stamp)
+        raw = self.report("policy", "--format", "json").stdout.decode()
+        self.assertRegex(raw, r'"domain_dmarc_pass_pct":\d+(\.\d)?,')  # 92.4, not 92.400000000000006
         r = self.json("records")[0]
         self.assertIsNone(r["sp"])        # absent from the policy
         self.assertIsNone(r["pct"])
