@@ -62,6 +62,7 @@ static const struct help_column sources_columns[] = {
     {"dkim_aligned", "messages with aligned DKIM"},
     {"quarantined", "messages the receivers quarantined"},
     {"rejected", "messages the receivers rejected"},
+    {"domain", "the reports' policy domain (a row per source and domain)"},
     {NULL, NULL},
 };
 
@@ -150,6 +151,8 @@ static const struct help_column policy_columns[] = {
 			    "quarantined"},
     {"quarantine_at_pct100", "messages p=quarantine would have "
 			     "quarantined"},
+    {"verdict", "ready, not-ready, or review (no message to judge)"},
+    {"reason", "the sentence that explains the verdict"},
     {NULL, NULL},
 };
 
