@@ -266,7 +266,8 @@ class Verdicts(Case):
         # shell functions here): it must mail for status 1 and 3, with the
         # findings and the reason in the body, and stay quiet for 0
         readme = open(os.path.join(SOURCE, "README.md")).read()
-        line = next(l for l in readme.splitlines() if l.startswith("out=$(dmarc-report ses --exit-code"))
+        line = next(l for l in readme.splitlines() if l.startswith("out=$(/usr/bin/dmarc-report ses --exit-code"))
+        line = line.replace("/usr/bin/dmarc-report", "dmarc-report")  # the function below
         mailed = self.path("mailed")
         prelude = ('dmarc-report() { "$REPORT" --db "$DB" "$@"; }\n'
                    'mail() { cat > "$MAILED"; }\n')
