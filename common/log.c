@@ -1,11 +1,17 @@
 /*
  * log.c - see log.h.  Each message is written with a single fprintf so that
- * lines from concurrent runs do not interleave mid-line.
+ * lines from concurrent runs do not interleave mid-line.  Messages carry
+ * file names, report values, server answers and header fields: the whole
+ * line goes through inert_copy(), so none of them can move the cursor,
+ * recolour the terminal or forge a line of its own (issue 17).
  */
 #include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "inert.h"
 
 void
 log_init(struct logger *lg, const char *prog, int level)
@@ -19,13 +25,14 @@ static void
 log_emit(const struct logger *lg, const char *tag, const char *fmt,
     va_list ap)
 {
-	char line[4096];
+	char line[4096], shown[4 * sizeof(line)];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	inert_copy(shown, sizeof(shown), line, strlen(line));
 	if (tag != NULL)
-		fprintf(lg->out, "%s: %s: %s\n", lg->prog, tag, line);
+		fprintf(lg->out, "%s: %s: %s\n", lg->prog, tag, shown);
 	else
-		fprintf(lg->out, "%s\n", line);
+		fprintf(lg->out, "%s\n", shown);
 }
 
 void

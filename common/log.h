@@ -5,6 +5,8 @@
  * root: so the default is to print only warnings and errors, -q keeps only
  * errors, -v adds one line per report and a summary.  The logger is a plain
  * struct owned by main() and passed down; there is no global state.
+ * Every message is printed inert (common/inert.h): callers pass file names
+ * and report values as they are, one line per message, no newline.
  */
 #ifndef DMARCSIFT_LOG_H
 #define DMARCSIFT_LOG_H

@@ -734,8 +734,8 @@ config_locate(const char *option, char **path, struct err *e)
 			return err_set(e, "out of memory");
 		return 0;
 	}
-	if (access("/etc/dmarcsift.conf", F_OK) == 0 &&
-	    (*path = strdup("/etc/dmarcsift.conf")) == NULL)
+	if (access("/etc/dmarcsift/config", F_OK) == 0 &&
+	    (*path = strdup("/etc/dmarcsift/config")) == NULL)
 		return err_set(e, "out of memory");
 	return 0;
 }

@@ -3,7 +3,7 @@
  * the environment, merged into one struct config.
  *
  * Owns: where the file is looked for (--config, $DMARCSIFT_CONFIG,
- * ${XDG_CONFIG_HOME:-~/.config}/dmarcsift/config, /etc/dmarcsift.conf),
+ * ${XDG_CONFIG_HOME:-~/.config}/dmarcsift/config, /etc/dmarcsift/config),
  * the table of keys ([imap], [store], and [report] for dmarc-report),
  * the parsing and checking of every value, and the
  * precedence: built-in defaults < the file < command-line options.  Each key

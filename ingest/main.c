@@ -98,7 +98,7 @@ usage(FILE *f)
 	    "Without PATH, the IMAP folder of the configuration is fetched.\n"
 	    "\n"
 	    "      --config FILE       configuration (default $DMARCSIFT_CONFIG,\n"
-	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift.conf)\n"
+	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift/config)\n"
 	    "      --db PATH           database (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"

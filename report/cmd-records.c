@@ -4,9 +4,12 @@
  *
  * Columns that mean the same as in parsedmarc's aggregate CSV carry its
  * names, so spreadsheets and dashboards built on parsedmarc carry over;
- * ours follow (ses_region, cause).  Lists are joined with ',' -- except the
- * free-text ones (errors, policy_override_comments), joined with '|' as
- * parsedmarc does, since their items may contain commas.
+ * ours follow (ses_region, cause).  Lists are JSON arrays; in CSV they are
+ * joined with ',' -- except the free-text ones (errors,
+ * policy_override_comments), joined with '|' as parsedmarc does, since
+ * their items may contain commas.  The per-signature lists keep one item
+ * per signature, empty ones included, so that the n-th item of each
+ * describes the n-th signature (issue 12).
  *
  * Rows stream from the store in report order; only the set of From
  * domains with healthy SES mail (for region-gap) is computed first, from
@@ -26,9 +29,9 @@ static const struct column cols[] = {
     {"org_name", NULL, COL_TEXT, 0},
     {"org_email", NULL, COL_TEXT, 0},
     {"report_id", NULL, COL_TEXT, 0},
-    {"begin_date", NULL, COL_TEXT, 0},
-    {"end_date", NULL, COL_TEXT, 0},
-    {"errors", NULL, COL_TEXT, 0},
+    {"begin_date", NULL, COL_TIME, 0},
+    {"end_date", NULL, COL_TIME, 0},
+    {"errors", NULL, COL_LIST_BAR, 0},
     {"domain", NULL, COL_TEXT, 0},
     {"adkim", NULL, COL_TEXT, 0},
     {"aspf", NULL, COL_TEXT, 0},
@@ -45,17 +48,17 @@ static const struct column cols[] = {
     {"dkim_aligned", NULL, COL_BOOL, 0},
     {"dmarc_aligned", NULL, COL_BOOL, 0},
     {"disposition", NULL, COL_TEXT, 0},
-    {"policy_override_reasons", NULL, COL_TEXT, 0},
-    {"policy_override_comments", NULL, COL_TEXT, 0},
+    {"policy_override_reasons", NULL, COL_LIST, 0},
+    {"policy_override_comments", NULL, COL_LIST_BAR, 0},
     {"envelope_from", NULL, COL_TEXT, 0},
     {"header_from", NULL, COL_TEXT, 0},
     {"envelope_to", NULL, COL_TEXT, 0},
-    {"dkim_domains", NULL, COL_TEXT, 0},
-    {"dkim_selectors", NULL, COL_TEXT, 0},
-    {"dkim_results", NULL, COL_TEXT, 0},
-    {"spf_domains", NULL, COL_TEXT, 0},
-    {"spf_scopes", NULL, COL_TEXT, 0},
-    {"spf_results", NULL, COL_TEXT, 0},
+    {"dkim_domains", NULL, COL_LIST, 0},
+    {"dkim_selectors", NULL, COL_LIST_NONE, 0},
+    {"dkim_results", NULL, COL_LIST, 0},
+    {"spf_domains", NULL, COL_LIST, 0},
+    {"spf_scopes", NULL, COL_LIST, 0},
+    {"spf_results", NULL, COL_LIST, 0},
     {"ses_region", NULL, COL_TEXT, 0},
     {"cause", NULL, COL_TEXT, 0},
 };
@@ -77,30 +80,28 @@ static const struct column table_cols[] = {
 
 #define NTABLE (sizeof(table_cols) / sizeof(table_cols[0]))
 
-/* A growing text, for the joined lists. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
+/* A list of one record's items: pointers into the record (valid during
+ * the callback) or into the walk's copy of the report's errors. */
+struct plist {
+	const char **v;
+	size_t n, cap;
 };
 
+/* Appends item, NULL included: a missing value keeps its place. */
 static int
-sb_add(struct sbuf *b, const char *sep, const char *s)
+pl_add(struct plist *l, const char *item)
 {
-	size_t sl = b->len > 0 ? strlen(sep) : 0, n = strlen(s);
-	size_t need = b->len + sl + n + 1, cap;
-	char *np;
+	const char **nv;
+	size_t cap;
 
-	if (need > b->cap) {
-		for (cap = b->cap ? b->cap : 256; cap < need; cap *= 2)
-			;
-		if ((np = realloc(b->p, cap)) == NULL)
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 8;
+		if ((nv = realloc(l->v, cap * sizeof(*nv))) == NULL)
 			return -1;
-		b->p = np;
-		b->cap = cap;
+		l->v = nv;
+		l->cap = cap;
 	}
-	memcpy(b->p + b->len, sep, sl);
-	memcpy(b->p + b->len + sl, s, n + 1);
-	b->len += sl + n;
+	l->v[l->n++] = item;
 	return 0;
 }
 
@@ -122,7 +123,9 @@ struct walk {
 	struct strmap healthy;
 	struct output out;
 	int started; /* out is begun */
-	struct sbuf list[L_COUNT];
+	struct plist list[L_COUNT];
+	char *errors; /* the report's errors, split at newlines */
+	size_t errors_cap;
 	uint64_t rows;
 };
 
@@ -143,10 +146,27 @@ find_healthy(void *arg, const struct store_group *g, struct err *e)
 	return 0;
 }
 
-static const char *
-or_empty(const char *s)
+/* The report's errors, stored joined with newlines, as items. */
+static int
+split_errors(struct walk *w, const char *errors)
 {
-	return s != NULL ? s : "";
+	size_t n = strlen(errors) + 1;
+	char *p, *nl, *np;
+
+	if (n > w->errors_cap) {
+		if ((np = realloc(w->errors, n)) == NULL)
+			return -1;
+		w->errors = np;
+		w->errors_cap = n;
+	}
+	memcpy(w->errors, errors, n);
+	for (p = w->errors; p != NULL; p = nl ? nl + 1 : NULL) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl = '\0';
+		if (pl_add(&w->list[L_ERRORS], p) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -155,54 +175,40 @@ build_lists(struct walk *w, const struct dmarc_meta *m,
 {
 	size_t i;
 	int rc = 0;
-	const char *p, *nl;
 
-	for (i = 0; i < L_COUNT; i++) {
-		w->list[i].len = 0;
-		if (w->list[i].p != NULL)
-			w->list[i].p[0] = '\0';
-	}
+	for (i = 0; i < L_COUNT; i++)
+		w->list[i].n = 0;
 	for (i = 0; i < r->ndkim; i++) {
 		const struct dmarc_dkim *d = &r->dkim_results[i];
 
-		/* parsedmarc writes "none" for a missing selector */
-		rc |= sb_add(&w->list[L_DKIM_D], ",", or_empty(d->domain));
-		rc |= sb_add(&w->list[L_DKIM_S], ",",
-		    d->selector ? d->selector : "none");
-		rc |= sb_add(&w->list[L_DKIM_R], ",", or_empty(d->result));
+		/* a missing selector is written none in CSV, as parsedmarc
+		 * does, and null in JSON */
+		rc |= pl_add(&w->list[L_DKIM_D], d->domain);
+		rc |= pl_add(&w->list[L_DKIM_S], d->selector);
+		rc |= pl_add(&w->list[L_DKIM_R], d->result);
 	}
 	for (i = 0; i < r->nspf; i++) {
-		const struct dmarc_spf *s = &r->spf_results[i];
+		const struct dmarc_spf *sp = &r->spf_results[i];
 
-		rc |= sb_add(&w->list[L_SPF_D], ",", or_empty(s->domain));
-		rc |= sb_add(&w->list[L_SPF_S], ",", or_empty(s->scope));
-		rc |= sb_add(&w->list[L_SPF_R], ",", or_empty(s->result));
+		rc |= pl_add(&w->list[L_SPF_D], sp->domain);
+		rc |= pl_add(&w->list[L_SPF_S], sp->scope);
+		rc |= pl_add(&w->list[L_SPF_R], sp->result);
 	}
 	for (i = 0; i < r->nreasons; i++) {
-		rc |= sb_add(&w->list[L_REASONS], ",",
-		    or_empty(r->reasons[i].type));
-		rc |= sb_add(&w->list[L_COMMENTS], "|",
-		    r->reasons[i].comment ? r->reasons[i].comment : "none");
+		rc |= pl_add(&w->list[L_REASONS], r->reasons[i].type);
+		rc |= pl_add(&w->list[L_COMMENTS], r->reasons[i].comment);
 	}
-	/* stored joined with newlines */
-	for (p = m->errors; p != NULL && *p != '\0'; p = nl ? nl + 1 : NULL) {
-		char item[1024];
-		size_t n;
-
-		nl = strchr(p, '\n');
-		n = nl ? (size_t)(nl - p) : strlen(p);
-		snprintf(item, sizeof(item), "%.*s", (int)n, p);
-		rc |= sb_add(&w->list[L_ERRORS], "|", item);
-	}
+	if (m->errors != NULL && m->errors[0] != '\0')
+		rc |= split_errors(w, m->errors);
 	return rc;
 }
 
-static const char *
-list(struct walk *w, int i, int has)
+/* Sets a list cell. */
+static void
+list(struct cell *c, const struct walk *w, int i)
 {
-	if (!has)
-		return NULL;
-	return w->list[i].p ? w->list[i].p : "";
+	c->v = w->list[i].v;
+	c->i = (int64_t)w->list[i].n;
 }
 
 static int
@@ -213,7 +219,7 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 	struct report_ctx *ctx = w->ctx;
 	int table = ctx->format == &output_table;
 	struct cell c[NCOLS], tc[NTABLE];
-	char b[32], en[32], cause[160] = "";
+	char b[32], cause[160] = "";
 	struct sender snd;
 	int spf_ok = r->spf != NULL && strcmp(r->spf, "pass") == 0;
 	int dkim_ok = r->dkim != NULL && strcmp(r->dkim, "pass") == 0;
@@ -253,15 +259,13 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 			causes |= CAUSE_REGION_GAP;
 		causes_format(causes, cause, sizeof(cause));
 	}
-	format_time(m->begin, b, sizeof(b));
-	format_time(m->end, en, sizeof(en));
 	memset(c, 0, sizeof(c));
 	c[0].s = m->org_name;
 	c[1].s = m->email;
 	c[2].s = m->report_id;
-	c[3].s = b;
-	c[4].s = en;
-	c[5].s = list(w, L_ERRORS, m->errors != NULL);
+	c[3].i = m->begin;
+	c[4].i = m->end;
+	list(&c[5], w, L_ERRORS);
 	c[6].s = m->domain;
 	c[7].s = m->adkim;
 	c[8].s = m->aspf;
@@ -279,17 +283,17 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 	c[19].i = dkim_ok;
 	c[20].i = spf_ok || dkim_ok;
 	c[21].s = r->disposition;
-	c[22].s = list(w, L_REASONS, r->nreasons > 0);
-	c[23].s = list(w, L_COMMENTS, r->nreasons > 0);
+	list(&c[22], w, L_REASONS);
+	list(&c[23], w, L_COMMENTS);
 	c[24].s = r->envelope_from;
 	c[25].s = r->header_from;
 	c[26].s = r->envelope_to;
-	c[27].s = list(w, L_DKIM_D, r->ndkim > 0);
-	c[28].s = list(w, L_DKIM_S, r->ndkim > 0);
-	c[29].s = list(w, L_DKIM_R, r->ndkim > 0);
-	c[30].s = list(w, L_SPF_D, r->nspf > 0);
-	c[31].s = list(w, L_SPF_S, r->nspf > 0);
-	c[32].s = list(w, L_SPF_R, r->nspf > 0);
+	list(&c[27], w, L_DKIM_D);
+	list(&c[28], w, L_DKIM_S);
+	list(&c[29], w, L_DKIM_R);
+	list(&c[30], w, L_SPF_D);
+	list(&c[31], w, L_SPF_S);
+	list(&c[32], w, L_SPF_R);
 	c[33].s = snd.ses ? snd.region : NULL;
 	c[34].s = snd.ses ? cause : NULL;
 	if (!table)
@@ -297,6 +301,7 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 			   ? err_set(e, "cannot write the output")
 			   : 0;
 	memset(tc, 0, sizeof(tc));
+	format_time(m->begin, b, sizeof(b));
 	b[10] = '\0'; /* YYYY-MM-DD */
 	tc[0].s = b;
 	tc[1].s = m->org_name;
@@ -343,7 +348,8 @@ records_run(struct report_ctx *ctx, struct err *e)
 				  "all %zu columns.\n",
 		    (unsigned long long)w.rows, w.rows == 1 ? "" : "s", NCOLS);
 	for (i = 0; i < L_COUNT; i++)
-		free(w.list[i].p);
+		free(w.list[i].v);
+	free(w.errors);
 	strmap_free(&w.healthy, NULL);
 	return rc;
 }

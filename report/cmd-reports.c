@@ -10,8 +10,8 @@ static const struct column cols[] = {
     {"org_name", NULL, COL_TEXT, 0},
     {"report_id", NULL, COL_TEXT, 0},
     {"domain", NULL, COL_TEXT, 0},
-    {"begin", NULL, COL_TEXT, 0},
-    {"end", NULL, COL_TEXT, 0},
+    {"begin", NULL, COL_TIME, 0},
+    {"end", NULL, COL_TIME, 0},
     {"records", NULL, COL_INT, 0},
     {"messages", NULL, COL_INT, 0},
 };
@@ -22,7 +22,7 @@ static const struct column table_cols[] = {
     {"org_name", "ORG", COL_TEXT, 1},
     {"report_id", "REPORT ID", COL_TEXT, 1},
     {"domain", "DOMAIN", COL_TEXT, 1},
-    {"begin", "BEGIN (UTC)", COL_TEXT, 0},
+    {"begin", "BEGIN (UTC)", COL_TIME, 0},
     {"hours", "HOURS", COL_INT, 0},
     {"records", "RECORDS", COL_INT, 0},
     {"messages", "MESSAGES", COL_INT, 0},
@@ -39,8 +39,6 @@ one(void *arg, const struct store_report_row *r)
 {
 	struct rows_ctx *rc = arg;
 	struct cell c[7];
-	char b[32], en[32];
-
 	int table = rc->ctx->format == &output_table;
 
 	if (!rc->started) {
@@ -50,18 +48,11 @@ one(void *arg, const struct store_report_row *r)
 		rc->started = 1;
 	}
 	memset(c, 0, sizeof(c));
-	format_time(r->begin, b, sizeof(b));
-	format_time(r->end, en, sizeof(en));
 	c[0].s = r->org_name;
 	c[1].s = r->report_id;
 	c[2].s = r->domain;
-	c[3].s = b;
-	c[4].s = en;
-	if (table) {
-		b[16] = '\0'; /* YYYY-MM-DD HH:MM */
-		c[4].s = NULL;
-		c[4].i = (r->end - r->begin + 1800) / 3600;
-	}
+	c[3].i = r->begin;
+	c[4].i = table ? (r->end - r->begin + 1800) / 3600 : r->end;
 	c[5].i = (int64_t)r->records;
 	c[6].i = (int64_t)r->messages;
 	return output_row(&rc->out, c);

@@ -22,9 +22,11 @@
 #include "command.h"
 #include "config.h"
 #include "dbpath.h"
+#include "help.h"
 #include "freshness.h"
 #include "log.h"
 #include "output.h"
+#include "selection.h"
 #include "store.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -52,6 +54,7 @@ enum {
 	OPT_CONFIG,
 	OPT_TOLERANCE,
 	OPT_MAX_AGE,
+	OPT_WIDE,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +68,7 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"wide", no_argument, NULL, OPT_WIDE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -87,7 +91,7 @@ usage(FILE *f)
 	      "Options:\n"
 	      "      --config FILE    configuration (default $DMARCSIFT_CONFIG,\n"
 	      "                       ~/.config/dmarcsift/config, "
-	      "/etc/dmarcsift.conf)\n"
+	      "/etc/dmarcsift/config)\n"
 	      "      --db PATH        database (default $DMARCSIFT_DB, [store] "
 	      "db,\n"
 	      "                       ~/.local/share/dmarcsift/dmarc.db)\n"
@@ -112,8 +116,12 @@ usage(FILE *f)
 	      "      --max-age DAYS   with --exit-code: newest report older "
 	      "than\n"
 	      "                       this exits 3 (default 3)\n"
+	      "      --wide           tables as wide as their content\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
+	      "\n"
+	      "'dmarc-report help COMMAND' or 'COMMAND --help': its options and\n"
+	      "columns.\n"
 	      "\n"
 	      "Exit status: 0 success, 1 with --exit-code: findings shown,\n"
 	      "3 with --exit-code: no report, or none newer than --max-age,\n"
@@ -158,12 +166,14 @@ struct args {
 	const char *domains[MAX_DOMAINS + 1];
 	size_t nd;
 	const struct command *cmd;
+	int help; /* -h: the general help, or the command's */
 };
 
 /* One global option; returns -1 to go on, else the exit status. */
 static int
 one_option(int c, struct report_ctx *ctx, struct args *a)
 {
+	struct err e;
 	int64_t t;
 
 	switch (c) {
@@ -207,6 +217,11 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 			    c == OPT_SINCE ? "--since" : "--until", optarg);
 			return EX_USAGE;
 		}
+		if (selection_date(c == OPT_SINCE ? "--since" : "--until",
+			optarg, t, (int64_t)time(NULL), stderr, &e) == -1) {
+			fprintf(stderr, "dmarc-report: %s\n", e.msg);
+			return EX_USAGE;
+		}
 		if (c == OPT_SINCE)
 			ctx->filter.since = t;
 		else /* through the end of that day */
@@ -226,9 +241,12 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 				"(--exit-code or --exit-code=warn)\n",
 		    optarg);
 		return EX_USAGE;
+	case OPT_WIDE: /* output_width(): no limit */
+		setenv("COLUMNS", "0", 1);
+		return -1;
 	case 'h':
-		usage(stdout);
-		return EX_OK;
+		a->help = 1;
+		return -1;
 	case 'V':
 		printf("dmarc-report (dmarcsift) %s\n", DMARCSIFT_VERSION);
 		return EX_OK;
@@ -243,12 +261,15 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 static int
 parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 {
+	struct err e;
 	size_t i;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
 		if ((rc = one_option(c, ctx, a)) != -1)
 			return rc;
+	if (a->help || (optind < argc && strcmp(argv[optind], "help") == 0))
+		return help_main(argc - optind, argv + optind, a->help, usage);
 	if (optind >= argc) {
 		fprintf(stderr, "dmarc-report: no command given\n"
 				"Try 'dmarc-report --help'.\n");
@@ -268,6 +289,11 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	for (i = 0; i < a->nd; i++) /* stored domains are lower case */
 		ascii_lower_str((char *)a->domains[i]);
 	ctx->filter.domains = a->nd ? a->domains : NULL;
+	if (selection_check(&ctx->filter, (char **)a->domains, stderr, &e) ==
+	    -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_USAGE;
+	}
 	return -1;
 }
 
@@ -364,6 +390,12 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	if (store_open(dbpath, STORE_READONLY, &ctx->st, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
+	}
+	if (ctx->filter.domains != NULL &&
+	    selection_known_domains(ctx->st, ctx->filter.domains, &e) == -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		store_close(ctx->st);
+		return EX_USAGE;
 	}
 	rc = a->cmd->run(ctx, &e);
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;

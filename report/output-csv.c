@@ -117,6 +117,25 @@ csv_row(struct output *o, const struct cell *c)
 			if (c[i].s != NULL)
 				put_text(o->f, c[i].s);
 			break;
+		case COL_LIST:
+		case COL_LIST_NONE:
+		case COL_LIST_BAR: {
+			char *s = output_list_join(&o->cols[i], &c[i]);
+
+			if (s == NULL)
+				return -1;
+			put_text(o->f, s);
+			free(s);
+			break;
+		}
+		case COL_TIME:
+			if (!c[i].null) {
+				char t[40];
+
+				output_time(c[i].i, 0, t, sizeof(t));
+				fputs(t, o->f);
+			}
+			break;
 		case COL_BOOL:
 			if (!c[i].null)
 				fputs(c[i].i ? "true" : "false", o->f);

@@ -2,12 +2,14 @@
  * output-table.c - an aligned table for a terminal.  Rows are kept until
  * the end, since column widths depend on every row; text columns marked
  * shrinkable are cut (with "...") until the table fits o->width columns.
- * Widths count UTF-8 characters, not bytes.
+ * Widths count UTF-8 characters, not bytes.  Text cells are printed
+ * through inert_dup() (common/inert.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "inert.h"
 #include "output.h"
 
 struct table_state {
@@ -57,7 +59,24 @@ format_cell(const struct column *col, const struct cell *c)
 
 	switch (col->type) {
 	case COL_TEXT:
-		return strdup(c->s ? c->s : "");
+		/* a report's values may hold newlines, ESC, bidi overrides:
+		 * shown escaped, so no row or column can be forged */
+		return inert_dup(c->s ? c->s : "");
+	case COL_LIST:
+	case COL_LIST_NONE:
+	case COL_LIST_BAR:
+		if ((s = output_list_join(col, c)) != NULL) {
+			char *shown = inert_dup(s);
+
+			free(s);
+			return shown;
+		}
+		return NULL;
+	case COL_TIME:
+		if (c->null)
+			return strdup("");
+		output_time(c->i, 1, buf, sizeof(buf));
+		return strdup(buf);
 	case COL_BOOL:
 		return strdup(c->null ? "" : c->i ? "yes" : "no");
 	case COL_PERCENT:

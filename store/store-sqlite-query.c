@@ -50,7 +50,8 @@ sq_each_report(void *impl, const struct store_filter *f,
 
 	if (sq_filter_sql(sql, sizeof(sql) - 64, "domain", f, &nd) == -1)
 		return err_set(e, "too many --domain options");
-	strcat(sql, " ORDER BY begin_ts, org_name, report_id");
+	strcat(sql, " ORDER BY begin_ts, org_name COLLATE NOCASE, org_name, "
+		    "report_id");
 	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot query reports");
 	sqlite3_bind_int64(st, 1, f->since);

@@ -102,8 +102,8 @@ class TestConfigErrors(ConfigCase):
         home = self.path("home")
         os.makedirs(home)
         p = self.fetch(env={"HOME": home, "XDG_CONFIG_HOME": ""})
-        if os.path.exists("/etc/dmarcsift.conf"):
-            self.skipTest("/etc/dmarcsift.conf exists on this machine")
+        if os.path.exists("/etc/dmarcsift/config"):
+            self.skipTest("/etc/dmarcsift/config exists on this machine")
         self.assertConfigError(p, "no IMAP server", "--host")
 
     def test_cross_checks(self):

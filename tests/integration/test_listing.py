@@ -31,7 +31,7 @@ class Listing(Case):
         self.assertEqual([(r["org_name"], r["report_id"]) for r in rows],
                          [("Mid", "m1"), ("Alpha", "a1"), ("Zeta", "z1")])
         self.assertEqual(rows[2], {"org_name": "Zeta", "report_id": "z1", "domain": "example.com",
-                                   "begin": "2026-11-24 00:00:00", "end": "2026-11-24 23:59:59",
+                                   "begin": "2026-11-24T00:00:00Z", "end": "2026-11-24T23:59:59Z",
                                    "records": "2", "messages": "7"})
 
     def test_json(self):
@@ -40,7 +40,7 @@ class Listing(Case):
         data = json.loads(proc.stdout)
         self.assertEqual(len(data), 3)
         self.assertEqual(data[0], {"org_name": "Mid", "report_id": "m1", "domain": "example.com",
-                                   "begin": "2026-11-23 00:00:00", "end": "2026-11-23 23:59:59",
+                                   "begin": "2026-11-23T00:00:00Z", "end": "2026-11-23T23:59:59Z",
                                    "records": 1, "messages": 10})
 
     def test_table(self):
@@ -66,13 +66,18 @@ class Listing(Case):
         self.assertEqual(self.csv_rows("--since", "2026-11-25"), [])
 
     def test_empty_selection_says_so(self):
-        proc = self.report("reports", "--domain", "nothing.example")
+        proc = self.report("reports", "--domain", "example.net", "--until", "2026-11-23")
         self.assertExit(proc, EX_OK)
         self.assertEqual(proc.stdout.decode().strip().count("\n"), 0)
         self.assertIn("No reports match the selection", proc.stdout.decode())
-        proc = self.report("reports", "--domain", "nothing.example", "--format", "json")
+        proc = self.report("reports", "--domain", "example.net", "--until", "2026-11-23", "--format", "json")
         self.assertEqual(json.loads(proc.stdout), [])
         self.assertIn("No reports match", proc.stderr.decode())
+        # a domain the database has no report for is a usage error
+        # naming the domains it has (tests/integration/test_selection.py)
+        proc = self.report("reports", "--domain", "nothing.example")
+        self.assertExit(proc, EX_USAGE)
+        self.assertIn("example.com, example.net", proc.stderr.decode())
 
     def test_usage_errors(self):
         self.assertExit(self.report("reports", "--format", "xml"), EX_USAGE)

@@ -131,7 +131,7 @@ class Examples(Case):
         self.assertExit(self.report("sources", "--exit-code"), EX_OK)
 
     def test_table(self):
-        proc = self.report("ses")
+        proc = self.report("ses", env={"COLUMNS": "100"})
         self.assertExit(proc, EX_OK)
         text = proc.stdout.decode("utf-8")
         self.assertNotIn("\033[", text)
@@ -254,8 +254,8 @@ class Examples(Case):
             seen = {r["report_id"] for r in rows if r["source_ip_address"] in ips(s["source IP(s)"])}
             self.assertEqual(len(seen), int(s["seen in reports"]), s["scenario"])
         b = next(r for r in rows if r["source_ip_address"] == "54.240.6.238")
-        self.assertEqual(b["begin_date"], "2026-11-24 00:00:00")
-        self.assertEqual(b["end_date"], "2026-11-24 23:59:59")
+        self.assertEqual(b["begin_date"], "2026-11-24T00:00:00Z")
+        self.assertEqual(b["end_date"], "2026-11-24T23:59:59Z")
         self.assertEqual((b["spf_aligned"], b["dkim_aligned"], b["dmarc_aligned"]),
                          ("false", "false", "false"))
         self.assertEqual(b["source_name"], "Amazon SES")

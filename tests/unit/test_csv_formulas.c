@@ -15,7 +15,7 @@ static char *
 field(const char *s)
 {
 	struct output o;
-	struct cell c = {s, 0, 0};
+	struct cell c = {{s}, 0, 0};
 	char *text = NULL, *p;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);

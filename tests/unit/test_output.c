@@ -29,12 +29,12 @@ render(const struct output_ops *ops, const struct cell rows[][3], size_t n)
 TEST(csv_quoting_and_formulas)
 {
 	const struct cell rows[][3] = {
-	    {{"plain", 0, 0}, {NULL, 1, 0}, {NULL, 1, 0}},
-	    {{"a,b \"q\"\nline", 0, 0}, {NULL, -2, 0}, {NULL, 0, 0}},
-	    {{"=HYPERLINK(\"http://x\")", 0, 0}, {NULL, 3, 0}, {NULL, 0, 1}},
-	    {{"-12.5", 0, 0}, {NULL, 4, 0}, {NULL, 1, 0}},
-	    {{"@SUM(A1)", 0, 0}, {NULL, 5, 0}, {NULL, 1, 0}},
-	    {{NULL, 0, 0}, {NULL, 0, 1}, {NULL, 0, 1}},
+	    {{{"plain"}, 0, 0}, {{NULL}, 1, 0}, {{NULL}, 1, 0}},
+	    {{{"a,b \"q\"\nline"}, 0, 0}, {{NULL}, -2, 0}, {{NULL}, 0, 0}},
+	    {{{"=HYPERLINK(\"http://x\")"}, 0, 0}, {{NULL}, 3, 0}, {{NULL}, 0, 1}},
+	    {{{"-12.5"}, 0, 0}, {{NULL}, 4, 0}, {{NULL}, 1, 0}},
+	    {{{"@SUM(A1)"}, 0, 0}, {{NULL}, 5, 0}, {{NULL}, 1, 0}},
+	    {{{NULL}, 0, 0}, {{NULL}, 0, 1}, {{NULL}, 0, 1}},
 	};
 	char *t = render(&output_csv, rows, 6);
 
@@ -50,10 +50,10 @@ TEST(csv_quoting_and_formulas)
 TEST(csv_integers_at_the_limits)
 {
 	const struct cell rows[][3] = {
-	    {{"a", 0, 0}, {NULL, 0, 0}, {NULL, 0, 1}},
-	    {{"b", 0, 0}, {NULL, INT64_MAX, 0}, {NULL, 0, 1}},
-	    {{"c", 0, 0}, {NULL, INT64_MIN, 0}, {NULL, 0, 1}},
-	    {{"d", 0, 0}, {NULL, 1000000007, 0}, {NULL, 0, 1}},
+	    {{{"a"}, 0, 0}, {{NULL}, 0, 0}, {{NULL}, 0, 1}},
+	    {{{"b"}, 0, 0}, {{NULL}, INT64_MAX, 0}, {{NULL}, 0, 1}},
+	    {{{"c"}, 0, 0}, {{NULL}, INT64_MIN, 0}, {{NULL}, 0, 1}},
+	    {{{"d"}, 0, 0}, {{NULL}, 1000000007, 0}, {{NULL}, 0, 1}},
 	};
 	char *t = render(&output_csv, rows, 4);
 
@@ -67,9 +67,9 @@ TEST(csv_integers_at_the_limits)
 TEST(json_escaping)
 {
 	const struct cell rows[][3] = {
-	    {{"quote \" back \\ nl \n \xc3\xa9", 0, 0}, {NULL, 7, 0},
-		{NULL, 1, 0}},
-	    {{NULL, 0, 0}, {NULL, 0, 1}, {NULL, 0, 1}},
+	    {{{"quote \" back \\ nl \n \xc3\xa9"}, 0, 0}, {{NULL}, 7, 0},
+		{{NULL}, 1, 0}},
+	    {{{NULL}, 0, 0}, {{NULL}, 0, 1}, {{NULL}, 0, 1}},
 	};
 	char *t = render(&output_json, rows, 2);
 
@@ -84,14 +84,15 @@ TEST(table_alignment_and_width)
 {
 	char longname[300];
 	struct cell rows[2][3] = {
-	    {{"short", 0, 0}, {NULL, 5, 0}, {NULL, 1, 0}},
-	    {{longname, 0, 0}, {NULL, 12345, 0}, {NULL, 0, 0}},
+	    {{{"short"}, 0, 0}, {{NULL}, 5, 0}, {{NULL}, 1, 0}},
+	    {{{longname}, 0, 0}, {{NULL}, 12345, 0}, {{NULL}, 0, 0}},
 	};
 	char *t, *line;
 	size_t w;
 
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
+	setenv("COLUMNS", "100", 1); /* not a terminal: no limit otherwise */
 	t = render(&output_table, (const struct cell(*)[3])rows, 2);
 	/* every line fits in 100 columns; numbers right-aligned */
 	for (line = strtok(t, "\n"); line != NULL; line = strtok(NULL, "\n")) {
