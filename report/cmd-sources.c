@@ -25,6 +25,7 @@ static const struct column cols[] = {
     {"quarantined", NULL, COL_INT, 0},
     {"rejected", NULL, COL_INT, 0},
     {"domain", NULL, COL_TEXT, 0},
+    {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
 };
 
 /* The table: shares of the messages instead of the three counts, to keep
@@ -67,6 +68,7 @@ fill(const struct source_row *s, int table, struct cell *c)
 	c[7].i = (int64_t)s->quarantined;
 	c[8].i = (int64_t)s->rejected;
 	c[9].s = s->domain;
+	c[10].s = s->region[0] ? region_evidence_name(s->evidence) : NULL;
 }
 
 static int
