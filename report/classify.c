@@ -427,9 +427,15 @@ classify_record(const struct classifier *c, const struct classify_input *in,
 	enum signal via;
 
 	memset(out, 0, sizeof(*out));
+	/* SES's marks on mail another host delivered name the original
+	 * sender, not this one: only the address speaks */
+	out->in_transit = classify_in_transit(c, in);
+	r = NULL;
 	/* 1. the bounce domain: envelope_from, then the SPF domains */
-	r = match_domain(c, in->envelope_from, K_BOUNCE);
-	for (i = 0; (r == NULL || r->name == NULL) && i < in->nspf; i++)
+	if (!out->in_transit)
+		r = match_domain(c, in->envelope_from, K_BOUNCE);
+	for (i = 0; !out->in_transit && (r == NULL || r->name == NULL) &&
+	     i < in->nspf; i++)
 		r = match_domain(c, in->spf[i].domain, K_BOUNCE);
 	/* 2. passing DKIM signatures */
 	for (i = 0; (r == NULL || r->name == NULL) && i < in->ndkim; i++)
@@ -450,6 +456,12 @@ classify_record(const struct classifier *c, const struct classify_input *in,
 	      : r->kind == K_DKIM ? SIGNAL_DKIM
 				  : SIGNAL_BOUNCE;
 	set_sender(out, r, via);
+	if (out->in_transit && out->ses) { /* a user's range says SES */
+		out->ses = 0;
+		out->name = NULL;
+		out->region[0] = '\0';
+		return;
+	}
 	if (!out->ses)
 		return;
 	ses_region_guess(c->regions, in->source_ip, in->ptr, in->envelope_from,

@@ -19,6 +19,10 @@
  *  - The SES region comes from ses-region.h, with its evidence: the MAIL
  *    FROM, the amazonses.com DKIM selector, the PTR, the /24 table, in
  *    that order; a region nothing shows is "unknown", never guessed.
+ *  - Mail changed in transit (classify_in_transit()) is never SES: its
+ *    MAIL FROM and signatures name the original sender, so only its
+ *    address classifies it (a forwarder in Google's ranges is "Google
+ *    Workspace").
  *  - Sources that match nothing have no name; callers name them by IP.
  *
  * The user file: one entry a line, "cidr_or_domain,name" (RFC 4180
@@ -56,6 +60,7 @@ struct sender {
 	int ses;		 /* Amazon SES */
 	char region[REGION_MAX]; /* SES only: a region or "unknown" */
 	enum signal via;
+	int in_transit; /* classify_in_transit(): never SES */
 	/* SES only: how the region is known, what disagreed ("" when
 	 * nothing did), an amazonses.com selector in no table (points into
 	 * the input's dkim array) or NULL */

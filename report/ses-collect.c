@@ -194,12 +194,12 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	size_t i;
 
 	m->groups++;
-	if (classify_in_transit(c->cl, &ci)) {
+	classify_record(c->cl, &ci, &snd);
+	if (snd.in_transit) {
 		m->transit_groups++;
 		m->transit_messages += g->messages;
 		return 0;
 	}
-	classify_record(c->cl, &ci, &snd);
 	if (!snd.ses)
 		return 0;
 	m->ses_messages += g->messages;
