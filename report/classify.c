@@ -489,22 +489,31 @@ classify_ses_domain(const char *domain, char *region, size_t len)
 	return ses_domain_region(domain, region, len);
 }
 
-/* An SES MAIL FROM: envelope_from or an SPF domain (not for HELO). */
+/* What the SPF results for an SES MAIL FROM say of the sending host: 1
+ * SES authorised it (pass), -1 it did not (fail, softfail), 0 neither or
+ * no such result. */
 static int
-ses_bounce(const struct classify_input *in)
+ses_spf_verdict(const struct classify_input *in)
 {
 	char region[REGION_MAX];
+	int verdict = 0;
 	size_t i;
 
-	if (ses_domain_region(in->envelope_from, region, sizeof(region)))
-		return 1;
-	for (i = 0; i < in->nspf; i++)
-		if ((in->spf[i].scope == NULL ||
-			strcmp(in->spf[i].scope, "helo") != 0) &&
-		    ses_domain_region(in->spf[i].domain, region,
-			sizeof(region)))
+	for (i = 0; i < in->nspf; i++) {
+		const char *res = in->spf[i].result;
+
+		if ((in->spf[i].scope != NULL &&
+			strcmp(in->spf[i].scope, "helo") == 0) ||
+		    !ses_domain_region(in->spf[i].domain, region,
+			sizeof(region)) ||
+		    res == NULL)
+			continue;
+		if (strcmp(res, "pass") == 0)
 			return 1;
-	return 0;
+		if (strcmp(res, "fail") == 0 || strcmp(res, "softfail") == 0)
+			verdict = -1;
+	}
+	return verdict;
 }
 
 int
@@ -512,10 +521,12 @@ classify_in_transit(const struct classifier *c,
     const struct classify_input *in)
 {
 	char region[REGION_MAX];
-	int marked = ses_bounce(in);
+	int verdict = ses_spf_verdict(in), broken = verdict == -1;
 	struct net a;
 	size_t i;
 
+	if (verdict == 1)
+		return 0;
 	for (i = 0; i < in->ndkim; i++) {
 		if (in->dkim[i].domain == NULL ||
 		    !ses_domain_matches(in->dkim[i].domain, "amazonses.com"))
@@ -523,10 +534,10 @@ classify_in_transit(const struct classifier *c,
 		if (in->dkim[i].result != NULL &&
 		    strcmp(in->dkim[i].result, "pass") == 0)
 			return 0;
-		marked = 1;
+		broken = 1;
 	}
 	/* an address that is no address is not known to be elsewhere */
-	if (!marked || in->source_ip == NULL ||
+	if (!broken || in->source_ip == NULL ||
 	    net_parse_addr(in->source_ip, &a) == -1 ||
 	    classify_ip_is_ses(c, in->source_ip))
 		return 0;

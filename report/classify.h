@@ -104,13 +104,14 @@ int classify_ses_domain(const char *domain, char *region, size_t len);
 int classify_ip_is_ses(const struct classifier *c, const char *ip);
 
 /*
- * 1 when the input is SES-signed or SES-bounced mail that a host other
- * than SES delivered with every amazonses.com signature broken: a
- * forwarder, mailing list or gateway changed it in transit, which no SES
- * setting fixes.  That is: it has an amazonses.com signature or MAIL FROM,
- * none of its amazonses.com signatures passes (SES signs every message it
- * sends, dedicated and BYOIP addresses too), and its address is known and
- * neither in SES's ranges nor named like an SES host.
+ * 1 when the input is SES mail that a host other than SES delivered with
+ * SES's marks broken: a forwarder, mailing list or gateway changed it in
+ * transit, which no SES setting fixes.  That is: an amazonses.com
+ * signature is there and none passes (SES signs every message it sends,
+ * from dedicated and BYOIP addresses too), or the MAIL FROM is SES's and
+ * SPF says fail or softfail for the address; SPF for an SES MAIL FROM
+ * does not pass; and the address is known, in none of SES's ranges and
+ * not named like an SES host.
  */
 int classify_in_transit(const struct classifier *c,
     const struct classify_input *in);

@@ -475,9 +475,9 @@ fix_dkim_fail(struct text *t, const struct place *p, const char *hf,
 		    sel);
 	if (!(causes & (CAUSE_DKIM_RECORDS_CHANGED | CAUSE_BYODKIM_MISMATCH |
 			  CAUSE_SIGNED_BEFORE_SES)))
-		say(t, "Check the records at <selector>._domainkey.%s against "
-		       "what %s shows for the identity.",
-		    d, p->where);
+		say(t, "Check the records at %s._domainkey.%s against what %s "
+		       "shows for the identity.",
+		    sel, d, p->where);
 }
 
 static void
@@ -496,9 +496,10 @@ fix_spf(struct text *t, const struct place *p, const char *pd,
 	}
 	say(t, "SPF for the custom MAIL FROM domain %s gives %s: publish TXT "
 	       "\"v=spf1 include:amazonses.com ~all\" on %s itself (a record "
-	       "on %s does not cover it), beside its one MX record%s%s.",
-	    mf, results, mf, pd, p->known ? ", 10 " : "",
-	    p->known ? p->mx : "");
+	       "on %s does not cover it), beside its one MX record, 10 %s%s.",
+	    mf, results, mf, pd, p->mx,
+	    p->known ? "" : " of the SES region that sends this mail (the "
+			    "report does not show which)");
 }
 
 static void

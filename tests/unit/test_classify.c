@@ -131,8 +131,13 @@ TEST(ses_signals_strongest_first)
 	s = run(c, "69.169.224.5", "mail.example.com", "mail.example.com",
 	    "example.com", "pass");
 	CHECK(s.ses);
-	CHECK_STR(s.region, REGION_UNKNOWN);
+	CHECK_STR(s.region, "eu-central-1"); /* the /24 table */
+	CHECK_INT(s.evidence, EVIDENCE_IP);
 	CHECK_INT(s.via, SIGNAL_IP);
+	s = run(c, "54.240.94.118", "mail.example.com", "mail.example.com",
+	    "example.com", "pass");
+	CHECK_STR(s.region, REGION_UNKNOWN); /* a /24 in no table */
+	CHECK_INT(s.evidence, EVIDENCE_NONE);
 	s = run(c, "24.110.127.255", NULL, NULL, NULL, NULL);
 	CHECK(s.ses);
 	s = run(c, "24.110.128.0", NULL, NULL, NULL, NULL);
@@ -336,7 +341,7 @@ TEST(causes_of_the_scenarios)
 	const struct dmarc_dkim ses_only[] = {
 	    {"amazonses.com", "5bk2", "pass", NULL}};
 	const struct dmarc_dkim own_fails[] = {
-	    {"example.com", "wq5bn3ez", "fail", NULL},
+	    {"example.com", "wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu", "fail", NULL},
 	    {"amazonses.com", "vjy3", "pass", NULL}};
 	const struct dmarc_dkim net_pass[] = {
 	    {"example.net", "ce2a", "pass", NULL},
@@ -380,8 +385,8 @@ TEST(causes_of_the_scenarios)
 	CHECK_STR(causes(&f, "54.240.27.22", "example.com",
 		      "us-west-2.amazonses.com", "us-west-2.amazonses.com",
 		      "pass", own_fails, 2, "r", 1, 1, &h),
-	    "default-mail-from;dkim-fail");
-	CHECK_STR(h.dkim_selector, "wq5bn3ez");
+	    "default-mail-from;dkim-fail;dkim-records-changed");
+	CHECK_STR(h.dkim_selector, "wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu");
 	/* F: aspf=s with a subdomain MAIL FROM */
 	memset(&h, 0, sizeof(h));
 	CHECK_STR(causes(&f, "54.240.8.83", "example.net", "mail.example.net",
@@ -427,7 +432,8 @@ TEST(fixes_name_setting_record_and_region)
 	    out, sizeof(out));
 	CHECK_CONTAINS(out, "SES region eu-west-1");
 	CHECK_CONTAINS(out, "custom MAIL FROM");
-	CHECK_CONTAINS(out, "MX 10 feedback-smtp.eu-west-1.amazonses.com");
+	CHECK_CONTAINS(out,
+	    "exactly one MX record, 10 feedback-smtp.eu-west-1.amazonses.com");
 	CHECK_CONTAINS(out, "\"v=spf1 include:amazonses.com ~all\"");
 	fix_format(CAUSE_NO_EASY_DKIM, "us-east-1", "example.com", &h, out,
 	    sizeof(out));
