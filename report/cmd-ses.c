@@ -299,14 +299,15 @@ print_trailer(struct report_ctx *ctx, const struct ses_model *m, int table)
 	char line[600];
 	size_t i;
 
+	if (m->fails + m->warns == 0)
+		return; /* the all-clear stays one line */
 	if (table && m->transit_messages > 0) {
 		snprintf(line, sizeof(line),
 		    "%llu message%s were forwarded or modified in transit; no "
 		    "SES setting changes that.",
 		    (unsigned long long)m->transit_messages,
 		    m->transit_messages == 1 ? "" : "s");
-		if (strmap_len(&m->rows) > 0 && (m->fails || m->warns))
-			fputc('\n', ctx->out);
+		fputc('\n', ctx->out);
 		output_text(ctx->out, 0, "", "", line, 100);
 	}
 	for (i = 0; i < strmap_len(&m->selectors); i++) {
@@ -368,11 +369,19 @@ ses_run(struct report_ctx *ctx, struct err *e)
 		if (m.ses_messages == 0)
 			fputs("No Amazon SES mail in the selected reports.\n",
 			    ctx->out);
-		else
+		else if (m.transit_messages == 0)
 			fprintf(ctx->out,
 			    "No SES problems: all %llu messages sent through "
 			    "Amazon SES pass SPF and DKIM alignment.\n",
 			    (unsigned long long)m.ses_messages);
+		else
+			fprintf(ctx->out,
+			    "No SES problems: all %llu messages sent through "
+			    "Amazon SES pass SPF and DKIM alignment; %llu more "
+			    "were forwarded or modified in transit, which no SES "
+			    "setting changes.\n",
+			    (unsigned long long)m.ses_messages,
+			    (unsigned long long)m.transit_messages);
 	} else if ((t = calloc(1, sizeof(*t))) == NULL) {
 		rc = err_set(e, "out of memory");
 	} else if (print_blocks(ctx, &m, t) == -1) {
