@@ -366,7 +366,7 @@ ses_run(struct report_ctx *ctx, struct err *e)
 	} else if (m.groups == 0) {
 		say_empty(ctx, "reports");
 	} else if (m.fails + m.warns == 0) {
-		if (m.ses_messages == 0)
+		if (m.ses_messages == 0 && m.transit_messages == 0)
 			fputs("No Amazon SES mail in the selected reports.\n",
 			    ctx->out);
 		else if (m.transit_messages == 0)
