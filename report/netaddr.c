@@ -11,8 +11,8 @@
 int
 net_parse_addr(const char *s, struct net *n)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff};
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
+	                                         0, 0, 0, 0, 0xff, 0xff};
 
 	memset(n, 0, sizeof(*n));
 	if (inet_pton(AF_INET, s, n->addr) == 1) {
@@ -76,5 +76,5 @@ net_contains(const struct net *net, const struct net *addr)
 	if (rest == 0)
 		return 1;
 	return ((addr->addr[full] ^ net->addr[full]) &
-		   (unsigned char)(0xff << (8 - rest))) == 0;
+	        (unsigned char)(0xff << (8 - rest))) == 0;
 }

@@ -15,9 +15,9 @@
 
 /* A From domain with SES mail passing both alignments. */
 struct ses_healthy {
-	const char *mail_from;	       /* pooled: its custom MAIL FROM */
-	char mf_region[REGION_MAX];    /* where that MAIL FROM was seen */
-	struct ses_set regions;	       /* pooled region names */
+	const char *mail_from;      /* pooled: its custom MAIL FROM */
+	char mf_region[REGION_MAX]; /* where that MAIL FROM was seen */
+	struct ses_set regions;     /* pooled region names */
 };
 
 struct collect {
@@ -57,13 +57,13 @@ set_add(struct ses_model *m, struct ses_set *set, const char *s)
 
 /* Keeps the first of each detail the fixes name, pooled. */
 static int
-hint_merge(struct ses_model *m, struct diag_hint *h,
-    const struct diag_hint *n)
+hint_merge(struct ses_model *m, struct diag_hint *h, const struct diag_hint *n)
 {
-	const char **dst[] = {&h->policy_domain, &h->mail_from,
-	    &h->dkim_domain, &h->strict_spf, &h->strict_dkim};
+	const char **dst[] = {&h->policy_domain, &h->mail_from, &h->dkim_domain,
+	                      &h->strict_spf, &h->strict_dkim};
 	const char *const src[] = {n->policy_domain, n->mail_from,
-	    n->dkim_domain, n->strict_spf, n->strict_dkim};
+	                           n->dkim_domain, n->strict_spf,
+	                           n->strict_dkim};
 	size_t i;
 
 	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
@@ -85,35 +85,33 @@ hint_merge(struct ses_model *m, struct diag_hint *h,
  * region and custom MAIL FROM. */
 static int
 note_healthy(struct ses_model *m, const struct store_group *g,
-    const struct sender *snd)
+             const struct sender *snd)
 {
 	struct ses_healthy *h;
 	const char *mf = diag_mail_from(g->envelope_from, g->spf, g->nspf);
 	char region[REGION_MAX];
 
 	if ((h = strmap_upsert(&m->healthy, g->header_from, sizeof(*h),
-		 NULL)) == NULL ||
+	                       NULL)) == NULL ||
 	    set_add(m, &h->regions, snd->region) == -1)
 		return -1;
 	if (h->mail_from == NULL && mf != NULL &&
 	    !classify_ses_domain(mf, region, sizeof(region))) {
 		if (pooled(m, mf, &h->mail_from) == -1)
 			return -1;
-		snprintf(h->mf_region, sizeof(h->mf_region), "%s",
-		    snd->region);
+		snprintf(h->mf_region, sizeof(h->mf_region), "%s", snd->region);
 	}
 	return 0;
 }
 
 static int
-note_selector(struct ses_model *m, const struct sender *snd,
-    uint64_t messages)
+note_selector(struct ses_model *m, const struct sender *snd, uint64_t messages)
 {
 	struct ses_unknown_selector *u;
 	int created;
 
-	if ((u = strmap_upsert(&m->selectors, snd->unknown_selector,
-		 sizeof(*u), &created)) == NULL)
+	if ((u = strmap_upsert(&m->selectors, snd->unknown_selector, sizeof(*u),
+	                       &created)) == NULL)
 		return -1;
 	if (created || strcmp(u->region, REGION_UNKNOWN) == 0)
 		snprintf(u->region, sizeof(u->region), "%s", snd->region);
@@ -124,7 +122,7 @@ note_selector(struct ses_model *m, const struct sender *snd,
 /* The row of a group, created with its key's fields when new. */
 static struct ses_row *
 row_of(struct ses_model *m, const struct store_group *g,
-    const struct sender *snd)
+       const struct sender *snd)
 {
 	const char *parts[3];
 	char key[600];
@@ -158,7 +156,7 @@ row_of(struct ses_model *m, const struct store_group *g,
 /* The causes of a group that fails an alignment, into its row. */
 static int
 diagnose_group(struct collect *c, const struct store_group *g,
-    struct ses_row *r)
+               struct ses_row *r)
 {
 	struct diag_input in;
 	struct diag_hint hint;
@@ -186,8 +184,9 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 {
 	struct collect *c = arg;
 	struct ses_model *m = c->m;
-	struct classify_input ci = {g->source_ip, NULL, g->envelope_from,
-	    g->spf, g->nspf, g->dkim, g->ndkim};
+	struct classify_input ci = {g->source_ip, NULL,    g->envelope_from,
+	                            g->spf,       g->nspf, g->dkim,
+	                            g->ndkim};
 	struct sender snd;
 	struct ses_row *r;
 	const char *mf;
@@ -312,9 +311,8 @@ row_order(const void *a, const void *b)
 }
 
 int
-ses_collect(struct ses_model *m, struct store *st,
-    const struct store_filter *f, const struct classifier *cl,
-    const struct align *al, struct err *e)
+ses_collect(struct ses_model *m, struct store *st, const struct store_filter *f,
+            const struct classifier *cl, const struct align *al, struct err *e)
 {
 	struct collect c = {m, cl, al};
 
@@ -364,7 +362,7 @@ ses_set_join(const struct ses_set *set, char *out, size_t len)
 	out[0] = '\0';
 	for (i = 0; i < set->n && used < len; i++)
 		used += (size_t)snprintf(out + used, len - used, "%s%s",
-		    i ? "," : "", s[i]);
+		                         i ? "," : "", s[i]);
 	if (set->more && used < len)
 		snprintf(out + used, len - used, ",...");
 }
@@ -377,13 +375,14 @@ ses_row_notes(const struct ses_row *r, char *out, size_t len)
 	out[0] = '\0';
 	if (r->region_note != NULL && used < len)
 		used += (size_t)snprintf(out + used, len - used, "%s",
-		    r->region_note);
+		                         r->region_note);
 	if (r->unknown_selector != NULL && used < len)
-		used += (size_t)snprintf(out + used, len - used,
+		used += (size_t)snprintf(
+		    out + used, len - used,
 		    "%samazonses.com selector %s is in no table (add "
 		    "ses-selector:%s,<region> to the sources file)",
 		    used ? "; " : "", r->unknown_selector, r->unknown_selector);
 	if (r->hint.product != NULL && used < len)
 		snprintf(out + used, len - used, "%s%s (built on SES)",
-		    used ? "; " : "", r->hint.product);
+		         used ? "; " : "", r->hint.product);
 }

@@ -59,7 +59,7 @@ struct ses_row {
 	enum region_evidence evidence;
 	const char *region_note;
 	const char *unknown_selector; /* pooled, or NULL */
-	const char *ip, *hf;	      /* pooled, or NULL */
+	const char *ip, *hf;          /* pooled, or NULL */
 	uint64_t messages, spf_aligned, dkim_aligned, dmarc_pass;
 	int flagged; /* some message fails an alignment */
 	enum ses_severity severity;
@@ -75,20 +75,20 @@ struct ses_unknown_selector {
 };
 
 struct ses_model {
-	struct strmap rows;	 /* key -> struct ses_row */
-	struct strmap healthy;	 /* header_from -> struct ses_healthy */
+	struct strmap rows;      /* key -> struct ses_row */
+	struct strmap healthy;   /* header_from -> struct ses_healthy */
 	struct strmap selectors; /* selector -> struct ses_unknown_selector */
-	struct strmap pool;	 /* every string the rows point to */
-	uint64_t groups;	 /* groups of records read */
-	uint64_t ses_messages;	 /* in SES rows, healthy ones too */
+	struct strmap pool;      /* every string the rows point to */
+	uint64_t groups;         /* groups of records read */
+	uint64_t ses_messages;   /* in SES rows, healthy ones too */
 	uint64_t transit_messages, transit_groups;
 	size_t fails, warns; /* rows of each severity */
 };
 
 /* Reads the selected records into m (zeroed here); -1 with e filled. */
 int ses_collect(struct ses_model *m, struct store *st,
-    const struct store_filter *f, const struct classifier *cl,
-    const struct align *al, struct err *e);
+                const struct store_filter *f, const struct classifier *cl,
+                const struct align *al, struct err *e);
 
 void ses_model_free(struct ses_model *m);
 

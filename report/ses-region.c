@@ -85,7 +85,7 @@ static const struct pair prefixes[] = {
     {"23.249.208.0/24", "ca-central-1"},
 };
 
-#define NSEL (sizeof(selectors) / sizeof(selectors[0]))
+#define NSEL    (sizeof(selectors) / sizeof(selectors[0]))
 #define NPREFIX (sizeof(prefixes) / sizeof(prefixes[0]))
 
 /* The user's entries; region NULL takes the built-in entry away. */
@@ -107,7 +107,7 @@ struct ses_regions {
 };
 
 static const char *const evidence_names[] = {"none", "ip", "ptr",
-    "dkim-selector", "mail-from"};
+                                             "dkim-selector", "mail-from"};
 
 const char *
 region_evidence_name(enum region_evidence ev)
@@ -132,9 +132,10 @@ ses_regions_open(struct ses_regions **out, struct err *e)
 	for (i = 0; i < NPREFIX; i++)
 		if (net_parse(prefixes[i].key, &t->builtin_net[i]) == -1) {
 			free(t);
-			return err_set(e, "internal error: bad prefix %s in "
-					  "the SES region table",
-			    prefixes[i].key);
+			return err_set(e,
+			               "internal error: bad prefix %s in "
+			               "the SES region table",
+			               prefixes[i].key);
 		}
 	*out = t;
 	return 0;
@@ -212,7 +213,7 @@ region_label(const char *s, size_t n, char *region, size_t len)
 		return;
 	for (i = 0; i < n; i++)
 		r[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a')
-						  : s[i];
+		                                  : s[i];
 	r[n] = '\0';
 	if (region_shaped(r, n))
 		snprintf(region, len, "%s", r);
@@ -258,8 +259,8 @@ ses_ptr_region(const char *name, char *region, size_t len)
 	n = strlen(name);
 	while (n > 0 && name[n - 1] == '.')
 		n--;
-	if (n < sizeof(base) || strncasecmp(name + n - (sizeof(base) - 1),
-				    base, sizeof(base) - 1) != 0)
+	if (n < sizeof(base) || strncasecmp(name + n - (sizeof(base) - 1), base,
+	                                    sizeof(base) - 1) != 0)
 		return 0;
 	n -= sizeof(base) - 1; /* name[0..n) is "<host>.smtp-out[.<r>]" */
 	if ((dot = memchr(name, '.', n)) == NULL || dot == name)
@@ -273,7 +274,8 @@ ses_ptr_region(const char *name, char *region, size_t len)
 		snprintf(region, len, "us-east-1");
 		return 1;
 	}
-	if (*rest != '.' || memchr(rest + 1, '.', (size_t)(name + n - rest - 1)))
+	if (*rest != '.' ||
+	    memchr(rest + 1, '.', (size_t)(name + n - rest - 1)))
 		return 0;
 	region_label(rest + 1, (size_t)(name + n - rest - 1), region, len);
 	return 1;
@@ -334,7 +336,7 @@ is_pass(const char *s)
  * HELO); NULL when none names one. */
 static const char *
 mail_from_region(const char *envelope_from, const struct dmarc_spf *spf,
-    size_t nspf, char *buf, size_t len)
+                 size_t nspf, char *buf, size_t len)
 {
 	size_t i;
 
@@ -342,7 +344,8 @@ mail_from_region(const char *envelope_from, const struct dmarc_spf *spf,
 	    strcmp(buf, REGION_UNKNOWN) != 0)
 		return buf;
 	for (i = 0; i < nspf; i++)
-		if ((spf[i].scope == NULL || strcmp(spf[i].scope, "helo") != 0) &&
+		if ((spf[i].scope == NULL ||
+		     strcmp(spf[i].scope, "helo") != 0) &&
 		    ses_domain_region(spf[i].domain, buf, len) &&
 		    strcmp(buf, REGION_UNKNOWN) != 0)
 			return buf;
@@ -364,7 +367,7 @@ is_amazonses(const char *d)
  * first; the first selector in no table goes to *unknown. */
 static const char *
 dkim_region(const struct ses_regions *t, const struct dmarc_dkim *dkim,
-    size_t ndkim, const char **unknown)
+            size_t ndkim, const char **unknown)
 {
 	const char *r;
 	size_t i;
@@ -372,12 +375,13 @@ dkim_region(const struct ses_regions *t, const struct dmarc_dkim *dkim,
 
 	for (pass = 1; pass >= 0; pass--)
 		for (i = 0; i < ndkim; i++) {
-			if (dkim[i].domain == NULL || dkim[i].selector == NULL ||
+			if (dkim[i].domain == NULL ||
+			    dkim[i].selector == NULL ||
 			    is_pass(dkim[i].result) != pass ||
 			    !is_amazonses(dkim[i].domain))
 				continue;
 			if ((r = selector_region(t, dkim[i].selector,
-				 &found)) != NULL)
+			                         &found)) != NULL)
 				return r;
 			if (!found && *unknown == NULL)
 				*unknown = dkim[i].selector;
@@ -387,9 +391,10 @@ dkim_region(const struct ses_regions *t, const struct dmarc_dkim *dkim,
 
 void
 ses_region_guess(const struct ses_regions *t, const char *source_ip,
-    const char *ptr, const char *envelope_from, const struct dmarc_spf *spf,
-    size_t nspf, const struct dmarc_dkim *dkim, size_t ndkim,
-    struct region_guess *out)
+                 const char *ptr, const char *envelope_from,
+                 const struct dmarc_spf *spf, size_t nspf,
+                 const struct dmarc_dkim *dkim, size_t ndkim,
+                 struct region_guess *out)
 {
 	char mf[REGION_MAX], pr[REGION_MAX];
 	const char *said[EVIDENCE_MAIL_FROM + 1] = {NULL};
@@ -410,19 +415,19 @@ ses_region_guess(const struct ses_regions *t, const char *source_ip,
 			best = ev;
 	out->evidence = (enum region_evidence)best;
 	snprintf(out->region, sizeof(out->region), "%s",
-	    best != EVIDENCE_NONE ? said[best] : REGION_UNKNOWN);
+	         best != EVIDENCE_NONE ? said[best] : REGION_UNKNOWN);
 	/* a weaker signal that names another region: say so */
 	for (ev = best - 1; ev > EVIDENCE_NONE; ev--) {
 		if (said[ev] == NULL || strcmp(said[ev], out->region) == 0)
 			continue;
 		if (used == 0)
-			used = (size_t)snprintf(out->note, sizeof(out->note),
-			    "region from %s (%s)", evidence_names[best],
-			    out->region);
+			used = (size_t)snprintf(
+			    out->note, sizeof(out->note), "region from %s (%s)",
+			    evidence_names[best], out->region);
 		if (used < sizeof(out->note))
-			used += (size_t)snprintf(out->note + used,
-			    sizeof(out->note) - used, "; %s says %s",
-			    evidence_names[ev], said[ev]);
+			used += (size_t)snprintf(
+			    out->note + used, sizeof(out->note) - used,
+			    "; %s says %s", evidence_names[ev], said[ev]);
 	}
 }
 
@@ -437,7 +442,7 @@ valid_selector(const char *s)
 
 	return n > 0 && n <= 63 &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
 static int
@@ -476,9 +481,9 @@ add_prefix(struct ses_regions *t, const struct net *net, const char *region)
 }
 
 int
-ses_regions_user_line(struct ses_regions *t, const char *key,
-    const char *value, const char *file, unsigned long line, int *rc,
-    struct err *e)
+ses_regions_user_line(struct ses_regions *t, const char *key, const char *value,
+                      const char *file, unsigned long line, int *rc,
+                      struct err *e)
 {
 	static const char ksel[] = "ses-selector:", kpre[] = "ses-prefix:";
 	const char *region = value;
@@ -491,26 +496,29 @@ ses_regions_user_line(struct ses_regions *t, const char *key,
 	if (strcmp(value, "-") == 0)
 		region = NULL;
 	else if (!region_shaped(value, strlen(value))) {
-		*rc = err_set(e, "%s:%lu: '%.40s' is not an AWS region name "
-				 "such as eu-west-1 (or - to take a built-in "
-				 "entry away)",
-		    file, line, value);
+		*rc = err_set(e,
+		              "%s:%lu: '%.40s' is not an AWS region name "
+		              "such as eu-west-1 (or - to take a built-in "
+		              "entry away)",
+		              file, line, value);
 		return 1;
 	}
 	if (is_sel && !valid_selector(key)) {
-		*rc = err_set(e, "%s:%lu: '%.80s' is not a DKIM selector "
-				 "(letters, digits, '-', '_', '.')",
-		    file, line, key);
+		*rc = err_set(e,
+		              "%s:%lu: '%.80s' is not a DKIM selector "
+		              "(letters, digits, '-', '_', '.')",
+		              file, line, key);
 		return 1;
 	}
 	if (!is_sel && net_parse(key, &net) == -1) {
-		*rc = err_set(e, "%s:%lu: '%.80s' is not an address range "
-				 "(54.240.8.0/24, 2001:db8::/32)",
-		    file, line, key);
+		*rc = err_set(e,
+		              "%s:%lu: '%.80s' is not an address range "
+		              "(54.240.8.0/24, 2001:db8::/32)",
+		              file, line, key);
 		return 1;
 	}
 	if ((is_sel ? add_selector(t, key, region)
-		    : add_prefix(t, &net, region)) == -1)
+	            : add_prefix(t, &net, region)) == -1)
 		*rc = err_set(e, "out of memory");
 	else
 		*rc = 0;

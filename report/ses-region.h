@@ -30,8 +30,8 @@
 #include "err.h"
 #include "report.h"
 
-#define REGION_UNKNOWN "unknown"
-#define REGION_MAX 32
+#define REGION_UNKNOWN  "unknown"
+#define REGION_MAX      32
 #define REGION_NOTE_MAX 200
 
 /* Weakest first: a larger value is stronger evidence. */
@@ -63,15 +63,16 @@ void ses_regions_close(struct ses_regions *t);
  * "ses-prefix:": returns 1 and adds it (rc set to 0, or -1 with e filled
  * naming file:line), or returns 0 when key is no such line. */
 int ses_regions_user_line(struct ses_regions *t, const char *key,
-    const char *value, const char *file, unsigned long line, int *rc,
-    struct err *e);
+                          const char *value, const char *file,
+                          unsigned long line, int *rc, struct err *e);
 
 /* The region of a message from SES; ptr is the forward-confirmed PTR
  * name of source_ip (NULL when unknown). */
 void ses_region_guess(const struct ses_regions *t, const char *source_ip,
-    const char *ptr, const char *envelope_from, const struct dmarc_spf *spf,
-    size_t nspf, const struct dmarc_dkim *dkim, size_t ndkim,
-    struct region_guess *out);
+                      const char *ptr, const char *envelope_from,
+                      const struct dmarc_spf *spf, size_t nspf,
+                      const struct dmarc_dkim *dkim, size_t ndkim,
+                      struct region_guess *out);
 
 /* "mail-from", "dkim-selector", "ptr", "ip" or "none". */
 const char *region_evidence_name(enum region_evidence ev);
