@@ -24,8 +24,8 @@ static const struct column cols[] = {
     {"dkim_aligned", NULL, COL_INT, 0},
     {"quarantined", NULL, COL_INT, 0},
     {"rejected", NULL, COL_INT, 0},
-    {"domain", NULL, COL_TEXT, 0},
     {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
+    {"domain", NULL, COL_TEXT, 0},
 };
 
 /* The table: shares of the messages instead of the three counts, to keep
@@ -67,8 +67,8 @@ fill(const struct source_row *s, int table, struct cell *c)
 	}
 	c[7].i = (int64_t)s->quarantined;
 	c[8].i = (int64_t)s->rejected;
-	c[9].s = s->domain;
-	c[10].s = s->region[0] ? region_evidence_name(s->evidence) : NULL;
+	c[9].s = s->region[0] ? region_evidence_name(s->evidence) : NULL;
+	c[10].s = s->domain;
 }
 
 static int
