@@ -47,19 +47,34 @@ DOC_RANGES = [ipaddress.ip_network(n) for n in (
 GOOGLE_RANGE = ipaddress.ip_network("209.85.128.0/17")
 SENDGRID_RANGE = ipaddress.ip_network("149.72.0.0/16")
 
-# DKIM selectors (32-char base32 tokens, invented for these examples).
-# Easy DKIM tokens are per identity *and per region*; the amazonses.com selector is per region.
+# DKIM selectors (32-char base32 tokens).  The customers' Easy DKIM tokens are invented for
+# these examples (they are per identity *and per region*).  The d=amazonses.com selectors are
+# SES's own, one set per region, as observed in public message headers
+# (../shared/reference/ses-region-evidence.md; dmarcsift's table in report/ses-region.c):
+# they are how a report shows the region of mail with a custom MAIL FROM.
 SEL = {
     "ec_use1": "h3kq7vzdxm5wb2ylr6aentcfo4gpujsi",   # example.com Easy DKIM, us-east-1 (A)
     "ec_good": "pz4cwn7eybq2lhd6tkrs3m5xoafvgiju",   # example.com Easy DKIM, healthy region (C)
     "ec_use2": "t6yrm2qkxc4ndw7bz5ehl3pfajosuvgi",   # example.com Easy DKIM, us-east-2 (D)
     "ec_usw2": "wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu",   # example.com Easy DKIM, us-west-2, CNAMEs wrong (E)
     "en_use1": "ce2ajx7rkq5mdpu3ytvw6znhfb4lsgoi",   # example.net Easy DKIM (F)
-    "ses_use1": "rmx7fqz2kcn6ahbw3ydvpl4ejuog5tis",  # d=amazonses.com signature, us-east-1
-    "ses_euw1": "5bk2wfyh7ztqsnvx3mjcd6rgpleoa4iu",  # d=amazonses.com signature, eu-west-1
-    "ses_usw2": "vjy3hq6cbzn2dk7xwtmf4aepg5suolri",  # d=amazonses.com signature, us-west-2
-    "ses_use2": "n4fqgvyx2d6hbmcw7ksr3ptjzleo5aiu",  # d=amazonses.com signature, us-east-2
-    "ses_good": "2ygjkdmq7xwl3pvhcsnz6ftb4areouie",  # d=amazonses.com signature, C's region
+    "ses_use1": "6gbrjpgwjskckoa6a5zn6fwqkn67xbtw",  # d=amazonses.com signature, us-east-1
+    "ses_euw1": "uku4taia5b5tsbglxyj6zym32efj7xqv",  # d=amazonses.com signature, eu-west-1
+    "ses_usw2": "7v7vs6w47njt4pimodk5mmttbegzsi6n",  # d=amazonses.com signature, us-west-2
+    "ses_use2": "xplzuhjr4seloozmmorg6obznvt7ijlt",  # d=amazonses.com signature, us-east-2
+    "ses_good": "54ecsf3zk7z4mwxwwox7z7bg6e5gwjsz",  # d=amazonses.com signature, eu-central-1 (C)
+    "ses_apne1": "zh4gjftm6etwoq6afzugpky45synznly",  # d=amazonses.com signature, ap-northeast-1 (R)
+}
+# SES's region of an amazonses.com selector, and of a source /24 (the same reference; only the
+# entries these examples use): the checker below derives regions from them independently.
+SES_SELECTOR_REGION = {
+    SEL["ses_use1"]: "us-east-1", SEL["ses_euw1"]: "eu-west-1", SEL["ses_usw2"]: "us-west-2",
+    SEL["ses_use2"]: "us-east-2", SEL["ses_good"]: "eu-central-1", SEL["ses_apne1"]: "ap-northeast-1",
+}
+SES_NET_REGION = {
+    "54.240.8": "us-east-1", "54.240.9": "us-east-1", "54.240.27": "us-west-2",
+    "54.240.6": "eu-west-1", "54.240.7": "eu-west-1", "23.251.226": "us-east-2",
+    "69.169.224": "eu-central-1", "69.169.227": "eu-central-1",
 }
 for _v in SEL.values():
     assert re.fullmatch(r"[a-z2-7]{32}", _v), _v
@@ -125,6 +140,18 @@ def F(ip, n, **kw):   # example.net (adkim=s, aspf=s): SES custom MAIL FROM mail
                ("mail.example.net", "pass"), **kw)
 
 
+def R(ip, n, **kw):   # SES ap-northeast-1 (the selector shows it), custom MAIL FROM, no Easy DKIM there
+    return Rec("R", ip, n, "fail", "pass", "example.com", "mail.example.com",
+               [("amazonses.com", SEL["ses_apne1"], "pass")],
+               ("mail.example.com", "pass"), **kw)
+
+
+def W(ip, n, **kw):   # A's SES mail forwarded by a Google address: every signature broken
+    return Rec("W", ip, n, "fail", "fail", "example.com", "amazonses.com",
+               [("example.com", SEL["ec_use1"], "fail"), ("amazonses.com", SEL["ses_use1"], "fail")],
+               ("amazonses.com", "fail"), **kw)
+
+
 def G(ip, n, **kw):   # Google Workspace with custom DKIM (s=google)
     return Rec("G", ip, n, "pass", "pass", "example.com", "example.com",
                [("example.com", "google", "pass")], ("example.com", "pass"), **kw)
@@ -173,6 +200,8 @@ REPORTS = [
              S("149.72.123.24", 640),
              H("198.51.100.23", 9, "mx.cheap-deals.test"),
              H("2001:db8:4b1::25", 3, "example.com"),
+             R("54.240.90.17", 57),
+             W("209.85.220.101", 23),
          ]),
     dict(key="outlook", org_name="Outlook.com", email="dmarcreport@microsoft.com",
          report_id=MS_ID, policy=POLICY_EXAMPLE_COM, records=[
@@ -189,6 +218,7 @@ REPORTS = [
              S("149.72.154.231", 212, env_to="hotmail.com"),
              H("203.0.113.77", 17, "srv42.hostingbox.test", env_to="outlook.com"),
              H("192.0.2.45", 5, "example.com", env_to="hotmail.com"),
+             R("54.240.90.17", 31, env_to="outlook.com"),
          ]),
     dict(key="yahoo", org_name="Yahoo", email="dmarchelp@yahooinc.com",
          report_id=YAHOO_ID, policy=POLICY_EXAMPLE_COM, records=[
@@ -199,6 +229,7 @@ REPORTS = [
              G("209.85.220.69", 45),
              S("149.72.123.24", 97),
              H("192.0.2.45", 31, "bulk.mailer-x.test"),
+             W("209.85.220.101", 8),
          ]),
     dict(key="rfc9990", org_name="Receiver Example Mail", email="noreply-dmarc@mail.receiver.example",
          extra="https://postmaster.receiver.example/dmarc", report_id=RX_ID,
@@ -226,9 +257,9 @@ def sanity_check_data():
     for rep in REPORTS:
         for r in rep["records"]:
             ip = ipaddress.ip_address(r.ip)
-            if r.scen in "ABCDEF":
+            if r.scen in "ABCDEFR":
                 assert any(ip in n for n in SES_RANGES), (r.scen, r.ip)
-            elif r.scen == "G":
+            elif r.scen in "GW":
                 assert ip in GOOGLE_RANGE, r.ip
             elif r.scen == "S":
                 assert ip in SENDGRID_RANGE, r.ip
@@ -761,6 +792,8 @@ def classify(r):
     dk_domains = [d for d, _, _ in r["dkim"]]
     spf_dom = r["spf"][0][0] if r["spf"] else r["env"]
     if "amazonses.com" in dk_domains:
+        if all(res != "pass" for _, _, res in r["dkim"]):
+            return "W"
         if r["header_from"] == "example.net":
             return "F"
         if spf_dom == "amazonses.com":
@@ -770,7 +803,7 @@ def classify(r):
         if spf_dom == "us-west-2.amazonses.com":
             return "E"
         if spf_dom == "mail.example.com":
-            return "C"
+            return "C" if "example.com" in dk_domains else "R"
         if spf_dom == "bounce.example.com":
             return "D"
         return "?SES"
@@ -781,16 +814,26 @@ def classify(r):
     return "H"
 
 
-def ses_region(spf_dom):
+def ses_region(r):
+    """(region, evidence) of an SES record: MAIL FROM, then the amazonses.com selector, then the
+    source /24 (reports carry no PTR)."""
+    spf_dom = r["spf"][0][0] if r["spf"] else r["env"]
     if spf_dom == "amazonses.com":
-        return "us-east-1"
+        return "us-east-1", "mail-from"
     if spf_dom.endswith(".amazonses.com"):
-        return spf_dom[:-len(".amazonses.com")]
-    return "unknown"
+        return spf_dom[:-len(".amazonses.com")], "mail-from"
+    for d, s, _ in r["dkim"]:
+        if d == "amazonses.com" and s in SES_SELECTOR_REGION:
+            return SES_SELECTOR_REGION[s], "dkim-selector"
+    net = ".".join(r["ip"].split(".")[:3])
+    if net in SES_NET_REGION:
+        return SES_NET_REGION[net], "ip"
+    return "unknown", "none"
 
 
 CAUSE_ORDER = ["default-mail-from", "no-easy-dkim", "dkim-fail", "mail-from-spf-fail",
-               "strict-alignment", "region-gap"]
+               "strict-alignment", "region-gap", "dkim-records-changed", "byodkim-mismatch",
+               "signed-before-ses"]
 
 
 def findings(loaded):
@@ -820,24 +863,30 @@ def findings(loaded):
                 causes.add("no-easy-dkim")
             if own and all(x[2] != "pass" for x in own):
                 causes.add("dkim-fail")
+                if any(re.fullmatch(r"[a-z2-7]{32}", x[1] or "") for x in own):
+                    causes.add("dkim-records-changed")   # an Easy DKIM token that fails
             if (org_domain(sd) == org_domain(r["header_from"]) and not sd.endswith("amazonses.com")
                     and sres != "pass"):
                 causes.add("mail-from-spf-fail")
             if (pol.get("aspf") == "s" and sres == "pass" and sd != r["header_from"]
                     and org_domain(sd) == org_domain(r["header_from"])):
                 causes.add("strict-alignment")
+        regions = {ses_region(r) for r in rows} if ses else set()
+        region, evidence = regions.pop() if len(regions) == 1 else ("unknown", "none")
         res[s] = dict(rows=rows, hf=hf, spf_doms=spf_doms, reports=g["reports"], ses=ses,
-                      causes=causes,
-                      region=ses_region(spf_doms[0]) if ses and len(spf_doms) == 1 else "unknown",
+                      causes=causes, region=region, evidence=evidence,
+                      severity=("fail" if any(r["pspf"] != "pass" and r["pdkim"] != "pass" for r in rows)
+                                else "warn") if causes else "-",
                       total=sum(r["count"] for r in rows),
                       spf_al=sum(r["count"] for r in rows if r["pspf"] == "pass"),
                       dkim_al=sum(r["count"] for r in rows if r["pdkim"] == "pass"),
                       dmarc_fail=all(r["pspf"] != "pass" and r["pdkim"] != "pass" for r in rows))
     # region-gap: a SES source with a known region fails DMARC while another SES source for the
-    # same From domain passes DMARC
+    # same From domain, in another region, passes both SPF and DKIM alignment
     for s, f in res.items():
         if f["ses"] and f["region"] != "unknown" and f["dmarc_fail"]:
-            if any(o["ses"] and o["hf"] == f["hf"] and not o["dmarc_fail"]
+            if any(o["ses"] and o["hf"] == f["hf"] and o["region"] != f["region"]
+                   and o["spf_al"] == o["dkim_al"] == o["total"]
                    for k, o in res.items() if k != s):
                 f["causes"].add("region-gap")
     return res
@@ -908,24 +957,24 @@ def check():
     out.append("### Expected findings (SES scenarios)")
     out.append("")
     out.append("| scenario | region | source IP(s) | header_from | messages | SPF-aligned | DKIM-aligned "
-               "| causes | seen in reports |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
-    for s in "ABCDEF":
+               "| causes | seen in reports | severity | region evidence |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for s in "ABCDEFR":
         f = res.get(s)
         if not f:
             out.append("| %s | MISSING |" % s)
             ok = False
             continue
         causes = ";".join(c for c in CAUSE_ORDER if c in f["causes"]) or "(none)"
-        out.append("| %s | %s | %s | %s | %d | %d | %d | %s | %d |" % (
+        out.append("| %s | %s | %s | %s | %d | %d | %d | %s | %d | %s | %s |" % (
             s, f["region"], ip_list(f["rows"]), ",".join(f["hf"]), f["total"], f["spf_al"],
-            f["dkim_al"], causes, len(f["reports"])))
+            f["dkim_al"], causes, len(f["reports"]), f["severity"], f["evidence"]))
     out.append("")
     out.append("### Other sources (not SES)")
     out.append("")
     out.append("| scenario | source IP(s) | header_from | messages | SPF-aligned | DKIM-aligned | seen in reports |")
     out.append("|---|---|---|---|---|---|---|")
-    for s in "GSH":
+    for s in "GSHW":
         f = res[s]
         out.append("| %s | %s | %s | %d | %d | %d | %d |" % (
             s, ip_list(f["rows"]), ",".join(f["hf"]), f["total"], f["spf_al"], f["dkim_al"],
@@ -939,7 +988,7 @@ def check():
                           for c in cols] + ["total"]
     out.append("| " + " | ".join(hdr) + " |")
     out.append("|" + "---|" * len(hdr))
-    for s in "ABCDEFGSH":
+    for s in "ABCDEFRGSHW":
         cells = []
         tot = 0
         for info in loaded:

@@ -3,9 +3,10 @@
  * See classify.h.
  */
 #include "classify.h"
+#include "netaddr.h"
+#include "ses-region.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,12 +170,6 @@ static const struct entry table[] = {
 
 #define NTABLE (sizeof(table) / sizeof(table[0]))
 
-struct net {
-	int family; /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	int bits;
-};
-
 /* One entry ready for matching: a built-in one, or one of the user's. */
 struct rule {
 	enum kind kind; /* the user's domains are K_BOUNCE and K_DKIM both */
@@ -200,6 +195,7 @@ struct dslot {
 };
 
 struct classifier {
+	struct ses_regions *regions; /* the SES region tables */
 	struct rule *builtin, *user;
 	size_t nbuiltin, nuser;
 	char **strings; /* the user's domains and names */
@@ -219,121 +215,6 @@ classify_table_date(void)
 	return TABLE_DATE;
 }
 
-/* Parses an address (mapped IPv6 becomes IPv4) into n with all bits. */
-static int
-parse_addr(const char *s, struct net *n)
-{
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff};
-
-	memset(n, 0, sizeof(*n));
-	if (inet_pton(AF_INET, s, n->addr) == 1) {
-		n->family = AF_INET;
-		n->bits = 32;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, n->addr) == 1) {
-		if (memcmp(n->addr, mapped, sizeof(mapped)) == 0) {
-			memmove(n->addr, n->addr + 12, 4);
-			memset(n->addr + 4, 0, 12);
-			n->family = AF_INET;
-			n->bits = 32;
-			return 0;
-		}
-		n->family = AF_INET6;
-		n->bits = 128;
-		return 0;
-	}
-	return -1;
-}
-
-/* "a.b.c.d/len", "x::/len" or a single address. */
-static int
-parse_net(const char *s, struct net *n)
-{
-	char buf[64], *slash, *end;
-	long bits;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash = '\0';
-	if (strchr(buf, ':') == NULL && strchr(buf, '.') == NULL)
-		return -1;
-	if (parse_addr(buf, n) == -1)
-		return -1;
-	if (slash == NULL)
-		return 0;
-	errno = 0;
-	bits = strtol(slash + 1, &end, 10);
-	if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno != 0 ||
-	    bits < 0 || bits > (n->family == AF_INET ? 32 : 128))
-		return -1;
-	/* A mapped network: its prefix counted the 96 mapping bits. */
-	if (n->family == AF_INET && strchr(buf, ':') != NULL)
-		bits = bits >= 96 ? bits - 96 : 0;
-	n->bits = (int)bits;
-	return 0;
-}
-
-static int
-in_net(const struct net *addr, const struct net *net)
-{
-	int full = net->bits / 8, rest = net->bits % 8;
-
-	if (addr->family != net->family)
-		return 0;
-	if (memcmp(addr->addr, net->addr, (size_t)full) != 0)
-		return 0;
-	if (rest == 0)
-		return 1;
-	return ((addr->addr[full] ^ net->addr[full]) &
-		   (unsigned char)(0xff << (8 - rest))) == 0;
-}
-
-/* name is pattern or a name below it (case-insensitive). */
-static int
-domain_matches(const char *name, const char *pattern)
-{
-	size_t n = strlen(name), p = strlen(pattern);
-
-	while (n > 0 && name[n - 1] == '.')
-		n--;
-	if (n < p || strncasecmp(name + n - p, pattern, p) != 0)
-		return 0;
-	return n == p || name[n - p - 1] == '.';
-}
-
-/* Shaped like an AWS region: two letters, one or more words, a number
- * ("eu-west-1", "us-gov-west-1", "ap-southeast-5"). */
-static int
-region_shaped(const char *s, size_t n)
-{
-	size_t i = 0, part = 0, len;
-
-	while (i <= n) {
-		len = 0;
-		while (i + len < n && s[i + len] != '-')
-			len++;
-		if (len == 0)
-			return 0;
-		for (size_t k = 0; k < len; k++) {
-			char ch = s[i + k];
-			int letter = ch >= 'a' && ch <= 'z';
-			int digit = ch >= '0' && ch <= '9';
-
-			if (i + len == n ? !digit : !letter)
-				return 0;
-		}
-		if (part == 0 && len != 2)
-			return 0;
-		part++;
-		i += len + 1;
-	}
-	return part >= 3;
-}
-
 /* snprintf(dst, len, "%s", src) without the format machinery: this runs
  * for every group of records. */
 static void
@@ -347,35 +228,6 @@ scopy(char *dst, size_t len, const char *src)
 		n = len - 1;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
-}
-
-int
-classify_ses_domain(const char *domain, char *region, size_t len)
-{
-	static const char base[] = "amazonses.com";
-	size_t n, b = sizeof(base) - 1, i;
-	char r[REGION_MAX];
-
-	if (domain == NULL || !domain_matches(domain, base))
-		return 0;
-	scopy(region, len, REGION_UNKNOWN);
-	n = strlen(domain);
-	while (n > 0 && domain[n - 1] == '.')
-		n--;
-	if (n == b) {
-		scopy(region, len, "us-east-1");
-		return 1;
-	}
-	/* exactly one label before ".amazonses.com" */
-	n -= b + 1;
-	if (n >= sizeof(r) || memchr(domain, '.', n) != NULL)
-		return 1;
-	for (i = 0; i < n; i++)
-		r[i] = (char)ascii_lower((unsigned char)domain[i]);
-	r[n] = '\0';
-	if (region_shaped(r, n))
-		scopy(region, len, r);
-	return 1;
 }
 
 static void
@@ -463,7 +315,7 @@ index_domains(struct classifier *c)
 /* Looks a domain up in the user's rules (the longest match), then the
  * built-in ones of kind k (the first in the table).  A user's "-" rule is
  * returned too: it hides the built-in entries from this domain.  As
- * domain_matches() says: case-insensitive, trailing dots ignored, the rule
+ * ses_domain_matches() says: case-insensitive, trailing dots ignored, the rule
  * a suffix of the name that starts a label. */
 static const struct rule *
 match_domain(const struct classifier *c, const char *domain, enum kind k)
@@ -550,15 +402,76 @@ match_ip(const struct classifier *c, const struct net *a)
 
 	for (i = 0; i < c->nuser; i++)
 		if (c->user[i].domain == NULL &&
-		    in_net(a, &c->user[i].net) &&
+		    net_contains(&c->user[i].net, a) &&
 		    (best == NULL || c->user[i].net.bits > best->net.bits))
 			best = &c->user[i];
 	if (best != NULL)
 		return best;
 	for (i = c->ipoff[f][a->addr[0]]; i < c->ipoff[f][a->addr[0] + 1]; i++)
-		if (in_net(a, &c->builtin[c->ipx[i]].net))
+		if (net_contains(&c->builtin[c->ipx[i]].net, a))
 			return &c->builtin[c->ipx[i]];
 	return NULL;
+}
+
+/* The SES rule, for an SES host that only its PTR name shows. */
+static const struct rule ses_by_ptr = {K_CIDR, NULL, {0, {0}, 0}, SENDER_SES,
+    1};
+
+void
+classify_record(const struct classifier *c, const struct classify_input *in,
+    struct sender *out)
+{
+	const struct rule *r;
+	struct region_guess g;
+	struct net a;
+	char region[REGION_MAX];
+	size_t i;
+	enum signal via;
+
+	memset(out, 0, sizeof(*out));
+	/* SES's marks on mail another host delivered name the original
+	 * sender, not this one: only the address speaks */
+	out->in_transit = classify_in_transit(c, in);
+	r = NULL;
+	/* 1. the bounce domain: envelope_from, then the SPF domains */
+	if (!out->in_transit)
+		r = match_domain(c, in->envelope_from, K_BOUNCE);
+	for (i = 0; !out->in_transit && (r == NULL || r->name == NULL) &&
+	     i < in->nspf; i++)
+		r = match_domain(c, in->spf[i].domain, K_BOUNCE);
+	/* 2. passing DKIM signatures */
+	for (i = 0; (r == NULL || r->name == NULL) && i < in->ndkim; i++)
+		if (in->dkim[i].result != NULL &&
+		    strcmp(in->dkim[i].result, "pass") == 0)
+			r = match_domain(c, in->dkim[i].domain, K_DKIM);
+	/* 3. the address, then its PTR name */
+	if ((r == NULL || r->name == NULL) && in->source_ip != NULL &&
+	    net_parse_addr(in->source_ip, &a) == 0)
+		r = match_ip(c, &a);
+	if ((r == NULL || r->name == NULL) &&
+	    ses_ptr_region(in->ptr, region, sizeof(region)))
+		r = &ses_by_ptr;
+	if (r == NULL || r->name == NULL)
+		return;
+	via = r == &ses_by_ptr	   ? SIGNAL_PTR
+	      : r->kind == K_CIDR ? SIGNAL_IP
+	      : r->kind == K_DKIM ? SIGNAL_DKIM
+				  : SIGNAL_BOUNCE;
+	set_sender(out, r, via);
+	if (out->in_transit && out->ses) { /* a user's range says SES */
+		out->ses = 0;
+		out->name = NULL;
+		out->region[0] = '\0';
+		return;
+	}
+	if (!out->ses)
+		return;
+	ses_region_guess(c->regions, in->source_ip, in->ptr, in->envelope_from,
+	    in->spf, in->nspf, in->dkim, in->ndkim, &g);
+	scopy(out->region, sizeof(out->region), g.region);
+	scopy(out->note, sizeof(out->note), g.note);
+	out->evidence = g.evidence;
+	out->unknown_selector = g.unknown_selector;
 }
 
 void
@@ -566,43 +479,71 @@ classify(const struct classifier *c, const char *source_ip,
     const char *envelope_from, const struct dmarc_spf *spf, size_t nspf,
     const struct dmarc_dkim *dkim, size_t ndkim, struct sender *out)
 {
-	const struct rule *r;
-	struct net a;
+	struct classify_input in = {source_ip, NULL, envelope_from, spf, nspf,
+	    dkim, ndkim};
+
+	classify_record(c, &in, out);
+}
+
+int
+classify_ses_domain(const char *domain, char *region, size_t len)
+{
+	return ses_domain_region(domain, region, len);
+}
+
+/* What the SPF results for an SES MAIL FROM say of the sending host: 1
+ * SES authorised it (pass), -1 it did not (fail, softfail), 0 neither or
+ * no such result. */
+static int
+ses_spf_verdict(const struct classify_input *in)
+{
 	char region[REGION_MAX];
+	int verdict = 0;
 	size_t i;
 
-	memset(out, 0, sizeof(*out));
-	/* 1. the bounce domain: envelope_from, then the SPF domains */
-	r = match_domain(c, envelope_from, K_BOUNCE);
-	for (i = 0; (r == NULL || r->name == NULL) && i < nspf; i++)
-		r = match_domain(c, spf[i].domain, K_BOUNCE);
-	/* 2. passing DKIM signatures */
-	for (i = 0; (r == NULL || r->name == NULL) && i < ndkim; i++)
-		if (dkim[i].result != NULL && strcmp(dkim[i].result, "pass") == 0)
-			r = match_domain(c, dkim[i].domain, K_DKIM);
-	/* 3. the address */
-	if ((r == NULL || r->name == NULL) && source_ip != NULL &&
-	    parse_addr(source_ip, &a) == 0)
-		r = match_ip(c, &a);
-	if (r == NULL || r->name == NULL)
-		return;
-	set_sender(out, r, r->kind == K_CIDR  ? SIGNAL_IP
-			   : r->kind == K_DKIM ? SIGNAL_DKIM
-					       : SIGNAL_BOUNCE);
-	if (!out->ses)
-		return;
-	/* The region, only from a MAIL FROM or SPF domain. */
-	if (classify_ses_domain(envelope_from, region, sizeof(region)) &&
-	    strcmp(region, REGION_UNKNOWN) != 0) {
-		scopy(out->region, sizeof(out->region), region);
-		return;
+	for (i = 0; i < in->nspf; i++) {
+		const char *res = in->spf[i].result;
+
+		if ((in->spf[i].scope != NULL &&
+			strcmp(in->spf[i].scope, "helo") == 0) ||
+		    !ses_domain_region(in->spf[i].domain, region,
+			sizeof(region)) ||
+		    res == NULL)
+			continue;
+		if (strcmp(res, "pass") == 0)
+			return 1;
+		if (strcmp(res, "fail") == 0 || strcmp(res, "softfail") == 0)
+			verdict = -1;
 	}
-	for (i = 0; i < nspf; i++)
-		if (classify_ses_domain(spf[i].domain, region, sizeof(region)) &&
-		    strcmp(region, REGION_UNKNOWN) != 0) {
-			scopy(out->region, sizeof(out->region), region);
-			return;
-		}
+	return verdict;
+}
+
+int
+classify_in_transit(const struct classifier *c,
+    const struct classify_input *in)
+{
+	char region[REGION_MAX];
+	int verdict = ses_spf_verdict(in), broken = verdict == -1;
+	struct net a;
+	size_t i;
+
+	if (verdict == 1)
+		return 0;
+	for (i = 0; i < in->ndkim; i++) {
+		if (in->dkim[i].domain == NULL ||
+		    !ses_domain_matches(in->dkim[i].domain, "amazonses.com"))
+			continue;
+		if (in->dkim[i].result != NULL &&
+		    strcmp(in->dkim[i].result, "pass") == 0)
+			return 0;
+		broken = 1;
+	}
+	/* an address that is no address is not known to be elsewhere */
+	if (!broken || in->source_ip == NULL ||
+	    net_parse_addr(in->source_ip, &a) == -1 ||
+	    classify_ip_is_ses(c, in->source_ip))
+		return 0;
+	return !ses_ptr_region(in->ptr, region, sizeof(region));
 }
 
 int
@@ -611,7 +552,7 @@ classify_ip_is_ses(const struct classifier *c, const char *ip)
 	const struct rule *r;
 	struct net a;
 
-	if (ip == NULL || parse_addr(ip, &a) == -1)
+	if (ip == NULL || net_parse_addr(ip, &a) == -1)
 		return 0;
 	r = match_ip(c, &a);
 	return r != NULL && r->name != NULL && r->ses;
@@ -705,7 +646,7 @@ add_user_rule(struct classifier *c, char *key, char *name, const char *file,
 
 	memset(&r, 0, sizeof(r));
 	ascii_lower_str(key);
-	if (parse_net(key, &r.net) == 0) {
+	if (net_parse(key, &r.net) == 0) {
 		r.kind = K_CIDR;
 	} else {
 		if (strncmp(key, "*.", 2) == 0)
@@ -782,6 +723,9 @@ load_user_file(struct classifier *c, const char *file, struct err *e)
 		name = trim(comma + 1);
 		if (n == 1 && strcasecmp(key, "cidr_or_domain") == 0)
 			continue;
+		if (ses_regions_user_line(c->regions, key, name, file, n, &rc,
+			e))
+			continue;
 		if (unquote(name) == -1) {
 			rc = err_set(e, "%s:%lu: badly quoted name", file, n);
 			break;
@@ -813,7 +757,7 @@ classify_open(struct classifier **out, const char *user_file, struct err *e)
 		r->ses = strcmp(table[i].name, SENDER_SES) == 0;
 		if (r->kind != K_CIDR)
 			r->domain = table[i].pattern;
-		else if (parse_net(table[i].pattern, &r->net) == -1) {
+		else if (net_parse(table[i].pattern, &r->net) == -1) {
 			classify_close(c);
 			return err_set(e, "internal error: bad range %s in the "
 					  "senders table",
@@ -821,6 +765,10 @@ classify_open(struct classifier **out, const char *user_file, struct err *e)
 		}
 	}
 	c->nbuiltin = NTABLE;
+	if (ses_regions_open(&c->regions, e) == -1) {
+		classify_close(c);
+		return -1;
+	}
 	if (user_file != NULL && load_user_file(c, user_file, e) == -1) {
 		classify_close(c);
 		return -1;
@@ -847,5 +795,6 @@ classify_close(struct classifier *c)
 	free(c->user);
 	free(c->dom);
 	free(c->ipx);
+	ses_regions_close(c->regions);
 	free(c);
 }

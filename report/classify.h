@@ -14,10 +14,15 @@
  *    other addresses.)  Within each kind of signal the user's entries are
  *    tried before the built-in ones.
  *  - A domain entry matches the name itself and every name below it.
- *  - The SES region comes only from a MAIL FROM or SPF domain:
- *    amazonses.com is us-east-1, <region>.amazonses.com is that region;
- *    anything else, including SES recognised by DKIM or IP, is "unknown".
- *    It is never guessed.
+ *    A forward-confirmed PTR name under smtp-out.amazonses.com (when the
+ *    caller has one) marks an SES host when nothing else matched.
+ *  - The SES region comes from ses-region.h, with its evidence: the MAIL
+ *    FROM, the amazonses.com DKIM selector, the PTR, the /24 table, in
+ *    that order; a region nothing shows is "unknown", never guessed.
+ *  - Mail changed in transit (classify_in_transit()) is never SES: its
+ *    MAIL FROM and signatures name the original sender, so only its
+ *    address classifies it (a forwarder in Google's ranges is "Google
+ *    Workspace").
  *  - Sources that match nothing have no name; callers name them by IP.
  *
  * The user file: one entry a line, "cidr_or_domain,name" (RFC 4180
@@ -25,6 +30,9 @@
  * header line "cidr_or_domain,name" are skipped).  The name "Amazon SES"
  * adds to SES (dedicated or BYOIP addresses, a changed range); the name
  * "-" takes a built-in entry away (an address range SES no longer uses).
+ * Lines "ses-selector:<selector>,<region>" and "ses-prefix:<cidr>,<region>"
+ * add to (or, with region "-", take away from) the SES region tables
+ * (ses-region.h).
  */
 #ifndef DMARCSIFT_CLASSIFY_H
 #define DMARCSIFT_CLASSIFY_H
@@ -33,10 +41,9 @@
 
 #include "err.h"
 #include "report.h"
+#include "ses-region.h"
 
 #define SENDER_SES "Amazon SES"
-#define REGION_UNKNOWN "unknown"
-#define REGION_MAX 32
 
 struct classifier;
 
@@ -45,6 +52,7 @@ enum signal {
 	SIGNAL_BOUNCE, /* MAIL FROM or SPF domain */
 	SIGNAL_DKIM,   /* a passing DKIM signature's d= */
 	SIGNAL_IP,     /* source IP in a listed range */
+	SIGNAL_PTR,    /* forward-confirmed PTR of an SES host */
 };
 
 struct sender {
@@ -52,6 +60,24 @@ struct sender {
 	int ses;		 /* Amazon SES */
 	char region[REGION_MAX]; /* SES only: a region or "unknown" */
 	enum signal via;
+	int in_transit; /* classify_in_transit(): never SES */
+	/* SES only: how the region is known, what disagreed ("" when
+	 * nothing did), an amazonses.com selector in no table (points into
+	 * the input's dkim array) or NULL */
+	enum region_evidence evidence;
+	char note[REGION_NOTE_MAX];
+	const char *unknown_selector;
+};
+
+/* What classify_record() reads of a record (or group of records). */
+struct classify_input {
+	const char *source_ip;	   /* NULL: none reported */
+	const char *ptr;	   /* forward-confirmed PTR name, NULL: unknown */
+	const char *envelope_from; /* NULL: absent */
+	const struct dmarc_spf *spf;
+	size_t nspf;
+	const struct dmarc_dkim *dkim;
+	size_t ndkim;
 };
 
 /* Builds the classifier from the built-in table and, when user_file is
@@ -61,6 +87,10 @@ int classify_open(struct classifier **out, const char *user_file,
 void classify_close(struct classifier *c);
 
 /* Classifies one record (or group of records). */
+void classify_record(const struct classifier *c,
+    const struct classify_input *in, struct sender *out);
+
+/* classify_record() without a PTR name. */
 void classify(const struct classifier *c, const char *source_ip,
     const char *envelope_from, const struct dmarc_spf *spf, size_t nspf,
     const struct dmarc_dkim *dkim, size_t ndkim, struct sender *out);
@@ -72,6 +102,19 @@ int classify_ses_domain(const char *domain, char *region, size_t len);
 
 /* 1 when ip is inside SES's address ranges (built-in or the user's). */
 int classify_ip_is_ses(const struct classifier *c, const char *ip);
+
+/*
+ * 1 when the input is SES mail that a host other than SES delivered with
+ * SES's marks broken: a forwarder, mailing list or gateway changed it in
+ * transit, which no SES setting fixes.  That is: an amazonses.com
+ * signature is there and none passes (SES signs every message it sends,
+ * from dedicated and BYOIP addresses too), or the MAIL FROM is SES's and
+ * SPF says fail or softfail for the address; SPF for an SES MAIL FROM
+ * does not pass; and the address is known, in none of SES's ranges and
+ * not named like an SES host.
+ */
+int classify_in_transit(const struct classifier *c,
+    const struct classify_input *in);
 
 /* When the built-in table was last checked against its sources. */
 const char *classify_table_date(void);

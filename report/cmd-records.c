@@ -61,6 +61,7 @@ static const struct column cols[] = {
     {"spf_results", NULL, COL_LIST, 0},
     {"ses_region", NULL, COL_TEXT, 0},
     {"cause", NULL, COL_TEXT, 0},
+    {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -296,6 +297,7 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 	list(&c[32], w, L_SPF_R);
 	c[33].s = snd.ses ? snd.region : NULL;
 	c[34].s = snd.ses ? cause : NULL;
+	c[35].s = snd.ses ? region_evidence_name(snd.evidence) : NULL;
 	if (!table)
 		return output_row(&w->out, c) == -1
 			   ? err_set(e, "cannot write the output")

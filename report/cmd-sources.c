@@ -24,6 +24,7 @@ static const struct column cols[] = {
     {"dkim_aligned", NULL, COL_INT, 0},
     {"quarantined", NULL, COL_INT, 0},
     {"rejected", NULL, COL_INT, 0},
+    {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
     {"domain", NULL, COL_TEXT, 0},
 };
 
@@ -66,7 +67,8 @@ fill(const struct source_row *s, int table, struct cell *c)
 	}
 	c[7].i = (int64_t)s->quarantined;
 	c[8].i = (int64_t)s->rejected;
-	c[9].s = s->domain;
+	c[9].s = s->region[0] ? region_evidence_name(s->evidence) : NULL;
+	c[10].s = s->domain;
 }
 
 static int

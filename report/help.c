@@ -62,12 +62,14 @@ static const struct help_column sources_columns[] = {
     {"dkim_aligned", "messages with aligned DKIM"},
     {"quarantined", "messages the receivers quarantined"},
     {"rejected", "messages the receivers rejected"},
+    {"region_evidence", "for SES: what named the region (mail-from, "
+			"dkim-selector, ptr, ip, none); empty for others"},
     {"domain", "the reports' policy domain (a row per source and domain)"},
     {NULL, NULL},
 };
 
 static const struct help_column ses_columns[] = {
-    {"region", "the SES region, from SES's default MAIL FROM; unknown "
+    {"region", "the SES region (see region_evidence); unknown "
 	       "when the mail does not show it"},
     {"source_ip", "the sending address"},
     {"header_from", "the From domain"},
@@ -81,6 +83,12 @@ static const struct help_column ses_columns[] = {
 	      "mail-from-spf-fail, strict-alignment, region-gap "
 	      "(docs/ses.md); empty when no SES setting explains it"},
     {"fix", "which SES setting and which DNS record to change"},
+    {"severity", "fail: messages fail DMARC (enforcement would act on "
+		 "them); warn: they pass through one mechanism only"},
+    {"region_evidence", "what named the region: mail-from, dkim-selector, "
+			"ptr, ip or none"},
+    {"notes", "signals that disagree, amazonses.com selectors in no table, "
+	      "the SES-based product"},
     {NULL, NULL},
 };
 
@@ -123,6 +131,7 @@ static const struct help_column records_columns[] = {
     {"spf_results", "the result of each SPF check"},
     {"ses_region", "the Amazon SES region; empty when not SES mail"},
     {"cause", "as for ses, for this record"},
+    {"region_evidence", "as for ses, for this record"},
     {NULL, NULL},
 };
 

@@ -2,6 +2,7 @@
  * selection.c - see selection.h.  Messages quote the option as given,
  * through inert_copy(): it may hold any byte.
  */
+#include "ascii.h"
 #include "selection.h"
 
 #include <string.h>
@@ -55,8 +56,7 @@ check_domain(char *d, FILE *note, struct err *e)
 			return err_set(e, "--domain '%s': a domain has no "
 					  "white space or control characters",
 			    shown);
-		if (c >= 'A' && c <= 'Z')
-			d[i] = (char)(c - 'A' + 'a');
+		d[i] = (char)ascii_lower(c);
 	}
 	if (d[n - 1] == '.') {
 		if (n == 1 || d[n - 2] == '.')

@@ -53,6 +53,8 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	a->row.dkim_aligned += g->dkim_aligned;
 	a->row.quarantined += g->quarantined;
 	a->row.rejected += g->rejected;
+	if (id.snd.ses && id.snd.evidence > a->row.evidence)
+		a->row.evidence = id.snd.evidence;
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct source_row {
 	uint64_t ips;            /* distinct addresses */
 	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
 	uint64_t quarantined, rejected;
+	enum region_evidence evidence; /* SES: the strongest of its groups */
 };
 
 struct sources_view {

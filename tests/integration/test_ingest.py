@@ -112,7 +112,7 @@ class Inputs(Case):
         proc = self.ingest("-v", EXAMPLES)
         self.assertExit(proc, EX_OK)
         self.assertEqual(self.count("reports"), 5)
-        self.assertEqual(self.sql("SELECT sum(message_count), sum(record_count) FROM reports"), [(7574, 42)])
+        self.assertEqual(self.sql("SELECT sum(message_count), sum(record_count) FROM reports"), [(7693, 46)])
 
 
 class Messages(Case):

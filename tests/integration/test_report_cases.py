@@ -45,8 +45,9 @@ class Sums(Case):
         self.assertEqual(rows[0]["cause"], "default-mail-from;no-easy-dkim;region-gap")
         src = {r["source"] + "/" + r["region"]: r for r in csv_rows(self.report("sources", "--format", "csv"))}
         self.assertEqual(src["Amazon SES/eu-west-1"]["messages"], "333")
-        self.assertEqual(src["Amazon SES/unknown"]["messages"], "15")
-        self.assertEqual(src["Amazon SES/unknown"]["dmarc_pass"], "15")
+        # 69.169.224.5: eu-central-1 by the /24 table
+        self.assertEqual(src["Amazon SES/eu-central-1"]["messages"], "15")
+        self.assertEqual(src["Amazon SES/eu-central-1"]["dmarc_pass"], "15")
 
     def test_tables_summarise_big_address_pools(self):
         recs = [ses_default(ip="54.240.7.%d" % i, count=100 + i) for i in range(15)]
@@ -80,7 +81,8 @@ class Sums(Case):
         proc = self.report("ses", "--exit-code", "--format", "csv", "--max-age", "36500")
         self.assertExit(proc, EX_OK)
         self.assertEqual(proc.stdout, b"region,source_ip,header_from,messages,spf_aligned,"
-                                      b"dkim_aligned,envelope_from,dkim_domains,cause,fix\r\n")
+                                      b"dkim_aligned,envelope_from,dkim_domains,cause,fix,"
+                                      b"severity,region_evidence,notes\r\n")
 
     def test_no_ses_at_all(self):
         self.write("a.xml", report_xml(records=[record(ip="198.51.100.9")], begin=DAY, end=DAY + 86399))

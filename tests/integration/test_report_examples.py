@@ -48,8 +48,8 @@ OTHER = {r["scenario"]: r for r in readme_table(OTHER_HEADER)}
 class Examples(Case):
     def setUp(self):
         super().setUp()
-        self.assertEqual(sorted(SES), list("ABCDEF"), "README's SES table changed shape")
-        self.assertEqual(sorted(OTHER), list("GHS"), "README's other-sources table changed shape")
+        self.assertEqual(sorted(SES), list("ABCDEFR"), "README's SES table changed shape")
+        self.assertEqual(sorted(OTHER), list("GHSW"), "README's other-sources table changed shape")
         self.assertExit(self.ingest(EXAMPLES), EX_OK)
 
     def csv(self, command, *args):
@@ -65,7 +65,7 @@ class Examples(Case):
         self.assertExit(proc, EX_OK)
         self.assertTrue(proc.stdout.startswith(
             b"region,source_ip,header_from,messages,spf_aligned,dkim_aligned,"
-            b"envelope_from,dkim_domains,cause,fix\r\n"))
+            b"envelope_from,dkim_domains,cause,fix,severity,region_evidence,notes\r\n"))
 
     def test_each_ses_scenario_exactly(self):
         rows = self.csv("ses")
@@ -73,7 +73,7 @@ class Examples(Case):
         for r in rows:
             by_key[(r["region"], r["header_from"], r["cause"])].append(r)
         flagged = [s for s in SES.values() if s["causes"] != "(none)"]
-        self.assertEqual(len(flagged), 5)
+        self.assertEqual(len(flagged), 6)
         for s in flagged:
             with self.subTest(scenario=s["scenario"]):
                 got = by_key.pop((s["region"], s["header_from"], s["causes"]), [])
@@ -83,6 +83,8 @@ class Examples(Case):
                 self.assertEqual(sum(int(r["dkim_aligned"]) for r in got), int(s["DKIM-aligned"]))
                 for r in got:
                     self.assertTrue(r["fix"])
+                    self.assertEqual(r["severity"], s["severity"])
+                    self.assertEqual(r["region_evidence"], s["region evidence"])
         # nothing else: no row for the healthy source, no other sender
         self.assertEqual(dict(by_key), {})
 
@@ -104,16 +106,20 @@ class Examples(Case):
         fix = rows[("eu-west-1", "default-mail-from;no-easy-dkim;region-gap")]["fix"]
         self.assertIn("eu-west-1", fix)
         self.assertIn("MAIL FROM", fix)
-        self.assertIn("MX 10 feedback-smtp.eu-west-1.amazonses.com", fix)
-        self.assertIn('"v=spf1 include:amazonses.com ~all"', fix)
+        # one MX serves every region: the MAIL FROM domain working elsewhere is named, its MX
+        # kept, never a second one asked for
+        self.assertIn("set the MAIL FROM attribute of the identity example.com to mail.example.com, "
+                      "the MAIL FROM domain already working in eu-central-1", fix)
+        self.assertNotIn("feedback-smtp.eu-west-1", fix)
         self.assertIn("Easy DKIM", fix)
         self.assertIn("CNAME", fix)
-        fix = rows[("us-west-2", "default-mail-from;dkim-fail;region-gap")]["fix"]
+        fix = rows[("us-west-2", "default-mail-from;dkim-fail;region-gap;dkim-records-changed")]["fix"]
+        self.assertNotIn("is Pending or Failed, so", fix)
         self.assertIn("wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu._domainkey.example.com", fix)
-        fix = rows[("unknown", "mail-from-spf-fail")]["fix"]
+        fix = rows[("us-east-2", "mail-from-spf-fail")]["fix"]
         self.assertIn("bounce.example.com", fix)
-        self.assertNotIn("us-east-2", fix)  # the story's region is not in the reports
-        fix = rows[("unknown", "strict-alignment")]["fix"]
+        self.assertIn("one MX record, 10 feedback-smtp.us-east-2.amazonses.com", fix)
+        fix = rows[("us-east-1", "strict-alignment")]["fix"]
         self.assertIn("aspf=r", fix)
         self.assertIn("_dmarc.example.net", fix)
         env = {r["region"]: r["envelope_from"] for r in self.csv("ses")}
@@ -142,17 +148,23 @@ class Examples(Case):
                 if s["causes"] == "(none)":
                     self.assertNotIn(ip + " ", text)
                 else:
-                    self.assertRegex(text, r"(?m)^%s +%s " % (re.escape(ip), r"\d+"))
-        self.assertEqual(text.count("\nFix: ") + text.startswith("Fix: "), 5)
-        self.assertIn("eu-west-1  example.com  default-mail-from;no-easy-dkim;region-gap\n", text)
+                    self.assertRegex(text, r"(?m)^%s +%s +%s " % (re.escape(ip), s["region evidence"], r"\d+"))
+        self.assertEqual(text.count("\nFix: ") + text.startswith("Fix: "), 6)
+        self.assertTrue(text.startswith("FAIL  eu-west-1  example.com  default-mail-from;no-easy-dkim;region-gap\n"))
+        # fail blocks before warn blocks
+        heads = [l.split()[0] for l in text.splitlines() if l.startswith(("FAIL  ", "WARN  "))]
+        self.assertEqual(heads, ["FAIL"] * 2 + ["WARN"] * 4)
+        self.assertIn("\n31 messages were forwarded or modified in transit; no SES setting changes that.\n",
+                      text)
 
     def test_json(self):
         proc = self.report("ses", "--format", "json")
         data = json.loads(proc.stdout)
-        self.assertEqual(len(data), 10)
+        self.assertEqual(len(data), 11)
         self.assertEqual(list(data[0].keys()),
                          ["region", "source_ip", "header_from", "messages", "spf_aligned",
-                          "dkim_aligned", "envelope_from", "dkim_domains", "cause", "fix"])
+                          "dkim_aligned", "envelope_from", "dkim_domains", "cause", "fix",
+                          "severity", "region_evidence", "notes"])
         self.assertTrue(all(isinstance(r["messages"], int) for r in data))
 
     def test_domain_filter(self):
@@ -167,7 +179,7 @@ class Examples(Case):
         self.assertExit(proc, EX_OK)
         self.assertTrue(proc.stdout.startswith(
             b"source,region,ips,messages,dmarc_pass,spf_aligned,dkim_aligned,quarantined,"
-            b"rejected,domain\r\n"))
+            b"rejected,region_evidence,domain\r\n"))
 
     def test_sources(self):
         rows = self.csv("sources")
@@ -189,11 +201,13 @@ class Examples(Case):
             self.assertEqual(int(r["spf_aligned"]), sum(int(w["SPF-aligned"]) for w in want))
             self.assertEqual(int(r["dkim_aligned"]), sum(int(w["DKIM-aligned"]) for w in want))
 
-        check(("Amazon SES", "us-east-1"), "A")
+        check(("Amazon SES", "us-east-1"), "AF")
         check(("Amazon SES", "eu-west-1"), "B")
         check(("Amazon SES", "us-west-2"), "E")
-        check(("Amazon SES", "unknown"), "CDF")  # region only from a MAIL FROM
-        check(("Google Workspace", ""), "G")
+        check(("Amazon SES", "eu-central-1"), "C")  # the selector and the /24 say so
+        check(("Amazon SES", "us-east-2"), "D")
+        check(("Amazon SES", "ap-northeast-1"), "R")
+        check(("Google Workspace", ""), "GW")  # W: forwarded by a Google address
         check(("SendGrid", ""), "S")
         # every unknown source is its own row, named by its address
         spoof = ips(OTHER["H"]["source IP(s)"])
@@ -208,14 +222,19 @@ class Examples(Case):
             msgs = [int(r["messages"]) for r in rows if r["domain"] == d]
             self.assertEqual(msgs, sorted(msgs, reverse=True))
         msgs = [int(r["messages"]) for r in rows]
-        self.assertEqual(sum(msgs), 7574)
+        self.assertEqual(sum(msgs), 7693)
+        ev = {(r["domain"], r["source"], r["region"]): r["region_evidence"] for r in rows}
+        self.assertEqual(ev[("example.com", "Amazon SES", "us-east-1")], "mail-from")
+        self.assertEqual(ev[("example.net", "Amazon SES", "us-east-1")], "dkim-selector")
+        self.assertEqual(ev[("example.com", "Amazon SES", "ap-northeast-1")], "dkim-selector")
+        self.assertEqual(ev[("example.com", "Google Workspace", "")], "")
 
     def test_sources_dmarc_pass(self):
         by = {}  # summed over the policy domains
         for r in self.csv("sources"):
             b = by.setdefault((r["source"], r["region"]), {"dmarc_pass": "0"})
             b["dmarc_pass"] = str(int(b["dmarc_pass"]) + int(r["dmarc_pass"]))
-        self.assertEqual(by[("Amazon SES", "us-east-1")]["dmarc_pass"], "1193")
+        self.assertEqual(by[("Amazon SES", "us-east-1")]["dmarc_pass"], "1446")
         self.assertEqual(by[("Amazon SES", "eu-west-1")]["dmarc_pass"], "0")
         self.assertEqual(by[("Google Workspace", "")]["dmarc_pass"], "498")
 
@@ -231,7 +250,7 @@ class Examples(Case):
         us = next(l for l in lines if "us-east-1" in l)
         # numbers right-aligned, shares in percent
         self.assertRegex(us, r"^Amazon SES +us-east-1 +2 +1193 +100\.0% +0\.0% +100\.0% +0 +0$")
-        self.assertIn("7574 messages", lines[-1])
+        self.assertIn("7693 messages", lines[-1])
 
     # --- records -------------------------------------------------------
 
@@ -245,10 +264,10 @@ class Examples(Case):
             "source_name", "count", "spf_aligned", "dkim_aligned", "dmarc_aligned", "disposition",
             "policy_override_reasons", "policy_override_comments", "envelope_from", "header_from",
             "envelope_to", "dkim_domains", "dkim_selectors", "dkim_results", "spf_domains",
-            "spf_scopes", "spf_results", "ses_region", "cause"]))
+            "spf_scopes", "spf_results", "ses_region", "cause", "region_evidence"]))
         rows = list(csv.DictReader(io.StringIO(proc.stdout.decode(), newline="")))
-        self.assertEqual(len(rows), 42)
-        self.assertEqual(sum(int(r["count"]) for r in rows), 7574)
+        self.assertEqual(len(rows), 46)
+        self.assertEqual(sum(int(r["count"]) for r in rows), 7693)
         # each scenario is seen in as many reports as the README says
         for s in list(SES.values()) + list(OTHER.values()):
             seen = {r["report_id"] for r in rows if r["source_ip_address"] in ips(s["source IP(s)"])}
@@ -261,6 +280,7 @@ class Examples(Case):
         self.assertEqual(b["source_name"], "Amazon SES")
         self.assertEqual(b["ses_region"], "eu-west-1")
         self.assertEqual(b["cause"], "default-mail-from;no-easy-dkim;region-gap")
+        self.assertEqual(b["region_evidence"], "mail-from")
         self.assertEqual(b["envelope_to"], "outlook.com")
         e = next(r for r in rows if r["source_ip_address"] == "54.240.27.22"
                  and r["org_name"] == "Outlook.com")
@@ -274,13 +294,17 @@ class Examples(Case):
         self.assertEqual(q["policy_override_comments"], "source IP listed on the receiver's local blocklist")
         self.assertEqual((q["source_name"], q["ses_region"], q["cause"]), ("", "", ""))
         c = next(r for r in rows if r["source_ip_address"] == "69.169.224.5")
-        self.assertEqual((c["ses_region"], c["cause"]), ("unknown", ""))
+        self.assertEqual((c["ses_region"], c["cause"], c["region_evidence"]),
+                         ("eu-central-1", "", "dkim-selector"))
+        w = next(r for r in rows if r["source_ip_address"] == "209.85.220.101")
+        self.assertEqual((w["source_name"], w["ses_region"], w["region_evidence"]),
+                         ("Google Workspace", "", ""))
         rx = next(r for r in rows if r["report_id"] == "rx20261124a7f3c91e")
         self.assertEqual((rx["np"], rx["testing"], rx["pct"]), ("none", "n", ""))
 
     def test_records_json(self):
         data = json.loads(self.report("records", "--format", "json").stdout)
-        self.assertEqual(len(data), 42)
+        self.assertEqual(len(data), 46)
         r = data[0]
         self.assertIsInstance(r["count"], int)
         self.assertIsInstance(r["spf_aligned"], bool)
@@ -302,7 +326,7 @@ class Examples(Case):
         self.assertEqual((net[0]["adkim"], net[0]["aspf"]), ("s", "s"))
         self.assertEqual((com[0]["reports"], com[0]["days"]), ("4", "1"))
         self.assertEqual((com[0]["first_day"], com[0]["last_day"]), ("2026-11-24", "2026-11-24"))
-        self.assertEqual(int(com[0]["domain_messages"]), 7574 - 259)
+        self.assertEqual(int(com[0]["domain_messages"]), 7693 - 259)
         self.assertEqual(int(net[0]["domain_messages"]), 259)
         by = {(r["source"], r["region"]): r for r in com}
         e = by[("Amazon SES", "us-west-2")]

@@ -131,8 +131,13 @@ TEST(ses_signals_strongest_first)
 	s = run(c, "69.169.224.5", "mail.example.com", "mail.example.com",
 	    "example.com", "pass");
 	CHECK(s.ses);
-	CHECK_STR(s.region, REGION_UNKNOWN);
+	CHECK_STR(s.region, "eu-central-1"); /* the /24 table */
+	CHECK_INT(s.evidence, EVIDENCE_IP);
 	CHECK_INT(s.via, SIGNAL_IP);
+	s = run(c, "54.240.94.118", "mail.example.com", "mail.example.com",
+	    "example.com", "pass");
+	CHECK_STR(s.region, REGION_UNKNOWN); /* a /24 in no table */
+	CHECK_INT(s.evidence, EVIDENCE_NONE);
 	s = run(c, "24.110.127.255", NULL, NULL, NULL, NULL);
 	CHECK(s.ses);
 	s = run(c, "24.110.128.0", NULL, NULL, NULL, NULL);
@@ -336,7 +341,7 @@ TEST(causes_of_the_scenarios)
 	const struct dmarc_dkim ses_only[] = {
 	    {"amazonses.com", "5bk2", "pass", NULL}};
 	const struct dmarc_dkim own_fails[] = {
-	    {"example.com", "wq5bn3ez", "fail", NULL},
+	    {"example.com", "wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu", "fail", NULL},
 	    {"amazonses.com", "vjy3", "pass", NULL}};
 	const struct dmarc_dkim net_pass[] = {
 	    {"example.net", "ce2a", "pass", NULL},
@@ -380,8 +385,8 @@ TEST(causes_of_the_scenarios)
 	CHECK_STR(causes(&f, "54.240.27.22", "example.com",
 		      "us-west-2.amazonses.com", "us-west-2.amazonses.com",
 		      "pass", own_fails, 2, "r", 1, 1, &h),
-	    "default-mail-from;dkim-fail");
-	CHECK_STR(h.dkim_selector, "wq5bn3ez");
+	    "default-mail-from;dkim-fail;dkim-records-changed");
+	CHECK_STR(h.dkim_selector, "wq5bn3ezk7dtcj2mxh6pyvlfogr4asiu");
 	/* F: aspf=s with a subdomain MAIL FROM */
 	memset(&h, 0, sizeof(h));
 	CHECK_STR(causes(&f, "54.240.8.83", "example.net", "mail.example.net",
@@ -427,7 +432,8 @@ TEST(fixes_name_setting_record_and_region)
 	    out, sizeof(out));
 	CHECK_CONTAINS(out, "SES region eu-west-1");
 	CHECK_CONTAINS(out, "custom MAIL FROM");
-	CHECK_CONTAINS(out, "MX 10 feedback-smtp.eu-west-1.amazonses.com");
+	CHECK_CONTAINS(out,
+	    "exactly one MX record, 10 feedback-smtp.eu-west-1.amazonses.com");
 	CHECK_CONTAINS(out, "\"v=spf1 include:amazonses.com ~all\"");
 	fix_format(CAUSE_NO_EASY_DKIM, "us-east-1", "example.com", &h, out,
 	    sizeof(out));
@@ -476,4 +482,274 @@ TEST(mail_from_of_a_record)
 	CHECK_STR(diag_mail_from(NULL, spf, 2), "bounce.example.com");
 	CHECK(diag_mail_from(NULL, spf, 1) == NULL);
 	CHECK(diag_mail_from(NULL, NULL, 0) == NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * The SES region and its evidence (ses-region.c).
+ */
+
+static const char *
+ptr_region(const char *name)
+{
+	static char r[REGION_MAX];
+
+	if (!ses_ptr_region(name, r, sizeof(r)))
+		return NULL;
+	return r;
+}
+
+TEST(ptr_names_of_ses_hosts)
+{
+	CHECK_STR(ptr_region("a8-70.smtp-out.amazonses.com"), "us-east-1");
+	CHECK_STR(ptr_region("A8-70.SMTP-OUT.AmazonSES.com."), "us-east-1");
+	CHECK_STR(ptr_region("a7-12.smtp-out.eu-west-1.amazonses.com"),
+	    "eu-west-1");
+	CHECK_STR(ptr_region("e234-52.smtp-out.ap-northeast-1.amazonses.com"),
+	    "ap-northeast-1");
+	/* SES, but the label is no region */
+	CHECK_STR(ptr_region("b1-2.smtp-out.eu-west.amazonses.com"),
+	    REGION_UNKNOWN);
+	/* not an SES host name */
+	CHECK(ptr_region("smtp-out.amazonses.com") == NULL);
+	CHECK(ptr_region(".smtp-out.amazonses.com") == NULL);
+	CHECK(ptr_region("x.y.smtp-out.amazonses.com") == NULL);
+	CHECK(ptr_region("a1.smtp-out.a.b.amazonses.com") == NULL);
+	CHECK(ptr_region("a1.smtp-in.amazonses.com") == NULL);
+	CHECK(ptr_region("a1.smtp-out.amazonses.com.evil.test") == NULL);
+	CHECK(ptr_region("mail-sor-f65.google.com") == NULL);
+	CHECK(ptr_region(NULL) == NULL);
+}
+
+static struct sender
+run_ptr(struct classifier *c, const char *ip, const char *ptr,
+    const char *env, const char *ses_selector)
+{
+	struct dmarc_spf spf = {env, "mfrom", "pass", NULL};
+	struct dmarc_dkim dkim = {"amazonses.com", ses_selector, "pass", NULL};
+	struct classify_input in = {ip, ptr, env, &spf, env ? 1 : 0, &dkim,
+	    ses_selector ? 1 : 0};
+	struct sender s;
+
+	classify_record(c, &in, &s);
+	return s;
+}
+
+TEST(region_evidence_strongest_first)
+{
+	struct classifier *c = open_table(NULL);
+	struct sender s;
+
+	/* the PTR beats the /24 and says so */
+	s = run_ptr(c, "54.240.8.9", "a8-9.smtp-out.eu-west-1.amazonses.com",
+	    "mail.example.com", NULL);
+	CHECK_STR(s.region, "eu-west-1");
+	CHECK_INT(s.evidence, EVIDENCE_PTR);
+	CHECK_STR(s.note, "region from ptr (eu-west-1); ip says us-east-1");
+	/* ... and a bare smtp-out name is us-east-1 */
+	s = run_ptr(c, "54.240.94.1", "a94-1.smtp-out.amazonses.com",
+	    "mail.example.com", NULL);
+	CHECK_STR(s.region, "us-east-1");
+	CHECK_INT(s.evidence, EVIDENCE_PTR);
+	CHECK_STR(s.note, "");
+	/* the selector beats the PTR */
+	s = run_ptr(c, "54.240.94.1", "a94-1.smtp-out.amazonses.com",
+	    "mail.example.com", "uku4taia5b5tsbglxyj6zym32efj7xqv");
+	CHECK_STR(s.region, "eu-west-1");
+	CHECK_INT(s.evidence, EVIDENCE_DKIM_SELECTOR);
+	CHECK_STR(s.note, "region from dkim-selector (eu-west-1); ptr says "
+			  "us-east-1");
+	/* the MAIL FROM beats everything */
+	s = run_ptr(c, "54.240.8.9", "a8-9.smtp-out.amazonses.com",
+	    "eu-north-1.amazonses.com", "xplzuhjr4seloozmmorg6obznvt7ijlt");
+	CHECK_STR(s.region, "eu-north-1");
+	CHECK_INT(s.evidence, EVIDENCE_MAIL_FROM);
+	CHECK_STR(s.note, "region from mail-from (eu-north-1); dkim-selector "
+			  "says us-east-2; ptr says us-east-1; ip says us-east-1");
+	/* signals that agree make no note */
+	s = run_ptr(c, "54.240.7.5", NULL, "eu-west-1.amazonses.com",
+	    "shh3fegwg5fppqsuzphvschd53n6ihuv");
+	CHECK_STR(s.region, "eu-west-1");
+	CHECK_STR(s.note, "");
+	/* a selector in no table is handed back; the region stays unknown */
+	s = run_ptr(c, "54.240.94.1", NULL, "mail.example.com", "nosuchsel");
+	CHECK_STR(s.region, REGION_UNKNOWN);
+	CHECK_INT(s.evidence, EVIDENCE_NONE);
+	CHECK_STR(s.unknown_selector, "nosuchsel");
+	/* an address in no SES range, named like an SES host: SES by PTR */
+	s = run_ptr(c, "198.51.100.4", "d1-2.smtp-out.ca-central-1.amazonses.com",
+	    NULL, NULL);
+	CHECK(s.ses);
+	CHECK_INT(s.via, SIGNAL_PTR);
+	CHECK_STR(s.region, "ca-central-1");
+	/* other senders carry no evidence */
+	s = run_ptr(c, "209.85.220.41", NULL, "example.com", NULL);
+	CHECK(!s.ses);
+	CHECK_INT(s.evidence, EVIDENCE_NONE);
+	CHECK_STR(region_evidence_name(EVIDENCE_MAIL_FROM), "mail-from");
+	CHECK_STR(region_evidence_name(EVIDENCE_NONE), "none");
+	classify_close(c);
+}
+
+TEST(user_region_lines)
+{
+	struct classifier *c = open_table(
+	    "cidr_or_domain,name\n"
+	    "ses-selector:mysel1,sa-east-1\n"
+	    "SES-SELECTOR:uku4taia5b5tsbglxyj6zym32efj7xqv,-\n"
+	    "ses-prefix:54.240.94.0/24,me-south-1\n"
+	    "ses-prefix:54.240.94.128/25,af-south-1\n"
+	    "ses-prefix:54.240.8.0/24,-\n");
+	struct sender s;
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	s = run_ptr(c, "192.0.2.1", NULL, "amazonses.com", "mysel1");
+	CHECK_STR(s.region, "us-east-1");
+	CHECK_STR(s.note, "region from mail-from (us-east-1); dkim-selector "
+			  "says sa-east-1");
+	/* a built-in selector taken away is neither a region nor unknown */
+	s = run_ptr(c, "54.240.94.1", NULL, "mail.example.com",
+	    "uku4taia5b5tsbglxyj6zym32efj7xqv");
+	CHECK_STR(s.region, "me-south-1");
+	CHECK_INT(s.evidence, EVIDENCE_IP);
+	CHECK(s.unknown_selector == NULL);
+	/* the most specific prefix wins */
+	s = run_ptr(c, "54.240.94.200", NULL, "mail.example.com", NULL);
+	CHECK_STR(s.region, "af-south-1");
+	/* a built-in /24 taken away */
+	s = run_ptr(c, "54.240.8.70", NULL, "mail.example.com", NULL);
+	CHECK(s.ses);
+	CHECK_STR(s.region, REGION_UNKNOWN);
+	classify_close(c);
+	CHECK_CONTAINS(open_error("ses-selector:x,Europe\n"),
+	    "not an AWS region name");
+	CHECK_CONTAINS(open_error("ses-prefix:10.0.0.0/40,eu-west-1\n"),
+	    "not an address range");
+	CHECK_CONTAINS(open_error("ses-selector:,eu-west-1\n"),
+	    "not a DKIM selector");
+	CHECK_STR(open_error("ses-prefix:2001:db8::/32,eu-west-1\n"),
+	    "(accepted)");
+}
+
+static int
+transit(struct classifier *c, const char *ip, const char *spf_domain,
+    const char *spf_result, const char *ses_dkim_result)
+{
+	struct dmarc_spf spf = {spf_domain, "mfrom", spf_result, NULL};
+	struct dmarc_dkim dkim[] = {{"example.com", "tok", "fail", NULL},
+	    {"amazonses.com", "sel", ses_dkim_result, NULL}};
+	struct classify_input in = {ip, NULL, spf_domain, &spf,
+	    spf_domain ? 1 : 0, dkim, ses_dkim_result ? 2 : 1};
+
+	return classify_in_transit(c, &in);
+}
+
+TEST(mail_changed_in_transit)
+{
+	struct classifier *c = open_table(NULL);
+	struct sender s;
+	struct dmarc_spf spf = {"amazonses.com", "mfrom", "fail", NULL};
+	struct dmarc_dkim dkim = {"amazonses.com", "sel", "fail", NULL};
+	struct classify_input in = {"209.85.220.101", NULL, "amazonses.com",
+	    &spf, 1, &dkim, 1};
+
+	/* a Google forwarder: SPF fails for amazonses.com, signatures broke */
+	CHECK_INT(transit(c, "209.85.220.101", "amazonses.com", "fail", "fail"),
+	    1);
+	/* a list with a custom MAIL FROM: the broken SES signature says it */
+	CHECK_INT(transit(c, "198.51.100.7", "bounce.example.com", "fail",
+		      "fail"),
+	    1);
+	/* SES's signature survived: SES sent it (a dedicated address) */
+	CHECK_INT(transit(c, "198.51.100.7", "amazonses.com", "fail", "pass"),
+	    0);
+	/* SPF for SES's MAIL FROM passed: an address SES authorises */
+	CHECK_INT(transit(c, "198.51.100.7", "amazonses.com", "pass", "fail"),
+	    0);
+	/* from an SES address: a failure there is SES's row */
+	CHECK_INT(transit(c, "54.240.8.70", "amazonses.com", "fail", "fail"),
+	    0);
+	/* nothing of SES's broken: no SES signature, SPF none */
+	CHECK_INT(transit(c, "198.51.100.7", "amazonses.com", "none", NULL), 0);
+	/* no address known */
+	CHECK_INT(transit(c, NULL, "amazonses.com", "fail", "fail"), 0);
+	/* an SES host by its PTR */
+	in.ptr = "a8-70.smtp-out.amazonses.com";
+	CHECK_INT(classify_in_transit(c, &in), 0);
+	in.ptr = NULL;
+	/* classified by its address only, never as SES */
+	classify_record(c, &in, &s);
+	CHECK(s.in_transit);
+	CHECK(!s.ses);
+	CHECK_STR(s.name, "Google Workspace");
+	classify_close(c);
+}
+
+TEST(dkim_fail_split_and_products)
+{
+	struct fixture f = fixture();
+	const struct dmarc_dkim byod[] = {{"example.com", "mykey", "fail", NULL},
+	    {"amazonses.com", "s", "pass", NULL}};
+	const struct dmarc_dkim before[] = {
+	    {"example.com", "selector1", "fail", NULL},
+	    {"amazonses.com", "s", "pass", NULL}};
+	const struct dmarc_dkim resend[] = {{"example.com", "resend", "fail", NULL},
+	    {"amazonses.com", "s", "pass", NULL}};
+	const struct dmarc_dkim none[] = {{"example.com", NULL, "fail", NULL},
+	    {"amazonses.com", "s", "pass", NULL}};
+	struct diag_hint h;
+	char out[4096];
+
+	CHECK_STR(causes(&f, "54.240.8.1", "example.com", "mail.example.com",
+		      "mail.example.com", "pass", byod, 2, "r", 0, 1, NULL),
+	    "dkim-fail;byodkim-mismatch");
+	CHECK_STR(causes(&f, "54.240.8.1", "example.com", "mail.example.com",
+		      "mail.example.com", "pass", before, 2, "r", 0, 1, NULL),
+	    "dkim-fail;signed-before-ses");
+	CHECK_STR(causes(&f, "54.240.8.1", "example.com", "mail.example.com",
+		      "mail.example.com", "pass", none, 2, "r", 0, 1, NULL),
+	    "dkim-fail");
+	memset(&h, 0, sizeof(h));
+	CHECK_STR(causes(&f, "54.240.8.1", "example.com", "send.example.com",
+		      "send.example.com", "pass", resend, 2, "r", 0, 1, &h),
+	    "dkim-fail;dkim-records-changed");
+	CHECK_STR(h.product, "Resend");
+	memset(&h, 0, sizeof(h));
+	causes(&f, "54.240.8.1", "example.com", "example.com", "example.com",
+	    "none", byod, 2, "r", 1, 1, &h);
+	CHECK_STR(h.product, "Amazon WorkMail");
+	fix_format(CAUSE_MAIL_FROM_SPF_FAIL, "eu-west-1", "example.com", &h, out,
+	    sizeof(out));
+	CHECK_CONTAINS(out, "WorkMail console");
+	CHECK(strstr(out, "feedback-smtp") == NULL); /* its MX is the inbox */
+	causes_format(CAUSE_SIGNED_BEFORE_SES | CAUSE_DKIM_FAIL |
+		CAUSE_REGION_GAP | CAUSE_BYODKIM_MISMATCH |
+		CAUSE_DKIM_RECORDS_CHANGED,
+	    out, sizeof(out));
+	CHECK_STR(out, "dkim-fail;region-gap;dkim-records-changed;"
+		       "byodkim-mismatch;signed-before-ses");
+	fixture_close(&f);
+}
+
+TEST(region_gap_fix_keeps_one_mx)
+{
+	struct diag_hint h;
+	char out[4096];
+
+	memset(&h, 0, sizeof(h));
+	h.working_mail_from = "bounce.example.com";
+	h.working_region = "us-east-1";
+	fix_format(CAUSE_REGION_GAP | CAUSE_DKIM_FAIL, "eu-west-1",
+	    "example.com", &h, out, sizeof(out));
+	CHECK_CONTAINS(out, "set the identity's MAIL FROM attribute to "
+			    "bounce.example.com, the MAIL FROM domain already "
+			    "working in us-east-1");
+	CHECK_CONTAINS(out, "never add a second");
+	CHECK(strstr(out, "feedback-smtp.eu-west-1") == NULL);
+	h.working_region = REGION_UNKNOWN;
+	fix_format(CAUSE_DEFAULT_MAIL_FROM, "eu-west-1", "example.com", &h, out,
+	    sizeof(out));
+	CHECK_CONTAINS(out, "already working for it elsewhere");
+	CHECK(strstr(out, "feedback-smtp.eu-west-1") == NULL);
 }
