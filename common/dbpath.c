@@ -38,7 +38,12 @@ db_path_resolve(const char *option, int create_dir, char *out, size_t len,
 	char dir[4096];
 	int n;
 
-	if (option != NULL && option[0] != '\0') {
+	/* An empty --db would otherwise fall through to the default: a
+	 * script whose variable is unset must not write somewhere else. */
+	if (option != NULL && option[0] == '\0')
+		return err_set(e, "the database location is empty (--db \"\" "
+				  "or db = in [store]): give a path or a URL");
+	if (option != NULL) {
 		if ((size_t)snprintf(out, len, "%s", option) >= len)
 			return err_set(e, "database path too long");
 		return 0;

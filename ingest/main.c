@@ -14,12 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "dbpath.h"
 #include "fetch.h"
 #include "import.h"
 #include "input-limits.h"
@@ -156,32 +154,23 @@ parse_size(const char *s, const char *opt, uint64_t *out)
 	return 0;
 }
 
-/* One run per database at a time: a second cron run that starts while the
- * first still drains a backlog exits at once instead of racing it. */
+/* One run per store at a time (store_lock()): a second cron run that
+ * starts while the first still drains a backlog exits at once instead of
+ * racing it.  Returns 0 or an exit status. */
 static int
-take_lock(const char *db, int *fd, struct logger *lg)
+take_lock(const char *db, struct store_lock **lock, struct logger *lg)
 {
-	char path[PATH_MAX];
+	struct err e;
+	int exists, rc;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", db) >= sizeof(path)) {
-		log_error(lg, "database path too long");
-		return EX_USAGE;
-	}
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd == -1) {
-		log_error(lg, "cannot create the lock file %s: %s", path,
-		    strerror(errno));
+	/* a directory, say, is refused before a lock file is made beside it */
+	if (store_exists(db, &exists, &e) == -1) {
+		log_error(lg, "%s", e.msg);
 		return EX_CANTCREAT;
 	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			log_error(lg, "another dmarc-ingest is running on %s "
-				      "(lock %s held); try again later",
-			    db, path);
-			return EX_TEMPFAIL;
-		}
-		log_error(lg, "cannot lock %s: %s", path, strerror(errno));
-		return EX_IOERR;
+	if ((rc = store_lock(db, NULL, lock, &e)) != 0) {
+		log_error(lg, "%s", e.msg);
+		return rc == 1 ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
 	return 0;
 }
@@ -222,10 +211,15 @@ run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
 {
 	struct fetch_imap_result res;
 	const struct import_stats *s;
+	char statedir[PATH_MAX];
 	struct err e;
 	int status = EX_OK;
 
-	if (fetch_imap(fc, st, &cfg->imap, dbpath, &res, &e) == -1) {
+	if (store_state_dir(dbpath, statedir, sizeof(statedir), &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CANTCREAT;
+	}
+	if (fetch_imap(fc, st, &cfg->imap, statedir, &res, &e) == -1) {
 		fetch_progress_done(fc);
 		log_error(lg, "%s", e.msg);
 		status = res.status;
@@ -256,7 +250,8 @@ main(int argc, char **argv)
 	const struct import_stats *s;
 	unsigned long long n;
 	struct err e;
-	int c, i, idx, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
+	struct store_lock *lock = NULL;
+	int c, i, idx, level = LOG_NORMAL, rc, status = EX_OK;
 	int nkeys = 0, all = 0, imap;
 
 	/* at most one (name, value) pair per argument */
@@ -382,25 +377,25 @@ main(int argc, char **argv)
 	if (dbopt == NULL &&
 	    ((env = getenv("DMARCSIFT_DB")) == NULL || env[0] == '\0'))
 		dbopt = cfg.db;
-	if (db_path_resolve(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
+	if (store_locate(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
-	if ((rc = take_lock(dbpath, &lockfd, &lg)) != 0) {
+	if ((rc = take_lock(dbpath, &lock, &lg)) != 0) {
 		config_free(&cfg);
 		return rc;
 	}
 	if (store_open(dbpath, STORE_READWRITE, &st, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
-		close(lockfd);
+		store_unlock(lock);
 		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
 	if ((imp = importer_new(st, &lim, &lg)) == NULL) {
 		log_error(&lg, "out of memory");
 		store_close(st);
-		close(lockfd);
+		store_unlock(lock);
 		config_free(&cfg);
 		return EX_OSERR;
 	}
@@ -447,7 +442,7 @@ main(int argc, char **argv)
 done:
 	importer_free(imp);
 	store_close(st);
-	close(lockfd);
+	store_unlock(lock);
 	config_free(&cfg);
 	return status;
 

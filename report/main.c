@@ -20,7 +20,6 @@
 #include "classify.h"
 #include "command.h"
 #include "config.h"
-#include "dbpath.h"
 #include "freshness.h"
 #include "log.h"
 #include "output.h"
@@ -347,16 +346,20 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	char dbpath[PATH_MAX];
 	const char *dbopt = a->db;
 	struct err e;
-	int rc, fresh;
+	int rc, fresh, exists;
 
 	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
 	if (dbopt == NULL && env("DMARCSIFT_DB") == NULL)
 		dbopt = cfg->db;
-	if (db_path_resolve(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
+	if (store_locate(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_USAGE;
 	}
-	if (access(dbpath, F_OK) == -1) {
+	if (store_exists(dbpath, &exists, &e) == -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_NOINPUT;
+	}
+	if (!exists) {
 		fprintf(stderr, "dmarc-report: no database at %s: import "
 				"reports with dmarc-ingest first, or give --db\n",
 		    dbpath);
@@ -366,6 +369,8 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
 	}
+	if (store_note(ctx->st) != NULL)
+		fprintf(stderr, "dmarc-report: note: %s\n", store_note(ctx->st));
 	rc = a->cmd->run(ctx, &e);
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;
 	store_close(ctx->st);
