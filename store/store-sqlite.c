@@ -84,7 +84,8 @@ static const char *const sql_text[S_COUNT] = {
 	      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_IMAP_GET] = "SELECT uidvalidity, last_uid FROM imap_state "
 		   "WHERE mailbox = ?",
-    [S_TRAFFIC] = "INSERT INTO traffic VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    [S_TRAFFIC] = "INSERT INTO traffic " TRAFFIC_COLUMNS_SQL
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
 		  TRAFFIC_UPSERT_SQL,
     [S_TRAFFIC_REPORT] = TRAFFIC_FILL_SQL("WHERE rp.id = ?1"),
