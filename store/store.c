@@ -39,17 +39,22 @@ backend_for(const char *location)
 	return &store_sqlite_ops;
 }
 
-/* A URL-like location this build has no backend for would otherwise be
+/* A URL-like location no backend of this build takes would otherwise be
  * taken for a file name. */
 static int
 check_known(const char *location, struct err *e)
 {
 	if (backend_for(location) == &store_sqlite_ops &&
 	    store_sqlite_ops.claims(location) == 0)
-		return err_set(e, "%s: this dmarcsift was built without "
-				  "PostgreSQL support (libpq); rebuild it with "
-				  "libpq-dev installed",
-		    location);
+		return err_set(e, "%s is not a location this dmarcsift can open: "
+				  "give a SQLite file%s",
+		    location,
+#ifdef DMARCSIFT_HAVE_LIBPQ
+		    " or a postgresql:// URL"
+#else
+		    " (this build has no PostgreSQL support: it needs libpq)"
+#endif
+		);
 	return 0;
 }
 
