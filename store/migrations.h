@@ -1,5 +1,6 @@
 /*
- * migrations.h - the SQLite schema steps (see migrations.c).
+ * migrations.h - the schema steps: SQLite's (migrations.c) and
+ * PostgreSQL's (pg-schema.c).
  */
 #ifndef DMARCSIFT_MIGRATIONS_H
 #define DMARCSIFT_MIGRATIONS_H
@@ -54,5 +55,11 @@ const char *migration_step(int version);
 int migration_latest(void);
 /* Steps 1..migration_released have shipped: their text is frozen. */
 extern const int migration_released;
+
+/* The same for PostgreSQL (pg-schema.c), whose steps are numbered on
+ * their own (table dmarcsift_schema). */
+const char *pg_migration_step(int version);
+int pg_migration_latest(void);
+extern const int pg_migration_released;
 
 #endif
