@@ -15,4 +15,8 @@
 int db_path_resolve(const char *option, int create_dir, char *out,
     size_t len, struct err *e);
 
+/* The default data directory, ${XDG_DATA_HOME:-~/.local/share}/dmarcsift
+ * (created, mode 0700, with create_dir). */
+int db_default_dir(int create_dir, char *out, size_t len, struct err *e);
+
 #endif

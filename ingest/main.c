@@ -41,6 +41,7 @@ enum {
 	OPT_CONFIG,
 	OPT_ALL,
 	OPT_PASSWORD,
+	OPT_MIGRATE_ONLY,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -63,6 +64,7 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"all", no_argument, NULL, OPT_ALL},
     {"password", required_argument, NULL, OPT_PASSWORD},
+    {"migrate-only", no_argument, NULL, OPT_MIGRATE_ONLY},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -95,9 +97,12 @@ usage(FILE *f)
 	    "\n"
 	    "      --config FILE       configuration (default $DMARCSIFT_CONFIG,\n"
 	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift.conf)\n"
-	    "      --db PATH           database (default $DMARCSIFT_DB, else\n"
+	    "      --db PATH|URL       database: a SQLite file, or postgresql://...\n"
+	    "                          (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
+	    "      --migrate-only      create or upgrade the database's schema,\n"
+	    "                          import nothing\n"
 	    "  -v, --verbose           a line per report and a summary\n"
 	    "  -q, --quiet             print errors only\n"
 	    "      --max-input SIZE    largest file or message (100M)\n"
@@ -158,7 +163,8 @@ parse_size(const char *s, const char *opt, uint64_t *out)
  * starts while the first still drains a backlog exits at once instead of
  * racing it.  Returns 0 or an exit status. */
 static int
-take_lock(const char *db, struct store_lock **lock, struct logger *lg)
+take_lock(const char *db, const char *scope, struct store_lock **lock,
+    struct logger *lg)
 {
 	struct err e;
 	int exists, rc;
@@ -168,7 +174,7 @@ take_lock(const char *db, struct store_lock **lock, struct logger *lg)
 		log_error(lg, "%s", e.msg);
 		return EX_CANTCREAT;
 	}
-	if ((rc = store_lock(db, NULL, lock, &e)) != 0) {
+	if ((rc = store_lock(db, scope, lock, &e)) != 0) {
 		log_error(lg, "%s", e.msg);
 		return rc == 1 ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
@@ -252,7 +258,8 @@ main(int argc, char **argv)
 	struct err e;
 	struct store_lock *lock = NULL;
 	int c, i, idx, level = LOG_NORMAL, rc, status = EX_OK;
-	int nkeys = 0, all = 0, imap;
+	int nkeys = 0, all = 0, imap, migrate_only = 0;
+	char scope[512];
 
 	/* at most one (name, value) pair per argument */
 	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
@@ -270,6 +277,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_ALL:
 			all = 1;
+			break;
+		case OPT_MIGRATE_ONLY:
+			migrate_only = 1;
 			break;
 		case OPT_PASSWORD:
 			fprintf(stderr, "dmarc-ingest: --password: a password "
@@ -350,7 +360,12 @@ main(int argc, char **argv)
 		}
 	}
 	log_init(&lg, "dmarc-ingest", level);
-	imap = optind >= argc;
+	imap = optind >= argc && !migrate_only;
+	if (migrate_only && (optind < argc || nkeys > 0 || all)) {
+		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
+				"and no IMAP setting\n");
+		goto usage_error;
+	}
 	if (!imap && (nkeys > 0 || all)) {
 		fprintf(stderr, "dmarc-ingest: %s is for fetching over IMAP, "
 				"which is done when no PATH is given\n"
@@ -382,7 +397,19 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
-	if ((rc = take_lock(dbpath, &lock, &lg)) != 0) {
+	/* Writers of one store take turns per mailbox, or per host for
+	 * paths (a server store may have several ingest hosts). */
+	if (imap)
+		snprintf(scope, sizeof(scope), "imap://%s@%s/%s",
+		    cfg.imap.user ? cfg.imap.user : "", cfg.imap.host,
+		    cfg.imap.folder ? cfg.imap.folder : "INBOX");
+	else if (gethostname(scope + 5, sizeof(scope) - 6) == 0) {
+		memcpy(scope, "host:", 5);
+		scope[sizeof(scope) - 1] = '\0';
+	}
+	else
+		snprintf(scope, sizeof(scope), "host:");
+	if ((rc = take_lock(dbpath, scope, &lock, &lg)) != 0) {
 		config_free(&cfg);
 		return rc;
 	}
@@ -400,6 +427,10 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
+	if (migrate_only) {
+		log_info(&lg, "schema of %s up to date", dbpath);
+		goto done;
+	}
 	memset(&fc, 0, sizeof(fc));
 	fc.imp = imp;
 	fc.lim = &lim;
