@@ -38,12 +38,13 @@ class PgCase(Case):
     """A test with a server of its own and an empty database on it."""
 
     def setUp(self):
-        super().setUp()
+        # the server first: the setUp of a mirrored class imports at once
         if not built_with_libpq():
             self.skipTest("dmarcsift was built without libpq (install libpq-dev)")
         self.pg = pgfixture.Server()
         self.addCleanup(self.pg.stop)
         self.pgdb = self.pg.create_database()
+        super().setUp()
 
     def psql(self, sql, url=None):
         return self.pg.psql(url or self.pgdb, sql)
