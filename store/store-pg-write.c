@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "payload.h"
 #include "pg-impl.h"
 
 #define COPY_FLUSH (256u << 10)
@@ -163,7 +164,7 @@ payload_bytes(const struct store_payload *raw, unsigned char **copy,
 			return -1;
 		}
 		*len = (size_t)sb.st_size;
-		if (*len > 1000000000 || (*copy = malloc(*len + 1)) == NULL) {
+		if (*len > PAYLOAD_MAX || (*copy = malloc(*len + 1)) == NULL) {
 			close(fd);
 			return err_set(e, "payload of %zu bytes is too large to "
 					  "keep",
@@ -184,7 +185,7 @@ payload_bytes(const struct store_payload *raw, unsigned char **copy,
 		close(fd);
 		*data = *copy;
 	}
-	if (*len > 1000000000)
+	if (*len > PAYLOAD_MAX)
 		return err_set(e, "payload of %zu bytes is too large to keep",
 		    *len);
 	return 0;
@@ -194,17 +195,28 @@ static int
 store_raw(struct pg *p, struct store_payload *raw, struct err *e)
 {
 	const unsigned char *data = NULL;
-	unsigned char *copy;
+	unsigned char *copy = NULL;
 	size_t len;
 	char size[24];
-	const char *params[4];
-	int lens[4] = {0, 0, 0, 0}, formats[4] = {0, 0, 0, 1};
+	const char *params[4], *format;
+	int lens[4] = {0, 0, 0, 0}, formats[4] = {0, 0, 0, 1}, compressed;
+	struct buf packed;
 	PGresult *r;
 
-	if (payload_bytes(raw, &copy, &data, &len, e) == -1)
+	buf_init(&packed, 0);
+	if (payload_prepare(raw, &packed, &format, &compressed, e) == -1) {
+		buf_free(&packed);
 		return -1;
+	}
+	if (compressed) {
+		data = (const unsigned char *)packed.data;
+		len = packed.len;
+	} else if (payload_bytes(raw, &copy, &data, &len, e) == -1) {
+		buf_free(&packed);
+		return -1;
+	}
 	params[0] = raw->name;
-	params[1] = raw->format ? raw->format : "other";
+	params[1] = format;
 	params[2] = I64(size, len);
 	params[3] = (const char *)data;
 	lens[3] = (int)len;
@@ -212,6 +224,7 @@ store_raw(struct pg *p, struct store_payload *raw, struct err *e)
 			       "data) VALUES ($1, $2, $3, $4) RETURNING id",
 	    4, NULL, params, lens, formats, 0);
 	free(copy);
+	buf_free(&packed);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pg_err(p, r, e, "cannot store the raw report");
 		PQclear(r);

@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "migrations.h"
+#include "payload.h"
 #include "sqlite-impl.h"
 
 #define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_open() */
@@ -446,10 +447,15 @@ sq_find_report(void *impl, const struct dmarc_meta *m,
 }
 
 /* Copies the payload into a blob without holding it in memory twice: a
- * file is streamed in 1 MB pieces through incremental blob I/O. */
+ * file is streamed in 1 MB pieces through incremental blob I/O.  Plain XML
+ * is compressed first (payload.h). */
 static int
-store_raw(struct sq *q, struct store_payload *raw, struct err *e)
+store_raw(struct sq *q, struct store_payload *given, struct err *e)
 {
+	struct store_payload packed_view, *raw = given;
+	struct buf packed;
+	const char *format;
+	int compressed;
 	sqlite3_stmt *st = q->st[S_INS_RAW];
 	sqlite3_blob *blob = NULL;
 	unsigned char *chunk = NULL;
@@ -458,6 +464,16 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 	ssize_t n;
 	int fd = -1, rc = -1;
 
+	buf_init(&packed, 0);
+	if (payload_prepare(given, &packed, &format, &compressed, e) == -1)
+		goto out;
+	if (compressed) {
+		packed_view = *given;
+		packed_view.mem = (const unsigned char *)packed.data;
+		packed_view.len = packed.len;
+		packed_view.path = NULL;
+		raw = &packed_view;
+	}
 	if (raw->path != NULL) {
 		if ((fd = open(raw->path, O_RDONLY | O_CLOEXEC)) == -1 ||
 		    fstat(fd, &sb) == -1) {
@@ -468,13 +484,13 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 	} else {
 		size = (int64_t)raw->len;
 	}
-	if (size > 1000000000) {
+	if (size > PAYLOAD_MAX) {
 		err_set(e, "payload of %lld bytes is too large to keep",
 		    (long long)size);
 		goto out;
 	}
 	sq_bind_str(st, 1, raw->name);
-	sq_bind_str(st, 2, raw->format ? raw->format : "other");
+	sq_bind_str(st, 2, format);
 	sqlite3_bind_int64(st, 3, size);
 	sqlite3_bind_int64(st, 4, size);
 	if (run(q, S_INS_RAW, e, "cannot store the raw report") == -1)
@@ -520,10 +536,11 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 			off += n;
 		}
 	}
-	raw->stored_id = id;
-	q->raw_new = raw;
+	given->stored_id = id;
+	q->raw_new = given;
 	rc = 0;
 out:
+	buf_free(&packed);
 	if (blob != NULL)
 		sqlite3_blob_close(blob);
 	if (fd != -1)

@@ -7,6 +7,7 @@ folder nobody may not write: SQLite's WAL mode wants a -shm file beside the
 database, even for reading.  They are skipped when the tests do not run as
 root (no other user to become).
 """
+import gzip
 import os
 import pwd
 import shutil
@@ -16,7 +17,7 @@ import subprocess
 import tempfile
 
 from dmarctest import (Case, EXAMPLES, INGEST, REPORT, EX_OK, EX_USAGE, EX_NOINPUT,
-                       run, wrap)
+                       message, record, report_xml, run, wrap)
 
 EX_CANTCREAT, EX_IOERR = 73, 74
 
@@ -104,6 +105,27 @@ class ReadOnlyReader(Case):
             self.assertEqual(proc.stdout, b"")
         finally:
             con.close()
+
+
+class RawPayload(Case):
+    """issue 15: a report that came as plain XML is kept compressed."""
+
+    def test_plain_xml_is_kept_gzipped_and_gives_back_its_bytes(self):
+        xml = report_xml(report_id="plain", records=[record(count=n + 1) for n in range(300)])
+        self.assertExit(self.ingest(self.write("r.xml", xml)), EX_OK)
+        (blob, fmt, size, name), = self.sql("SELECT data, format, size, name FROM raw_payloads")
+        self.assertEqual(fmt, "gzip")
+        self.assertEqual(size, len(blob))
+        self.assertLess(len(blob), len(xml) // 4)
+        self.assertEqual(gzip.decompress(blob), xml if isinstance(xml, bytes) else xml.encode())
+        self.assertTrue(name.endswith("r.xml"))
+
+    def test_plain_xml_in_a_message_is_kept_gzipped(self):
+        xml = report_xml(report_id="attached", records=[record(count=n + 1) for n in range(50)])
+        self.assertExit(self.ingest(self.write("m.eml", message([("report.xml", "text/xml", xml if isinstance(xml, bytes) else xml.encode())]))), EX_OK)
+        (blob, fmt), = self.sql("SELECT data, format FROM raw_payloads")
+        self.assertEqual(fmt, "gzip")
+        self.assertIn(b"<report_id>attached</report_id>", gzip.decompress(blob))
 
 
 class DbOption(Case):
