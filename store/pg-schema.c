@@ -164,7 +164,26 @@ static const char *const pg_steps[] = {
     "  rejected      bigint NOT NULL,\n"
     "  PRIMARY KEY (day, domain, adkim, aspf, source_ip, header_from,\n"
     "               envelope_from, dkim, spf)\n"
-    ");\n",
+    ");\n"
+    /* For dashboards (docs/postgresql.md): per UTC day, policy domain and
+     * sending address, from the rollup. */
+    "CREATE VIEW daily_traffic AS\n"
+    "SELECT to_timestamp(day * 86400) AS day, domain, source_ip,\n"
+    "  sum(messages)::bigint AS messages,\n"
+    "  sum(dmarc_pass)::bigint AS dmarc_pass,\n"
+    "  sum(dkim_aligned)::bigint AS dkim_aligned,\n"
+    "  sum(spf_aligned)::bigint AS spf_aligned,\n"
+    "  sum(quarantined)::bigint AS quarantined,\n"
+    "  sum(rejected)::bigint AS rejected,\n"
+    "  round(100.0 * sum(dmarc_pass) / nullif(sum(messages), 0), 2)\n"
+    "    AS dmarc_pass_pct\n"
+    "FROM traffic GROUP BY day, domain, source_ip;\n"
+    "CREATE VIEW daily_domains AS\n"
+    "SELECT day, domain, sum(messages)::bigint AS messages,\n"
+    "  sum(dmarc_pass)::bigint AS dmarc_pass,\n"
+    "  round(100.0 * sum(dmarc_pass) / nullif(sum(messages), 0), 2)\n"
+    "    AS dmarc_pass_pct\n"
+    "FROM daily_traffic GROUP BY day, domain;\n",
 };
 
 /* As migration_released: step 1 is frozen from its first merge on. */

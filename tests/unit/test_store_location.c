@@ -57,6 +57,27 @@ TEST(released_steps_are_frozen)
 	}
 }
 
+/* PostgreSQL's steps, likewise (store/pg-schema.c). */
+static const uint64_t pg_released_hash[] = {
+    0x41d5f276e6b3f4e3ULL, /* 1 */
+};
+
+TEST(released_pg_steps_are_frozen)
+{
+	int v;
+
+	CHECK_INT(pg_migration_released,
+	    (int)(sizeof(pg_released_hash) / sizeof(pg_released_hash[0])));
+	for (v = 1; v <= pg_migration_released; v++) {
+		uint64_t h = text_hash(pg_migration_step(v));
+
+		if (h != pg_released_hash[v - 1])
+			fprintf(stderr, "pg step %d: hash 0x%016llxULL\n", v,
+			    (unsigned long long)h);
+		CHECK(h == pg_released_hash[v - 1]);
+	}
+}
+
 /* "INSERT INTO t SELECT" or "INSERT INTO t VALUES" depends on the order
  * of the table's columns at the time it runs. */
 TEST(released_inserts_name_their_columns)
