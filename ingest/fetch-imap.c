@@ -15,8 +15,8 @@
  * destination.  A message larger than --max-input is not downloaded at
  * all; a server that sends more than it announced is cut off while it
  * sends (libetpan would otherwise allocate whatever size the server
- * names).  A message that cannot be used is saved in quarantine/ beside
- * the database, then moved to the failed folder; it is never deleted.
+ * names).  A message that cannot be used is saved in quarantine/ in the
+ * store's state directory (beside a SQLite file), then moved to the failed folder; it is never deleted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +48,7 @@ struct run {
 	struct fetch_ctx *fc;
 	struct store *st;
 	const struct imap_config *cfg;
-	const char *dbpath;
+	const char *statedir; /* store_state_dir(): quarantine/ goes there */
 	struct fetch_imap_result *res;
 	struct imap_conn conn;
 	struct imap_dispose disp;
@@ -541,7 +541,7 @@ quarantine(struct run *r, const struct msg *m, const char *src, int *ex,
 {
 	char path[4096];
 
-	if (quarantine_save(r->dbpath, r->uidvalidity, m->uid, m->body.data,
+	if (quarantine_save(r->statedir, r->uidvalidity, m->uid, m->body.data,
 		m->body.len, path, sizeof(path), e) == -1) {
 		*ex = EX_CANTCREAT;
 		return err_prefix(e, "%s: the message stays in %s", src,
@@ -848,7 +848,7 @@ run_batch(struct run *r, const uint32_t *uids, size_t n, int *ex,
 
 int
 fetch_imap(struct fetch_ctx *fc, struct store *st,
-    const struct imap_config *cfg, const char *dbpath,
+    const struct imap_config *cfg, const char *statedir,
     struct fetch_imap_result *res, struct err *e)
 {
 	struct run r;
@@ -862,7 +862,7 @@ fetch_imap(struct fetch_ctx *fc, struct store *st,
 	r.fc = fc;
 	r.st = st;
 	r.cfg = cfg;
-	r.dbpath = dbpath;
+	r.statedir = statedir;
 	r.res = res;
 	make_names(&r);
 

@@ -67,11 +67,12 @@ struct store;
 
 /* Fetches the configured IMAP folder (fetch-imap.c): every unseen message
  * (every message with cfg->all) is imported, then moved once its reports
- * are committed.  dbpath locates the quarantine directory.  Returns -1
+ * are committed.  statedir (store_state_dir()) holds the quarantine
+ * directory.  Returns -1
  * when the run had to stop (what was imported is committed), with
  * res->status the exit status and e the reason. */
 int fetch_imap(struct fetch_ctx *fc, struct store *st,
-    const struct imap_config *cfg, const char *dbpath,
+    const struct imap_config *cfg, const char *statedir,
     struct fetch_imap_result *res, struct err *e);
 
 /* Reads PATH with the first source that accepts it. */

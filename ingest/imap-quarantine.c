@@ -42,21 +42,16 @@ sync_dir(const char *dir)
 }
 
 int
-quarantine_save(const char *dbpath, uint32_t uidvalidity, uint32_t uid,
+quarantine_save(const char *statedir, uint32_t uidvalidity, uint32_t uid,
     const void *data, size_t len, char *path, size_t plen, struct err *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX], day[16];
-	const char *slash = strrchr(dbpath, '/');
 	time_t now = time(NULL);
 	struct stat sb;
 	struct tm tm;
 	int fd, n;
 
-	if (slash == NULL)
-		n = snprintf(dir, sizeof(dir), "quarantine");
-	else
-		n = snprintf(dir, sizeof(dir), "%.*s/quarantine",
-		    (int)(slash - dbpath), dbpath);
+	n = snprintf(dir, sizeof(dir), "%s/quarantine", statedir);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return err_set(e, "quarantine directory path too long");
 	if (mkdir(dir, 0700) == -1) {

@@ -23,9 +23,9 @@
 #include "err.h"
 
 /* Saves len bytes at data for the message uid of a folder whose
- * UIDVALIDITY is uidvalidity, in the quarantine directory beside the
- * database at dbpath; the file's path goes to path (len plen). */
-int quarantine_save(const char *dbpath, uint32_t uidvalidity, uint32_t uid,
+ * UIDVALIDITY is uidvalidity, in statedir/quarantine (statedir: the
+ * store's, store_state_dir()); the file's path goes to path (len plen). */
+int quarantine_save(const char *statedir, uint32_t uidvalidity, uint32_t uid,
     const void *data, size_t len, char *path, size_t plen, struct err *e);
 
 #endif

@@ -14,12 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "dbpath.h"
 #include "fetch.h"
 #include "import.h"
 #include "input-limits.h"
@@ -43,6 +41,7 @@ enum {
 	OPT_CONFIG,
 	OPT_ALL,
 	OPT_PASSWORD,
+	OPT_MIGRATE_ONLY,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -65,6 +64,7 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"all", no_argument, NULL, OPT_ALL},
     {"password", required_argument, NULL, OPT_PASSWORD},
+    {"migrate-only", no_argument, NULL, OPT_MIGRATE_ONLY},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -99,9 +99,12 @@ usage(FILE *f)
 	    "\n"
 	    "      --config FILE       configuration (default $DMARCSIFT_CONFIG,\n"
 	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift/config)\n"
-	    "      --db PATH           database (default $DMARCSIFT_DB, else\n"
+	    "      --db PATH|URL       database: a SQLite file, or postgresql://...\n"
+	    "                          (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
+	    "      --migrate-only      create or upgrade the database's schema,\n"
+	    "                          import nothing\n"
 	    "  -v, --verbose           a line per report and a summary\n"
 	    "  -q, --quiet             print errors only\n"
 	    "      --max-input SIZE    largest file or message (100M)\n"
@@ -159,32 +162,24 @@ parse_size(const char *s, const char *opt, uint64_t *out)
 	return 0;
 }
 
-/* One run per database at a time: a second cron run that starts while the
- * first still drains a backlog exits at once instead of racing it. */
+/* One run per store at a time (store_lock()): a second cron run that
+ * starts while the first still drains a backlog exits at once instead of
+ * racing it.  Returns 0 or an exit status. */
 static int
-take_lock(const char *db, int *fd, struct logger *lg)
+take_lock(const char *db, const char *scope, struct store_lock **lock,
+    struct logger *lg)
 {
-	char path[PATH_MAX];
+	struct err e;
+	int exists, rc;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", db) >= sizeof(path)) {
-		log_error(lg, "database path too long");
-		return EX_USAGE;
-	}
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd == -1) {
-		log_error(lg, "cannot create the lock file %s: %s", path,
-		    strerror(errno));
+	/* a directory, say, is refused before a lock file is made beside it */
+	if (store_exists(db, &exists, &e) == -1) {
+		log_error(lg, "%s", e.msg);
 		return EX_CANTCREAT;
 	}
-	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK) {
-			log_error(lg, "another dmarc-ingest is running on %s "
-				      "(lock %s held); try again later",
-			    db, path);
-			return EX_TEMPFAIL;
-		}
-		log_error(lg, "cannot lock %s: %s", path, strerror(errno));
-		return EX_IOERR;
+	if ((rc = store_lock(db, scope, lock, &e)) != 0) {
+		log_error(lg, "%s", e.msg);
+		return rc == 1 ? EX_TEMPFAIL : EX_CANTCREAT;
 	}
 	return 0;
 }
@@ -239,10 +234,15 @@ run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
 	struct fetch_imap_result res;
 	const struct import_stats *s;
 	char conflicts[160];
+	char statedir[PATH_MAX];
 	struct err e;
 	int status = EX_OK;
 
-	if (fetch_imap(fc, st, &cfg->imap, dbpath, &res, &e) == -1) {
+	if (store_state_dir(dbpath, statedir, sizeof(statedir), &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CANTCREAT;
+	}
+	if (fetch_imap(fc, st, &cfg->imap, statedir, &res, &e) == -1) {
 		fetch_progress_done(fc);
 		log_error(lg, "%s", e.msg);
 		status = res.status;
@@ -275,8 +275,10 @@ main(int argc, char **argv)
 	char conflicts[160];
 	unsigned long long n;
 	struct err e;
-	int c, i, idx, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
-	int nkeys = 0, all = 0, imap;
+	struct store_lock *lock = NULL;
+	int c, i, idx, level = LOG_NORMAL, rc, status = EX_OK;
+	int nkeys = 0, all = 0, imap, migrate_only = 0;
+	char scope[512];
 
 	/* at most one (name, value) pair per argument */
 	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
@@ -294,6 +296,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_ALL:
 			all = 1;
+			break;
+		case OPT_MIGRATE_ONLY:
+			migrate_only = 1;
 			break;
 		case OPT_PASSWORD:
 			fprintf(stderr, "dmarc-ingest: --password: a password "
@@ -374,7 +379,12 @@ main(int argc, char **argv)
 		}
 	}
 	log_init(&lg, "dmarc-ingest", level);
-	imap = optind >= argc;
+	imap = optind >= argc && !migrate_only;
+	if (migrate_only && (optind < argc || nkeys > 0 || all)) {
+		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
+				"and no IMAP setting\n");
+		goto usage_error;
+	}
 	if (!imap && (nkeys > 0 || all)) {
 		fprintf(stderr, "dmarc-ingest: %s is for fetching over IMAP, "
 				"which is done when no PATH is given\n"
@@ -401,29 +411,45 @@ main(int argc, char **argv)
 	if (dbopt == NULL &&
 	    ((env = getenv("DMARCSIFT_DB")) == NULL || env[0] == '\0'))
 		dbopt = cfg.db;
-	if (db_path_resolve(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
+	if (store_locate(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
-	if ((rc = take_lock(dbpath, &lockfd, &lg)) != 0) {
+	/* Writers of one store take turns per mailbox, or per host for
+	 * paths (a server store may have several ingest hosts). */
+	if (imap)
+		snprintf(scope, sizeof(scope), "imap://%s@%s/%s",
+		    cfg.imap.user ? cfg.imap.user : "", cfg.imap.host,
+		    cfg.imap.folder ? cfg.imap.folder : "INBOX");
+	else if (gethostname(scope + 5, sizeof(scope) - 6) == 0) {
+		memcpy(scope, "host:", 5);
+		scope[sizeof(scope) - 1] = '\0';
+	}
+	else
+		snprintf(scope, sizeof(scope), "host:");
+	if ((rc = take_lock(dbpath, scope, &lock, &lg)) != 0) {
 		config_free(&cfg);
 		return rc;
 	}
 	if (store_open(dbpath, STORE_READWRITE, &st, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
-		close(lockfd);
+		store_unlock(lock);
 		config_free(&cfg);
 		return EX_CANTCREAT;
 	}
 	if ((imp = importer_new(st, &lim, &lg)) == NULL) {
 		log_error(&lg, "out of memory");
 		store_close(st);
-		close(lockfd);
+		store_unlock(lock);
 		config_free(&cfg);
 		return EX_OSERR;
 	}
 
+	if (migrate_only) {
+		log_info(&lg, "schema of %s up to date", dbpath);
+		goto done;
+	}
 	memset(&fc, 0, sizeof(fc));
 	fc.imp = imp;
 	fc.lim = &lim;
@@ -466,7 +492,7 @@ main(int argc, char **argv)
 done:
 	importer_free(imp);
 	store_close(st);
-	close(lockfd);
+	store_unlock(lock);
 	config_free(&cfg);
 	return status;
 

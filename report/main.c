@@ -372,16 +372,20 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	char dbpath[PATH_MAX];
 	const char *dbopt = a->db;
 	struct err e;
-	int rc, fresh;
+	int rc, fresh, exists;
 
 	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
 	if (dbopt == NULL && env("DMARCSIFT_DB") == NULL)
 		dbopt = cfg->db;
-	if (db_path_resolve(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
+	if (store_locate(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_USAGE;
 	}
-	if (access(dbpath, F_OK) == -1) {
+	if (store_exists(dbpath, &exists, &e) == -1) {
+		fprintf(stderr, "dmarc-report: %s\n", e.msg);
+		return EX_NOINPUT;
+	}
+	if (!exists) {
 		fprintf(stderr, "dmarc-report: no database at %s: import "
 				"reports with dmarc-ingest first, or give --db\n",
 		    dbpath);
@@ -391,6 +395,8 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
 	}
+	if (store_note(ctx->st) != NULL)
+		fprintf(stderr, "dmarc-report: note: %s\n", store_note(ctx->st));
 	if (ctx->filter.domains != NULL &&
 	    selection_known_domains(ctx->st, ctx->filter.domains, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);

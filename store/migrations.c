@@ -3,8 +3,12 @@
  *
  * Step N takes a database from PRAGMA user_version N-1 to N.  Steps are
  * never edited once released: a change to the schema is a new step at the
- * end.  Each step runs in a transaction together with the user_version
- * update, so a database is always at exactly one version.
+ * end.  A released step is plain frozen text (no macro shared with the
+ * live queries) whose INSERTs name their columns, so that neither a later
+ * query nor a later column can change what it does;
+ * tests/unit/test_store_location.c fails if its text changes.  Each step
+ * runs in a transaction together with the user_version update, so a
+ * database is always at exactly one version.
  *
  * docs/schema.md describes the tables for people writing their own queries.
  */
@@ -143,8 +147,42 @@ static const char *const steps[] = {
     "  PRIMARY KEY (day, domain, adkim, aspf, source_ip, header_from,\n"
     "               envelope_from, dkim, spf)\n"
     ") WITHOUT ROWID;\n"
-    TRAFFIC_FILL_SQL("WHERE true") ";\n",
+    /* Frozen text, not TRAFFIC_FILL_SQL: editing a live query must not
+     * edit a released step (tests/unit/test_store_location.c). */
+    "INSERT INTO traffic (day, domain, adkim, aspf, source_ip,\n"
+    "  header_from, envelope_from, dkim, spf, records, messages,\n"
+    "  dkim_aligned, spf_aligned, dmarc_pass, quarantined, rejected)\n"
+    "SELECT rp.begin_ts / 86400, rp.domain, ifnull(rp.adkim, ''),\n"
+    "  ifnull(rp.aspf, ''), ifnull(r.source_ip, ''),\n"
+    "  ifnull(r.header_from, ''), ifnull(r.envelope_from, ''),\n"
+    "  ifnull((SELECT group_concat(x, char(30)) FROM (SELECT\n"
+    "    ifnull(domain, '') || char(31) || ifnull(selector, '') ||\n"
+    "    char(31) || ifnull(result, '') AS x FROM dkim_results\n"
+    "    WHERE record = r.id ORDER BY idx)), ''),\n"
+    "  ifnull((SELECT group_concat(x, char(30)) FROM (SELECT\n"
+    "    ifnull(domain, '') || char(31) || ifnull(scope, '') ||\n"
+    "    char(31) || ifnull(result, '') AS x FROM spf_results\n"
+    "    WHERE record = r.id ORDER BY idx)), ''),\n"
+    "  1, r.count, iif(r.dkim = 'pass', r.count, 0),\n"
+    "  iif(r.spf = 'pass', r.count, 0),\n"
+    "  iif(r.dkim = 'pass' OR r.spf = 'pass', r.count, 0),\n"
+    "  iif(r.disposition = 'quarantine', r.count, 0),\n"
+    "  iif(r.disposition = 'reject', r.count, 0)\n"
+    "FROM reports rp JOIN records r ON r.report = rp.id WHERE true\n"
+    "ON CONFLICT (day, domain, adkim, aspf, source_ip, header_from,\n"
+    "  envelope_from, dkim, spf) DO UPDATE SET\n"
+    "  records = records + excluded.records,\n"
+    "  messages = messages + excluded.messages,\n"
+    "  dkim_aligned = dkim_aligned + excluded.dkim_aligned,\n"
+    "  spf_aligned = spf_aligned + excluded.spf_aligned,\n"
+    "  dmarc_pass = dmarc_pass + excluded.dmarc_pass,\n"
+    "  quarantined = quarantined + excluded.quarantined,\n"
+    "  rejected = rejected + excluded.rejected;\n",
 };
+
+/* The steps released so far: their text may never change again.  A new
+ * step is added above; when it ships, this number follows. */
+const int migration_released = 2;
 
 const char *
 migration_step(int version)

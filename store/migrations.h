@@ -1,5 +1,6 @@
 /*
- * migrations.h - the SQLite schema steps (see migrations.c).
+ * migrations.h - the schema steps: SQLite's (migrations.c) and
+ * PostgreSQL's (pg-schema.c).
  */
 #ifndef DMARCSIFT_MIGRATIONS_H
 #define DMARCSIFT_MIGRATIONS_H
@@ -21,8 +22,12 @@
 
 /* Adds the records selected by `where` (over reports rp JOIN records r) to
  * the traffic rollup. */
+#define TRAFFIC_COLUMNS_SQL                                                  \
+	"(day, domain, adkim, aspf, source_ip, header_from, envelope_from, " \
+	"dkim, spf, records, messages, dkim_aligned, spf_aligned, "         \
+	"dmarc_pass, quarantined, rejected)"
 #define TRAFFIC_FILL_SQL(where)                                              \
-	"INSERT INTO traffic SELECT rp.begin_ts / 86400, rp.domain, "        \
+	"INSERT INTO traffic " TRAFFIC_COLUMNS_SQL " SELECT rp.begin_ts / 86400, rp.domain, "        \
 	"ifnull(rp.adkim, ''), ifnull(rp.aspf, ''), ifnull(r.source_ip, ''), " \
 	"ifnull(r.header_from, ''), ifnull(r.envelope_from, ''), "           \
 	TRAFFIC_DKIM_SQL ", " TRAFFIC_SPF_SQL ", 1, r.count, "               \
@@ -48,5 +53,13 @@
 const char *migration_step(int version);
 /* The schema version this build writes. */
 int migration_latest(void);
+/* Steps 1..migration_released have shipped: their text is frozen. */
+extern const int migration_released;
+
+/* The same for PostgreSQL (pg-schema.c), whose steps are numbered on
+ * their own (table dmarcsift_schema). */
+const char *pg_migration_step(int version);
+int pg_migration_latest(void);
+extern const int pg_migration_released;
 
 #endif

@@ -3,6 +3,7 @@
  * connection with its prepared statements, and the functions that fill
  * struct store_ops (store-sqlite-ops.c).  Private to store/.
  *
+ *   store-sqlite-location.c  the location: a path, its lock, readers
  *   store-sqlite.c        opening, migrations, the write path
  *   store-sqlite-query.c  the read-only queries report/ needs
  *   store-sqlite-ops.c    the table of operations
@@ -53,6 +54,7 @@ struct sq {
 	char *path;
 	sqlite3_stmt *st[S_COUNT];
 	int readonly;
+	char note[1024]; /* what opening did differently (store_note) */
 	int in_batch;
 	int in_report;
 	int64_t report;
@@ -75,8 +77,28 @@ int sq_err(struct sq *q, struct err *e, const char *what);
 /* Binds a string, or NULL, without copying (valid until the reset). */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 
+/* store-sqlite-location.c */
+int sq_claims(const char *location);
+int sq_exists(const char *location, int *exists, struct err *e);
+int sq_lock(const char *location, const char *scope, void **lock,
+    struct err *e);
+void sq_unlock(void *lock);
+int sq_state_dir(const char *location, char *out, size_t len,
+    struct err *e);
+/* How a reader opens path: *uri a file: URI ("" for the path itself),
+ * *note what was done differently, *wal_pending when a write-ahead log
+ * holds changes that the folder's permissions may keep from the reader. */
+int sq_reader_uri(const char *path, char *uri, size_t len, char *note,
+    size_t nlen, int *wal_pending, struct err *e);
+
 int sq_open(const char *location, enum store_mode mode, void **impl,
     struct err *e);
+/* Opens target (a path, or a URI with SQLITE_OPEN_URI in flags) and, for
+ * a writer, migrates it; name is what messages call it.  For backends
+ * that keep their data in SQLite somewhere else than a plain file. */
+int sq_connect(const char *name, const char *target, int flags,
+    enum store_mode mode, const char *note, void **impl, struct err *e);
+const char *sq_note(const void *impl);
 void sq_close(void *impl);
 int sq_batch_begin(void *impl, struct err *e);
 int sq_batch_commit(void *impl, struct err *e);

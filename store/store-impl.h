@@ -1,10 +1,17 @@
 /*
- * store-impl.h - what a storage backend implements.  Private to store/:
- * ingest/ and report/ see only store.h.
+ * store-impl.h - what a storage backend implements.  Private to store/
+ * (and to tests that bring a backend of their own): ingest/ and report/
+ * see only store.h.
  *
- * To add a backend (PostgreSQL, say): write store-<name>.c filling a
- * struct store_ops, and teach store_open() in store.c which locations
- * belong to it.  Nothing outside store/ changes.
+ * A backend owns a kind of location.  To add one: write store-<name>.c
+ * filling a struct store_ops, and add it to the table in store.c (the
+ * first backend whose claims() accepts a location gets it; SQLite, which
+ * takes any path, comes last).  Nothing outside store/ changes.
+ *
+ * The entries are in three groups: the location (what exists, who holds
+ * it, where local state goes), the write path, and the queries.  A new
+ * operation is one member here, one wrapper in store.c and one line in
+ * each backend's table.
  */
 #ifndef DMARCSIFT_STORE_IMPL_H
 #define DMARCSIFT_STORE_IMPL_H
@@ -13,9 +20,30 @@
 
 struct store_ops {
 	const char *name;
+
+	/* --- the location, before anything is opened --- */
+	/* 1 if the location is this backend's. */
+	int (*claims)(const char *location);
+	/* *exists = 1 if a store is there (0: nothing to read yet). */
+	int (*exists)(const char *location, int *exists, struct err *e);
+	/* Holds the location for one writer of `scope` (NULL: the whole
+	 * store): 0 held (*lock set), 1 held by another process (e says
+	 * who/what), -1 error. */
+	int (*lock)(const char *location, const char *scope, void **lock,
+	    struct err *e);
+	void (*unlock)(void *lock);
+	/* The local directory for files kept beside the store (IMAP
+	 * quarantine), created by the caller. */
+	int (*state_dir)(const char *location, char *out, size_t len,
+	    struct err *e);
+
+	/* --- an open store --- */
 	int (*open)(const char *location, enum store_mode mode, void **impl,
 	    struct err *e);
 	void (*close)(void *impl);
+	/* What open() had to do differently, for the user; NULL if nothing
+	 * (e.g. "opened read-only, as an immutable snapshot"). */
+	const char *(*note)(const void *impl);
 	int (*batch_begin)(void *impl, struct err *e);
 	int (*batch_commit)(void *impl, struct err *e);
 	void (*batch_rollback)(void *impl);
@@ -39,6 +67,8 @@ struct store_ops {
 	    uint32_t *last_uid, int *found, struct err *e);
 	int (*imap_set)(void *impl, const char *mailbox, uint32_t uidvalidity,
 	    uint32_t last_uid, struct err *e);
+
+	/* --- queries for report/ --- */
 	int (*each_report)(void *impl, const struct store_filter *f,
 	    int (*cb)(void *arg, const struct store_report_row *r), void *arg,
 	    struct err *e);
@@ -55,5 +85,15 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+#ifdef DMARCSIFT_HAVE_LIBPQ
+extern const struct store_ops store_pg_ops;
+#endif
+
+/* The store.h entry points with the backend given instead of chosen from
+ * the location: for tests that bring a backend of their own. */
+int store_open_ops(const struct store_ops *ops, const char *location,
+    enum store_mode mode, struct store **out, struct err *e);
+int store_lock_ops(const struct store_ops *ops, const char *location,
+    const char *scope, struct store_lock **out, struct err *e);
 
 #endif

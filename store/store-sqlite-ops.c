@@ -5,8 +5,14 @@
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .claims = sq_claims,
+    .exists = sq_exists,
+    .lock = sq_lock,
+    .unlock = sq_unlock,
+    .state_dir = sq_state_dir,
     .open = sq_open,
     .close = sq_close,
+    .note = sq_note,
     .batch_begin = sq_batch_begin,
     .batch_commit = sq_batch_commit,
     .batch_rollback = sq_batch_rollback,

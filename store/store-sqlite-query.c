@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lists.h"
 #include "sqlite-impl.h"
 
 /* Only the number of placeholders comes from the input, never its
@@ -89,7 +90,7 @@ sq_each_report(void *impl, const struct store_filter *f,
  * text each: items separated by RS (char 30), three fields each separated
  * by US (char 31), NULL written as ''.  XML 1.0 does not allow either
  * character in a document, so no value the parser stored contains them;
- * if one did, the split below would only garble that value.  The scan of
+ * if one did, the split (lists.c) would only garble that value.  The scan of
  * a record's results by their primary key (record, idx) yields them in
  * document order.
  */
@@ -107,155 +108,10 @@ sq_each_report(void *impl, const struct store_filter *f,
  * report claims counts near 2^63. */
 #define SUM_IF(cond) "total(CASE WHEN " cond " THEN count ELSE 0 END)"
 
-struct triples {
-	char *buf;
-	size_t cap;
-	const char *(*item)[3];
-	size_t n, icap;
-};
-
-struct lists {
-	struct triples t[3];
-	struct dmarc_dkim *dkim;
-	struct dmarc_spf *spf;
-	struct dmarc_reason *reason;
-	size_t dcap, scap, rcap;
-};
-
-static size_t
-next_cap(size_t cap, size_t need)
-{
-	size_t n = cap ? cap : 8;
-
-	while (n < need)
-		n *= 2;
-	return n;
-}
-
-/* Makes room for `need` elements in the array ptr of capacity cap;
- * evaluates to 0, or -1 when out of memory (ptr unchanged).  `tmp` is a
- * void * of the caller's. */
-#define GROW(ptr, cap, need, tmp)                                            \
-	((need) <= (cap)                                                     \
-		? 0                                                          \
-		: ((tmp) = realloc((ptr),                                    \
-		       next_cap((cap), (need)) * sizeof(*(ptr)))) == NULL    \
-		? -1                                                         \
-		: ((ptr) = (tmp), (cap) = next_cap((cap), (need)), 0))
-
-/* Splits one list text (bytes long) into t->item[0..n). */
-static int
-split(struct triples *t, const unsigned char *text, int bytes)
-{
-	char *p, *end, *item_end, *field_end;
-	void *tmp;
-	size_t k;
-
-	t->n = 0;
-	if (text == NULL || bytes <= 0)
-		return 0;
-	if (GROW(t->buf, t->cap, (size_t)bytes + 1, tmp) == -1)
-		return -1;
-	memcpy(t->buf, text, (size_t)bytes);
-	t->buf[bytes] = '\0';
-	for (p = t->buf, end = t->buf + bytes; p <= end; p = item_end + 1) {
-		if ((item_end = memchr(p, 30, (size_t)(end - p))) == NULL)
-			item_end = end;
-		*item_end = '\0';
-		if (GROW(t->item, t->icap, t->n + 1, tmp) == -1)
-			return -1;
-		for (k = 0; k < 3; k++) {
-			field_end = p != NULL && k < 2 ? strchr(p, 31) : NULL;
-			if (field_end != NULL)
-				*field_end = '\0';
-			t->item[t->n][k] = p != NULL && *p != '\0' ? p : NULL;
-			p = field_end != NULL ? field_end + 1 : NULL;
-		}
-		t->n++;
-	}
-	return 0;
-}
-
-static int
-fill_dkim(struct lists *l, const unsigned char *text, int bytes)
-{
-	void *tmp;
-	size_t i;
-
-	if (split(&l->t[0], text, bytes) == -1 ||
-	    GROW(l->dkim, l->dcap, l->t[0].n, tmp) == -1)
-		return -1;
-	for (i = 0; i < l->t[0].n; i++) {
-		l->dkim[i].domain = l->t[0].item[i][0];
-		l->dkim[i].selector = l->t[0].item[i][1];
-		l->dkim[i].result = l->t[0].item[i][2];
-		l->dkim[i].human_result = NULL;
-	}
-	return 0;
-}
-
-static int
-fill_spf(struct lists *l, const unsigned char *text, int bytes)
-{
-	void *tmp;
-	size_t i;
-
-	if (split(&l->t[1], text, bytes) == -1 ||
-	    GROW(l->spf, l->scap, l->t[1].n, tmp) == -1)
-		return -1;
-	for (i = 0; i < l->t[1].n; i++) {
-		l->spf[i].domain = l->t[1].item[i][0];
-		l->spf[i].scope = l->t[1].item[i][1];
-		l->spf[i].result = l->t[1].item[i][2];
-		l->spf[i].human_result = NULL;
-	}
-	return 0;
-}
-
-static int
-fill_reasons(struct lists *l, const unsigned char *text, int bytes)
-{
-	void *tmp;
-	size_t i;
-
-	if (split(&l->t[2], text, bytes) == -1 ||
-	    GROW(l->reason, l->rcap, l->t[2].n, tmp) == -1)
-		return -1;
-	for (i = 0; i < l->t[2].n; i++) {
-		l->reason[i].type = l->t[2].item[i][0];
-		l->reason[i].comment = l->t[2].item[i][1];
-		l->reason[i].type_original = l->t[2].item[i][2];
-	}
-	return 0;
-}
-
-static void
-lists_free(struct lists *l)
-{
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		free(l->t[i].buf);
-		free(l->t[i].item);
-	}
-	free(l->dkim);
-	free(l->spf);
-	free(l->reason);
-}
-
 static const char *
 col_text(sqlite3_stmt *st, int col)
 {
 	return (const char *)sqlite3_column_text(st, col);
-}
-
-/* A count summed with total(): 0 when not positive, capped. */
-static uint64_t
-double_count(double d)
-{
-	if (!(d > 0)) /* also NaN */
-		return 0;
-	return d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
 }
 
 /* Prepares sql + the filter's domain list + tail, and binds the period
@@ -493,20 +349,20 @@ emit_group(struct merge *m, struct lists *l,
 	g.source_ip = key_text(first, 3, 1);
 	g.header_from = key_text(first, 4, 1);
 	g.envelope_from = key_text(first, 5, 1);
-	if (fill_dkim(l, first->key[6], first->len[6]) == -1 ||
-	    fill_spf(l, first->key[7], first->len[7]) == -1)
+	if (lists_dkim(l, first->key[6], first->len[6]) == -1 ||
+	    lists_spf(l, first->key[7], first->len[7]) == -1)
 		return err_set(e, "out of memory");
 	g.dkim = l->dkim;
 	g.ndkim = l->t[0].n;
 	g.spf = l->spf;
 	g.nspf = l->t[1].n;
 	g.records = records;
-	g.messages = double_count(sum[0]);
-	g.dkim_aligned = double_count(sum[1]);
-	g.spf_aligned = double_count(sum[2]);
-	g.dmarc_pass = double_count(sum[3]);
-	g.quarantined = double_count(sum[4]);
-	g.rejected = double_count(sum[5]);
+	g.messages = lists_count(sum[0]);
+	g.dkim_aligned = lists_count(sum[1]);
+	g.spf_aligned = lists_count(sum[2]);
+	g.dmarc_pass = lists_count(sum[3]);
+	g.quarantined = lists_count(sum[4]);
+	g.rejected = lists_count(sum[5]);
 	return cb(arg, &g, e);
 }
 
@@ -732,9 +588,9 @@ record_row(sqlite3_stmt *st, void *arg, struct err *e)
 		text[i] = sqlite3_column_text(st, 29 + i);
 		bytes[i] = sqlite3_column_bytes(st, 29 + i);
 	}
-	if (fill_dkim(&w->l, text[0], bytes[0]) == -1 ||
-	    fill_spf(&w->l, text[1], bytes[1]) == -1 ||
-	    fill_reasons(&w->l, text[2], bytes[2]) == -1)
+	if (lists_dkim(&w->l, text[0], bytes[0]) == -1 ||
+	    lists_spf(&w->l, text[1], bytes[1]) == -1 ||
+	    lists_reasons(&w->l, text[2], bytes[2]) == -1)
 		return err_set(e, "out of memory");
 	r.dkim_results = w->l.dkim;
 	r.ndkim = w->l.t[0].n;

@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "migrations.h"
+#include "payload.h"
 #include "sqlite-impl.h"
 
 #define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_open() */
@@ -84,7 +85,8 @@ static const char *const sql_text[S_COUNT] = {
 	      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_IMAP_GET] = "SELECT uidvalidity, last_uid FROM imap_state "
 		   "WHERE mailbox = ?",
-    [S_TRAFFIC] = "INSERT INTO traffic VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    [S_TRAFFIC] = "INSERT INTO traffic " TRAFFIC_COLUMNS_SQL
+		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
 		  TRAFFIC_UPSERT_SQL,
     [S_TRAFFIC_REPORT] = TRAFFIC_FILL_SQL("WHERE rp.id = ?1"),
@@ -226,18 +228,49 @@ sq_close(void *impl)
 	free(q);
 }
 
+/* Prepares the statements: all of them for a writer, the two lookups a
+ * reader uses after checking that the schema is the one this build
+ * knows. */
+static int
+prepare_all(struct sq *q, struct err *e)
+{
+	int i, v;
+
+	if (!q->readonly) {
+		for (i = 0; i < S_COUNT; i++)
+			if (sqlite3_prepare_v3(q->db, sql_text[i], -1,
+				SQLITE_PREPARE_PERSISTENT, &q->st[i],
+				NULL) != SQLITE_OK)
+				return sq_err(q, e, "cannot prepare a statement");
+		return 0;
+	}
+	if (user_version(q, &v, e) == -1)
+		return -1;
+	if (v != migration_latest())
+		return err_set(e, "database %s has schema version %d, this "
+				  "dmarcsift uses %d: run dmarc-ingest once to "
+				  "upgrade it",
+		    q->path, v, migration_latest());
+	if (sqlite3_prepare_v2(q->db, sql_text[S_FIND], -1, &q->st[S_FIND],
+		NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, sql_text[S_IMAP_GET], -1,
+		&q->st[S_IMAP_GET], NULL) != SQLITE_OK)
+		return sq_err(q, e, "cannot prepare a statement");
+	return 0;
+}
+
 int
-sq_open(const char *location, enum store_mode mode, void **impl,
-    struct err *e)
+sq_connect(const char *name, const char *target, int flags,
+    enum store_mode mode, const char *note, void **impl, struct err *e)
 {
 	struct sq *q;
-	int flags, fd, v, i;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->path = strdup(location)) == NULL) {
+	    (q->path = strdup(name)) == NULL) {
 		free(q);
 		return err_set(e, "out of memory");
 	}
+	snprintf(q->note, sizeof(q->note), "%s", note ? note : "");
 	buf_init(&q->sig_dkim, 0);
 	buf_init(&q->sig_spf, 0);
 	/* The rollup's sums: 3 MB hold some 16,000 groups (traffic.h).  A
@@ -246,30 +279,10 @@ sq_open(const char *location, enum store_mode mode, void **impl,
 	 * that size; at 3 MB it stays within 12% of a small report's. */
 	traffic_init(&q->traffic, TRAFFIC_BYTES);
 	q->readonly = mode == STORE_READONLY;
-	if (q->readonly) {
-		if (access(location, F_OK) == -1) {
-			err_errno(e, "cannot open the database %s", location);
-			sq_close(q);
-			return -1;
-		}
-		flags = SQLITE_OPEN_READONLY;
-	} else {
-		/* Created by us, readable by the owner only: reports name
-		 * every server that sends mail as you. */
-		fd = open(location, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd == -1) {
-			err_errno(e, "cannot create the database %s", location);
-			sq_close(q);
-			return -1;
-		}
-		close(fd);
-		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	}
-	if (sqlite3_open_v2(location, &q->db, flags | SQLITE_OPEN_NOMUTEX,
+	if (sqlite3_open_v2(target, &q->db, flags | SQLITE_OPEN_NOMUTEX,
 		NULL) != SQLITE_OK) {
 		sq_err(q, e, "cannot open the database");
-		sq_close(q);
-		return -1;
+		goto fail;
 	}
 	sqlite3_extended_result_codes(q->db, 1);
 	sqlite3_busy_timeout(q->db, 30000);
@@ -287,48 +300,66 @@ sq_open(const char *location, enum store_mode mode, void **impl,
 	if (exec_sql(q, "PRAGMA trusted_schema = OFF",
 		e, "cannot configure the database") == -1)
 		goto fail;
-	if (!q->readonly) {
-		/* temp_store = MEMORY: the statement journal of each report's
-		 * savepoint then lives in memory.  It only holds pages that
-		 * existed before the report (the right edge of each B-tree),
-		 * so it stays small, and on disk it cost more writes than the
-		 * reports themselves. */
-		if (exec_sql(q, "PRAGMA journal_mode = WAL; "
-				"PRAGMA synchronous = NORMAL; "
-				"PRAGMA temp_store = MEMORY",
-			e, "cannot configure the database") == -1 ||
-		    migrate(q, e) == -1)
-			goto fail;
-		for (i = 0; i < S_COUNT; i++)
-			if (sqlite3_prepare_v3(q->db, sql_text[i], -1,
-				SQLITE_PREPARE_PERSISTENT, &q->st[i],
-				NULL) != SQLITE_OK) {
-				sq_err(q, e, "cannot prepare a statement");
-				goto fail;
-			}
-	} else {
-		if (user_version(q, &v, e) == -1)
-			goto fail;
-		if (v != migration_latest()) {
-			err_set(e, "database %s has schema version %d, this "
-				   "dmarcsift uses %d: run dmarc-ingest once to "
-				   "upgrade it",
-			    location, v, migration_latest());
-			goto fail;
-		}
-		if (sqlite3_prepare_v2(q->db, sql_text[S_FIND], -1,
-			&q->st[S_FIND], NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(q->db, sql_text[S_IMAP_GET], -1,
-			&q->st[S_IMAP_GET], NULL) != SQLITE_OK) {
-			sq_err(q, e, "cannot prepare a statement");
-			goto fail;
-		}
-	}
+	/* temp_store = MEMORY: the statement journal of each report's
+	 * savepoint then lives in memory.  It only holds pages that existed
+	 * before the report (the right edge of each B-tree), so it stays
+	 * small, and on disk it cost more writes than the reports
+	 * themselves. */
+	if (!q->readonly &&
+	    (exec_sql(q, "PRAGMA journal_mode = WAL; "
+			 "PRAGMA synchronous = NORMAL; "
+			 "PRAGMA temp_store = MEMORY",
+		 e, "cannot configure the database") == -1 ||
+		migrate(q, e) == -1))
+		goto fail;
+	if (prepare_all(q, e) == -1)
+		goto fail;
 	*impl = q;
 	return 0;
 fail:
 	sq_close(q);
 	return -1;
+}
+
+int
+sq_open(const char *location, enum store_mode mode, void **impl,
+    struct err *e)
+{
+	char uri[8192], note[1024];
+	int fd, wal_pending;
+
+	if (mode == STORE_READONLY) {
+		if (sq_reader_uri(location, uri, sizeof(uri), note,
+			sizeof(note), &wal_pending, e) == -1)
+			return -1;
+		if (sq_connect(location, uri[0] ? uri : location,
+			SQLITE_OPEN_READONLY | (uri[0] ? SQLITE_OPEN_URI : 0),
+			mode, note, impl, e) == 0)
+			return 0;
+		if (wal_pending)
+			err_prefix(e, "%s-wal holds changes not yet in %s (an "
+				      "import is running, or was interrupted), "
+				      "and reading them needs write access to "
+				      "its folder: read it as its owner, or "
+				      "once dmarc-ingest has finished",
+			    location, location);
+		return -1;
+	}
+	/* Created by us, readable by the owner only: reports name every
+	 * server that sends mail as you. */
+	if ((fd = open(location, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return err_errno(e, "cannot create the database %s", location);
+	close(fd);
+	return sq_connect(location, location,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, mode, NULL, impl, e);
+}
+
+const char *
+sq_note(const void *impl)
+{
+	const struct sq *q = impl;
+
+	return q->note[0] != '\0' ? q->note : NULL;
 }
 
 int
@@ -416,10 +447,15 @@ sq_find_report(void *impl, const struct dmarc_meta *m,
 }
 
 /* Copies the payload into a blob without holding it in memory twice: a
- * file is streamed in 1 MB pieces through incremental blob I/O. */
+ * file is streamed in 1 MB pieces through incremental blob I/O.  Plain XML
+ * is compressed first (payload.h). */
 static int
-store_raw(struct sq *q, struct store_payload *raw, struct err *e)
+store_raw(struct sq *q, struct store_payload *given, struct err *e)
 {
+	struct store_payload packed_view, *raw = given;
+	struct buf packed;
+	const char *format;
+	int compressed;
 	sqlite3_stmt *st = q->st[S_INS_RAW];
 	sqlite3_blob *blob = NULL;
 	unsigned char *chunk = NULL;
@@ -428,6 +464,16 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 	ssize_t n;
 	int fd = -1, rc = -1;
 
+	buf_init(&packed, 0);
+	if (payload_prepare(given, &packed, &format, &compressed, e) == -1)
+		goto out;
+	if (compressed) {
+		packed_view = *given;
+		packed_view.mem = (const unsigned char *)packed.data;
+		packed_view.len = packed.len;
+		packed_view.path = NULL;
+		raw = &packed_view;
+	}
 	if (raw->path != NULL) {
 		if ((fd = open(raw->path, O_RDONLY | O_CLOEXEC)) == -1 ||
 		    fstat(fd, &sb) == -1) {
@@ -438,13 +484,13 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 	} else {
 		size = (int64_t)raw->len;
 	}
-	if (size > 1000000000) {
+	if (size > PAYLOAD_MAX) {
 		err_set(e, "payload of %lld bytes is too large to keep",
 		    (long long)size);
 		goto out;
 	}
 	sq_bind_str(st, 1, raw->name);
-	sq_bind_str(st, 2, raw->format ? raw->format : "other");
+	sq_bind_str(st, 2, format);
 	sqlite3_bind_int64(st, 3, size);
 	sqlite3_bind_int64(st, 4, size);
 	if (run(q, S_INS_RAW, e, "cannot store the raw report") == -1)
@@ -490,10 +536,11 @@ store_raw(struct sq *q, struct store_payload *raw, struct err *e)
 			off += n;
 		}
 	}
-	raw->stored_id = id;
-	q->raw_new = raw;
+	given->stored_id = id;
+	q->raw_new = given;
 	rc = 0;
 out:
+	buf_free(&packed);
 	if (blob != NULL)
 		sqlite3_blob_close(blob);
 	if (fd != -1)

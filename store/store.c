@@ -1,10 +1,12 @@
 /*
- * store.c - picks the backend and forwards to it.  See store.h.
+ * store.c - picks the backend for a location and forwards to it.  See
+ * store.h.
  */
 #include "store.h"
 
 #include <stdlib.h>
 
+#include "dbpath.h"
 #include "store-impl.h"
 
 struct store {
@@ -12,23 +14,137 @@ struct store {
 	void *impl;
 };
 
+struct store_lock {
+	const struct store_ops *ops;
+	void *impl;
+};
+
+/* In order: the first that claims a location gets it.  SQLite takes any
+ * path, so it is last. */
+static const struct store_ops *const backends[] = {
+#ifdef DMARCSIFT_HAVE_LIBPQ
+    &store_pg_ops,
+#endif
+    &store_sqlite_ops,
+};
+
+static const struct store_ops *
+backend_for(const char *location)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->claims(location))
+			return backends[i];
+	return &store_sqlite_ops;
+}
+
+/* A URL-like location no backend of this build takes would otherwise be
+ * taken for a file name. */
+static int
+check_known(const char *location, struct err *e)
+{
+	if (backend_for(location) == &store_sqlite_ops &&
+	    store_sqlite_ops.claims(location) == 0)
+		return err_set(e, "%s is not a location this dmarcsift can open: "
+				  "give a SQLite file%s",
+		    location,
+#ifdef DMARCSIFT_HAVE_LIBPQ
+		    " or a postgresql:// URL"
+#else
+		    " (this build has no PostgreSQL support: it needs libpq)"
+#endif
+		);
+	return 0;
+}
+
 int
-store_open(const char *location, enum store_mode mode, struct store **out,
+store_locate(const char *option, int create_dir, char *out, size_t len,
     struct err *e)
+{
+	return db_path_resolve(option, create_dir, out, len, e);
+}
+
+int
+store_exists(const char *location, int *exists, struct err *e)
+{
+	if (check_known(location, e) == -1)
+		return -1;
+	return backend_for(location)->exists(location, exists, e);
+}
+
+int
+store_lock_ops(const struct store_ops *ops, const char *location,
+    const char *scope, struct store_lock **out, struct err *e)
+{
+	struct store_lock *l;
+	int rc;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return err_set(e, "out of memory");
+	l->ops = ops;
+	if ((rc = ops->lock(location, scope, &l->impl, e)) != 0) {
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+int
+store_lock(const char *location, const char *scope, struct store_lock **out,
+    struct err *e)
+{
+	if (check_known(location, e) == -1)
+		return -1;
+	return store_lock_ops(backend_for(location), location, scope, out, e);
+}
+
+void
+store_unlock(struct store_lock *l)
+{
+	if (l == NULL)
+		return;
+	l->ops->unlock(l->impl);
+	free(l);
+}
+
+int
+store_state_dir(const char *location, char *out, size_t len, struct err *e)
+{
+	return backend_for(location)->state_dir(location, out, len, e);
+}
+
+int
+store_open_ops(const struct store_ops *ops, const char *location,
+    enum store_mode mode, struct store **out, struct err *e)
 {
 	struct store *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return err_set(e, "out of memory");
-	/* Every location is a SQLite file for now; a "postgresql://" URI
-	 * would select another backend here. */
-	s->ops = &store_sqlite_ops;
+	s->ops = ops;
 	if (s->ops->open(location, mode, &s->impl, e) == -1) {
 		free(s);
 		return -1;
 	}
 	*out = s;
 	return 0;
+}
+
+int
+store_open(const char *location, enum store_mode mode, struct store **out,
+    struct err *e)
+{
+	if (check_known(location, e) == -1)
+		return -1;
+	return store_open_ops(backend_for(location), location, mode, out, e);
+}
+
+const char *
+store_note(const struct store *s)
+{
+	return s->ops->note != NULL ? s->ops->note(s->impl) : NULL;
 }
 
 void

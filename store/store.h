@@ -19,7 +19,13 @@
  *
  * The interface knows nothing of SQLite: a backend is a struct store_ops
  * (store-impl.h); store.c picks one from the location given to
- * store_open().  SQLite, embedded, is the default and so far the only one.
+ * store_open().  SQLite, embedded, is the default (any path); PostgreSQL
+ * takes postgresql:// and postgres:// URLs and "service=..." strings when
+ * built with libpq.
+ *
+ * A location is only a name: the callers never look at it.  Whether a store
+ * is there, how one writer keeps others out, and where local files that go
+ * with it (the IMAP quarantine) live are all asked of the store below.
  */
 #ifndef DMARCSIFT_STORE_H
 #define DMARCSIFT_STORE_H
@@ -69,11 +75,43 @@ enum store_mode {
 	STORE_READONLY,
 };
 
-/* Opens (and creates, and migrates) the store at `location`: a path to a
- * SQLite file. */
+/* ---------------------------------------------------------------------
+ * Locations
+ */
+
+/* The location to use: `option` (--db, or the config's db) when given,
+ * else $DMARCSIFT_DB, else ${XDG_DATA_HOME:-~/.local/share}/dmarcsift/
+ * dmarc.db (its directory created, mode 0700, when create_dir).  An empty
+ * option is refused. */
+int store_locate(const char *option, int create_dir, char *out, size_t len,
+    struct err *e);
+
+/* *exists = 1 when a store is at the location.  Something there that
+ * cannot be a store (a directory given as a SQLite file) is an error that
+ * says so. */
+int store_exists(const char *location, int *exists, struct err *e);
+
+/* One writer at a time per location and scope (NULL: the whole store):
+ * returns 0 with *out held until store_unlock(), 1 when another process
+ * holds it (e says which), -1 on error.  SQLite: flock() on <db>.lock;
+ * PostgreSQL: a session advisory lock. */
+struct store_lock;
+int store_lock(const char *location, const char *scope,
+    struct store_lock **out, struct err *e);
+void store_unlock(struct store_lock *l);
+
+/* The local directory where files that belong with this store are kept:
+ * beside a SQLite file; for a server, the default data directory. */
+int store_state_dir(const char *location, char *out, size_t len,
+    struct err *e);
+
+/* Opens (and creates, and migrates) the store at `location`. */
 int store_open(const char *location, enum store_mode mode, struct store **out,
     struct err *e);
 void store_close(struct store *s);
+/* What opening had to do differently, worth telling the user (read-only
+ * snapshot...), or NULL. */
+const char *store_note(const struct store *s);
 
 /* Groups reports into one durable commit.  Nested calls are not allowed. */
 int store_batch_begin(struct store *s, struct err *e);

@@ -1,0 +1,483 @@
+/*
+ * store-pg-query.c - the queries report/ needs, on PostgreSQL, and the
+ * backend's table of operations.
+ *
+ * They hand report/ exactly what the SQLite queries hand it (same rows,
+ * same order, same lists through lists.c), so that every dmarc-report
+ * command prints the same bytes on both backends
+ * (tests/integration/test_postgres.py compares them).  Text columns
+ * collate as "C" (pg-schema.c), which orders as SQLite's BINARY; times
+ * come back as seconds since 1970.  Results are streamed row by row
+ * (libpq's single-row mode), never held whole.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lists.h"
+#include "pg-impl.h"
+
+#define EPOCH(col) "extract(epoch FROM " col ")::bigint"
+#define MAX_PARAMS 300
+
+/* Appends " AND column IN ($first, ...)" for the filter's domains: only
+ * the number of placeholders comes from the input. */
+static int
+filter_sql(char *sql, size_t len, const char *column,
+    const struct store_filter *f, int first, int *nd)
+{
+	size_t used = strlen(sql);
+	int n = 0, i;
+
+	if (f->domains != NULL)
+		while (f->domains[n] != NULL)
+			n++;
+	*nd = n;
+	if (n > 0 && used < len)
+		used += (size_t)snprintf(sql + used, len - used, " AND %s IN (",
+		    column);
+	for (i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(sql + used, len - used, "%s$%d",
+		    i ? ", " : "", first + i);
+	if (n > 0 && used < len)
+		used += (size_t)snprintf(sql + used, len - used, ")");
+	return used < len && first + n < MAX_PARAMS ? 0 : -1;
+}
+
+/* The query head + domain filter + tail, and its parameters: the period
+ * as $1, $2 (seconds, or days with `days`), then the domains. */
+struct query {
+	char sql[8192];
+	const char *params[MAX_PARAMS];
+	char since[32], until[32];
+	int n;
+};
+
+static int
+build(struct query *q, const char *head, const char *column,
+    const char *tail, const struct store_filter *f, int days, struct err *e,
+    const char *what)
+{
+	int nd, i;
+
+	if (strlen(head) >= sizeof(q->sql))
+		return err_set(e, "%s: internal error: query too long", what);
+	strcpy(q->sql, head);
+	if (filter_sql(q->sql, sizeof(q->sql), column, f, 3, &nd) == -1 ||
+	    strlen(q->sql) + strlen(tail) >= sizeof(q->sql))
+		return err_set(e, "%s: too many --domain options", what);
+	strcat(q->sql, tail);
+	if (days) { /* the rollup counts whole days, as sq_each_group() */
+		snprintf(q->since, sizeof(q->since), "%" PRId64,
+		    f->since > 0 ? f->since / 86400 : 0);
+		snprintf(q->until, sizeof(q->until), "%" PRId64,
+		    f->until > 0 ? (f->until + 86399) / 86400 : INT64_MAX);
+	} else {
+		snprintf(q->since, sizeof(q->since), "%" PRId64, f->since);
+		if (f->until > 0)
+			snprintf(q->until, sizeof(q->until), "%" PRId64,
+			    f->until);
+		else
+			snprintf(q->until, sizeof(q->until), "Infinity");
+	}
+	q->params[0] = q->since;
+	q->params[1] = q->until;
+	for (i = 0; i < nd; i++)
+		q->params[2 + i] = f->domains[i];
+	q->n = 2 + nd;
+	return 0;
+}
+
+/* Runs the query, calling row() for each row as it arrives.  A row() that
+ * fails stops the query on the server. */
+static int
+stream(struct pg *p, const struct query *q,
+    int (*row)(const PGresult *r, void *arg, struct err *e), void *arg,
+    struct err *e, const char *what)
+{
+	PGresult *r;
+	int rc = 0, failed = 0;
+
+	if (!PQsendQueryParams(p->c, q->sql, q->n, NULL, q->params, NULL, NULL,
+		0) ||
+	    !PQsetSingleRowMode(p->c))
+		return pg_err(p, NULL, e, what);
+	while ((r = PQgetResult(p->c)) != NULL) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st == PGRES_SINGLE_TUPLE && !failed) {
+			if (row(r, arg, e) == -1) {
+				PGcancel *c = PQgetCancel(p->c);
+				char buf[256];
+
+				failed = 1;
+				rc = -1;
+				if (c != NULL) {
+					PQcancel(c, buf, sizeof(buf));
+					PQfreeCancel(c);
+				}
+			}
+		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK &&
+		    !failed) {
+			rc = pg_err(p, r, e, what);
+			failed = 1;
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+static const char *
+text(const PGresult *r, int col)
+{
+	return PQgetisnull(r, 0, col) ? NULL : PQgetvalue(r, 0, col);
+}
+
+static int64_t
+i64(const PGresult *r, int col)
+{
+	return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL,
+						 10);
+}
+
+/* --- reports ------------------------------------------------------------ */
+
+struct report_walk {
+	int (*cb)(void *arg, const struct store_report_row *r);
+	void *arg;
+};
+
+static int
+report_row(const PGresult *r, void *arg, struct err *e)
+{
+	struct report_walk *w = arg;
+	struct store_report_row row;
+
+	row.org_name = text(r, 0);
+	row.report_id = text(r, 1);
+	row.domain = text(r, 2);
+	row.begin = i64(r, 3);
+	row.end = i64(r, 4);
+	row.records = (uint64_t)i64(r, 5);
+	row.messages = (uint64_t)i64(r, 6);
+	row.salvaged = (int)i64(r, 7);
+	if (w->cb(w->arg, &row) == -1)
+		return err_set(e, "output failed");
+	return 0;
+}
+
+/* Ties in (begin, org_name, report_id) come in the order they were
+ * stored, as SQLite's sort leaves its index's rowid order. */
+int
+pg_each_report(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_report_row *r), void *arg,
+    struct err *e)
+{
+	struct report_walk w = {cb, arg};
+	struct query q;
+
+	if (build(&q,
+		"SELECT org_name, report_id, domain, " EPOCH("begin_ts") ", "
+		EPOCH("end_ts") ", record_count, message_count, salvaged FROM "
+		"reports WHERE begin_ts >= to_timestamp($1::float8) AND "
+		"begin_ts < to_timestamp($2::float8)",
+		"domain", " ORDER BY begin_ts, org_name, report_id, id", f, 0, e,
+		"cannot query reports") == -1)
+		return -1;
+	return stream(impl, &q, report_row, &w, e, "cannot query reports");
+}
+
+/* --- groups ------------------------------------------------------------- */
+
+struct group_walk {
+	struct lists l;
+	int (*cb)(void *arg, const struct store_group *g, struct err *e);
+	void *arg;
+};
+
+static const char *
+key(const PGresult *r, int col)
+{
+	const char *s = text(r, col);
+
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+static int
+group_row(const PGresult *r, void *arg, struct err *e)
+{
+	struct group_walk *w = arg;
+	struct store_group g;
+
+	memset(&g, 0, sizeof(g));
+	g.domain = text(r, 0);
+	g.adkim = key(r, 1);
+	g.aspf = key(r, 2);
+	g.source_ip = key(r, 3);
+	g.header_from = key(r, 4);
+	g.envelope_from = key(r, 5);
+	if (lists_dkim(&w->l, (const unsigned char *)PQgetvalue(r, 0, 6),
+		PQgetlength(r, 0, 6)) == -1 ||
+	    lists_spf(&w->l, (const unsigned char *)PQgetvalue(r, 0, 7),
+		PQgetlength(r, 0, 7)) == -1)
+		return err_set(e, "out of memory");
+	g.dkim = w->l.dkim;
+	g.ndkim = w->l.t[0].n;
+	g.spf = w->l.spf;
+	g.nspf = w->l.t[1].n;
+	g.records = (uint64_t)i64(r, 8);
+	g.messages = lists_count(strtod(PQgetvalue(r, 0, 9), NULL));
+	g.dkim_aligned = lists_count(strtod(PQgetvalue(r, 0, 10), NULL));
+	g.spf_aligned = lists_count(strtod(PQgetvalue(r, 0, 11), NULL));
+	g.dmarc_pass = lists_count(strtod(PQgetvalue(r, 0, 12), NULL));
+	g.quarantined = lists_count(strtod(PQgetvalue(r, 0, 13), NULL));
+	g.rejected = lists_count(strtod(PQgetvalue(r, 0, 14), NULL));
+	return w->cb(w->arg, &g, e);
+}
+
+/* The rollup merged across the selected days, in key order (SQLite's
+ * merge yields that order too).  Counts are summed as doubles, as there. */
+int
+pg_each_group(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_group *g, struct err *e),
+    void *arg, struct err *e)
+{
+	struct group_walk w;
+	struct query q;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.cb = cb;
+	w.arg = arg;
+	if (build(&q,
+		"SELECT domain, adkim, aspf, source_ip, header_from, "
+		"envelope_from, dkim, spf, sum(records)::bigint, "
+		"sum(messages::float8), sum(dkim_aligned::float8), "
+		"sum(spf_aligned::float8), sum(dmarc_pass::float8), "
+		"sum(quarantined::float8), sum(rejected::float8) FROM traffic "
+		"WHERE day >= $1::bigint AND day < $2::bigint",
+		"domain",
+		" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
+		f, 1, e, "cannot summarise the records") == -1)
+		return -1;
+	rc = stream(impl, &q, group_row, &w, e, "cannot summarise the records");
+	lists_free(&w.l);
+	return rc;
+}
+
+/* --- records ------------------------------------------------------------ */
+
+struct record_walk {
+	struct lists l;
+	int (*cb)(void *arg, const struct dmarc_meta *m,
+	    const struct dmarc_record *r, struct err *e);
+	void *arg;
+};
+
+static int
+record_row(const PGresult *res, void *arg, struct err *e)
+{
+	struct record_walk *w = arg;
+	struct dmarc_meta m;
+	struct dmarc_record r;
+	int i;
+
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	m.org_name = text(res, 0);
+	m.org_name_derived = (int)i64(res, 1);
+	m.email = text(res, 2);
+	m.extra_contact_info = text(res, 3);
+	m.report_id = text(res, 4);
+	m.begin = i64(res, 5);
+	m.end = i64(res, 6);
+	m.has_begin = m.has_end = 1;
+	m.errors = text(res, 7);
+	m.generator = text(res, 8);
+	m.version = text(res, 9);
+	m.xmlns = text(res, 10);
+	m.domain = text(res, 11);
+	m.adkim = text(res, 12);
+	m.aspf = text(res, 13);
+	m.p = text(res, 14);
+	m.sp = text(res, 15);
+	m.np = text(res, 16);
+	m.pct = PQgetisnull(res, 0, 17) ? -1 : (int)i64(res, 17);
+	m.fo = text(res, 18);
+	m.testing = text(res, 19);
+	m.discovery_method = text(res, 20);
+	r.source_ip = text(res, 21);
+	r.count = i64(res, 22);
+	r.disposition = text(res, 23);
+	r.dkim = text(res, 24);
+	r.spf = text(res, 25);
+	r.header_from = text(res, 26);
+	r.envelope_from = text(res, 27);
+	r.envelope_to = text(res, 28);
+	for (i = 0; i < 3; i++) {
+		const unsigned char *t = PQgetisnull(res, 0, 29 + i)
+					     ? NULL
+					     : (const unsigned char *)
+						   PQgetvalue(res, 0, 29 + i);
+		int n = PQgetlength(res, 0, 29 + i);
+		int rc = i == 0	  ? lists_dkim(&w->l, t, n)
+			 : i == 1 ? lists_spf(&w->l, t, n)
+				  : lists_reasons(&w->l, t, n);
+		if (rc == -1)
+			return err_set(e, "out of memory");
+	}
+	r.dkim_results = w->l.dkim;
+	r.ndkim = w->l.t[0].n;
+	r.spf_results = w->l.spf;
+	r.nspf = w->l.t[1].n;
+	r.reasons = w->l.reason;
+	r.nreasons = w->l.t[2].n;
+	return w->cb(w->arg, &m, &r, e);
+}
+
+#define LIST3(a, b, c, table)                                                \
+	"(SELECT string_agg(coalesce(" a ", '') || chr(31) || coalesce(" b   \
+	", '') || chr(31) || coalesce(" c ", ''), chr(30) ORDER BY idx) "    \
+	"FROM " table " x WHERE x.report = r.report AND x.rec = r.rec AND "  \
+	"x.begin_ts = r.begin_ts)"
+
+int
+pg_each_record(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct dmarc_meta *m,
+	const struct dmarc_record *r, struct err *e),
+    void *arg, struct err *e)
+{
+	struct record_walk w;
+	struct query q;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.cb = cb;
+	w.arg = arg;
+	if (build(&q,
+		"SELECT rp.org_name, rp.org_name_derived, rp.email, "
+		"rp.extra_contact_info, rp.report_id, " EPOCH("rp.begin_ts") ", "
+		EPOCH("rp.end_ts") ", rp.errors, rp.generator, rp.version, "
+		"rp.xmlns, rp.domain, rp.adkim, rp.aspf, rp.p, rp.sp, rp.np, "
+		"rp.pct, rp.fo, rp.testing, rp.discovery_method, "
+		"host(r.source_ip), r.count, r.disposition, r.dkim, r.spf, "
+		"r.header_from, r.envelope_from, r.envelope_to, "
+		LIST3("domain", "selector", "result", "dkim_results") ", "
+		LIST3("domain", "scope", "result", "spf_results") ", "
+		LIST3("type", "comment", "type_original", "override_reasons")
+		" FROM reports rp JOIN records r ON r.report = rp.id AND "
+		"r.begin_ts = rp.begin_ts WHERE rp.begin_ts >= "
+		"to_timestamp($1::float8) AND rp.begin_ts < "
+		"to_timestamp($2::float8)",
+		"rp.domain", " ORDER BY rp.begin_ts, rp.id, r.rec", f, 0, e,
+		"cannot read the records") == -1)
+		return -1;
+	rc = stream(impl, &q, record_row, &w, e, "cannot read the records");
+	lists_free(&w.l);
+	return rc;
+}
+
+/* --- domains ------------------------------------------------------------ */
+
+struct domain_walk {
+	int (*cb)(void *arg, const struct store_domain *d, struct err *e);
+	void *arg;
+};
+
+static int
+domain_row(const PGresult *r, void *arg, struct err *e)
+{
+	struct domain_walk *w = arg;
+	struct store_domain d;
+	struct dmarc_meta m;
+
+	memset(&d, 0, sizeof(d));
+	memset(&m, 0, sizeof(m));
+	m.domain = text(r, 0);
+	d.first = i64(r, 1);
+	d.last = i64(r, 2);
+	d.reports = (uint64_t)i64(r, 3);
+	d.days = (uint64_t)i64(r, 4);
+	m.org_name = text(r, 5);
+	m.report_id = text(r, 6);
+	m.begin = i64(r, 7);
+	m.end = i64(r, 8);
+	m.has_begin = m.has_end = 1;
+	m.adkim = text(r, 9);
+	m.aspf = text(r, 10);
+	m.p = text(r, 11);
+	m.sp = text(r, 12);
+	m.np = text(r, 13);
+	m.pct = PQgetisnull(r, 0, 14) ? -1 : (int)i64(r, 14);
+	m.fo = text(r, 15);
+	m.testing = text(r, 16);
+	d.latest = &m;
+	return w->cb(w->arg, &d, e);
+}
+
+/* As sq_each_domain(); days as SQLite counts them: begin / 86400,
+ * truncated toward zero (bigint division does the same). */
+int
+pg_each_domain(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
+    void *arg, struct err *e)
+{
+	struct domain_walk w = {cb, arg};
+	struct query q;
+
+	if (build(&q,
+		"SELECT a.domain, a.first, a.last, a.n, a.days, l.org_name, "
+		"l.report_id, " EPOCH("l.begin_ts") ", " EPOCH("l.end_ts") ", "
+		"l.adkim, l.aspf, l.p, l.sp, l.np, l.pct, l.fo, l.testing FROM "
+		"(SELECT domain, " EPOCH("min(begin_ts)") " AS first, "
+		EPOCH("max(end_ts)") " AS last, count(*) AS n, count(DISTINCT "
+		EPOCH("begin_ts") " / 86400) AS days FROM reports WHERE "
+		"begin_ts >= to_timestamp($1::float8) AND begin_ts < "
+		"to_timestamp($2::float8)",
+		"domain",
+		" GROUP BY domain) a JOIN reports l ON l.id = (SELECT id FROM "
+		"reports WHERE domain = a.domain AND begin_ts >= "
+		"to_timestamp($1::float8) AND begin_ts < "
+		"to_timestamp($2::float8) ORDER BY begin_ts DESC, end_ts DESC, "
+		"id DESC LIMIT 1) ORDER BY a.domain",
+		f, 0, e, "cannot summarise the policy domains") == -1)
+		return -1;
+	return stream(impl, &q, domain_row, &w, e,
+	    "cannot summarise the policy domains");
+}
+
+static const char *
+pg_note(const void *impl)
+{
+	(void)impl;
+	return NULL;
+}
+
+const struct store_ops store_pg_ops = {
+    .name = "postgresql",
+    .claims = pg_claims,
+    .exists = pg_exists,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
+    .state_dir = pg_state_dir,
+    .open = pg_open,
+    .close = pg_close,
+    .note = pg_note,
+    .batch_begin = pg_batch_begin,
+    .batch_commit = pg_batch_commit,
+    .batch_rollback = pg_batch_rollback,
+    .in_batch = pg_in_batch,
+    .find_report = pg_find_report,
+    .report_begin = pg_report_begin,
+    .report_record = pg_report_record,
+    .report_finish = pg_report_finish,
+    .report_abort = pg_report_abort,
+    .log = pg_log,
+    .imap_get = pg_imap_get,
+    .imap_set = pg_imap_set,
+    .each_report = pg_each_report,
+    .each_group = pg_each_group,
+    .each_record = pg_each_record,
+    .each_domain = pg_each_domain,
+};

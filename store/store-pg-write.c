@@ -1,0 +1,589 @@
+/*
+ * store-pg-write.c - the PostgreSQL write path: one report at a time,
+ * inside the batch's transaction (see pg-impl.h).
+ *
+ * Staging rows (temporary table "staging", one COPY per report):
+ *   kind 'r': rec, f1 source_ip, f2 count, f3 disposition, f4 dkim, f5 spf,
+ *             f6 header_from, f7 envelope_from, f8 envelope_to
+ *   kind 'd': rec, idx, f1 domain, f2 selector, f3 result, f4 human_result
+ *   kind 's': rec, idx, f1 domain, f2 scope, f3 result, f4 human_result
+ *   kind 'o': rec, idx, f1 type, f2 type_original, f3 comment
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "payload.h"
+#include "pg-impl.h"
+
+#define COPY_FLUSH (256u << 10)
+#define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
+
+/* "[kind]\t" fields "\n" in COPY's text format: NULL as \N, and the four
+ * characters COPY gives a meaning escaped. */
+static int
+copy_field(struct buf *b, const char *s, struct err *e)
+{
+	const char *p, *run;
+
+	if (buf_appendc(b, '\t', e) == -1)
+		return -1;
+	if (s == NULL)
+		return buf_append(b, "\\N", 2, e);
+	for (run = p = s; *p != '\0'; p++) {
+		char esc = *p == '\\' ? '\\'
+			   : *p == '\n' ? 'n'
+			   : *p == '\r' ? 'r'
+			   : *p == '\t' ? 't'
+					: 0;
+		if (esc == 0)
+			continue;
+		if (buf_append(b, run, (size_t)(p - run), e) == -1 ||
+		    buf_appendc(b, '\\', e) == -1 || buf_appendc(b, esc, e) == -1)
+			return -1;
+		run = p + 1;
+	}
+	return buf_append(b, run, (size_t)(p - run), e);
+}
+
+static int
+copy_row(struct buf *b, char kind, int32_t rec, size_t idx,
+    const char *const *f, int nf, struct err *e)
+{
+	char head[48];
+	int i, n;
+
+	n = snprintf(head, sizeof(head), "%c\t%" PRId32 "\t%zu", kind, rec, idx);
+	if (buf_append(b, head, (size_t)n, e) == -1)
+		return -1;
+	for (i = 0; i < 8; i++)
+		if (copy_field(b, i < nf ? f[i] : NULL, e) == -1)
+			return -1;
+	return buf_appendc(b, '\n', e);
+}
+
+static int
+copy_flush(struct pg *p, struct err *e)
+{
+	if (p->copy.len == 0)
+		return 0;
+	if (PQputCopyData(p->c, p->copy.data, (int)p->copy.len) != 1)
+		return pg_err(p, NULL, e, "cannot store the records");
+	buf_reset(&p->copy);
+	return 0;
+}
+
+/* Ends the COPY: with an error message it is cancelled. */
+static int
+copy_end(struct pg *p, const char *cancel, struct err *e)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (!p->copying)
+		return 0;
+	p->copying = 0;
+	if (cancel == NULL && copy_flush(p, e) == -1)
+		cancel = "client error";
+	buf_reset(&p->copy);
+	if (PQputCopyEnd(p->c, cancel) != 1)
+		rc = pg_err(p, NULL, e, "cannot store the records");
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (cancel == NULL && rc == 0 &&
+		    PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = pg_err(p, r, e, "cannot store the records");
+		PQclear(r);
+	}
+	return cancel != NULL ? -1 : rc;
+}
+
+static void
+fill_existing(const PGresult *r, struct store_existing *ex)
+{
+	ex->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	ex->records = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	ex->messages = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+	ex->hash = (uint64_t)strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	ex->ingested_at = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	snprintf(ex->source, sizeof(ex->source), "%s", PQgetvalue(r, 0, 5));
+}
+
+int
+pg_find_report(void *impl, const struct dmarc_meta *m,
+    struct store_existing *ex, int *found, struct err *e)
+{
+	struct pg *p = impl;
+	char b[24], en[24];
+	const char *params[5] = {m->org_name, m->report_id, m->domain,
+	    I64(b, m->begin), I64(en, m->end)};
+	PGresult *r;
+
+	r = pg_exec(p, "SELECT id, record_count, message_count, "
+		       "coalesce(content_hash, 0), extract(epoch FROM "
+		       "ingested_at)::bigint, source FROM reports WHERE "
+		       "org_name = $1 AND report_id = $2 AND domain = $3 AND "
+		       "begin_ts = to_timestamp($4::bigint) AND end_ts = "
+		       "to_timestamp($5::bigint)",
+	    5, params, PGRES_TUPLES_OK, e, "cannot look up the report");
+	if (r == NULL)
+		return -1;
+	*found = PQntuples(r) > 0;
+	if (*found)
+		fill_existing(r, ex);
+	PQclear(r);
+	return 0;
+}
+
+/* The payload's bytes: its memory, or its file read whole (libpq sends a
+ * parameter in one piece). */
+static int
+payload_bytes(const struct store_payload *raw, unsigned char **copy,
+    const unsigned char **data, size_t *len, struct err *e)
+{
+	struct stat sb;
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	*copy = NULL;
+	if (raw->path == NULL) {
+		*data = raw->mem;
+		*len = raw->len;
+	} else {
+		if ((fd = open(raw->path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &sb) == -1) {
+			err_errno(e, "cannot read %s to store it", raw->path);
+			if (fd != -1)
+				close(fd);
+			return -1;
+		}
+		*len = (size_t)sb.st_size;
+		if (*len > PAYLOAD_MAX || (*copy = malloc(*len + 1)) == NULL) {
+			close(fd);
+			return err_set(e, "payload of %zu bytes is too large to "
+					  "keep",
+			    *len);
+		}
+		while (off < *len) {
+			n = read(fd, *copy + off, *len - off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(fd);
+				free(*copy);
+				return err_set(e, "%s changed while it was read",
+				    raw->path);
+			}
+			off += (size_t)n;
+		}
+		close(fd);
+		*data = *copy;
+	}
+	if (*len > PAYLOAD_MAX)
+		return err_set(e, "payload of %zu bytes is too large to keep",
+		    *len);
+	return 0;
+}
+
+static int
+store_raw(struct pg *p, struct store_payload *raw, struct err *e)
+{
+	const unsigned char *data = NULL;
+	unsigned char *copy = NULL;
+	size_t len;
+	char size[24];
+	const char *params[4], *format;
+	int lens[4] = {0, 0, 0, 0}, formats[4] = {0, 0, 0, 1}, compressed;
+	struct buf packed;
+	PGresult *r;
+
+	buf_init(&packed, 0);
+	if (payload_prepare(raw, &packed, &format, &compressed, e) == -1) {
+		buf_free(&packed);
+		return -1;
+	}
+	if (compressed) {
+		data = (const unsigned char *)packed.data;
+		len = packed.len;
+	} else if (payload_bytes(raw, &copy, &data, &len, e) == -1) {
+		buf_free(&packed);
+		return -1;
+	}
+	params[0] = raw->name;
+	params[1] = format;
+	params[2] = I64(size, len);
+	params[3] = (const char *)data;
+	lens[3] = (int)len;
+	r = PQexecParams(p->c, "INSERT INTO raw_payloads (name, format, size, "
+			       "data) VALUES ($1, $2, $3, $4) RETURNING id",
+	    4, NULL, params, lens, formats, 0);
+	free(copy);
+	buf_free(&packed);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_err(p, r, e, "cannot store the raw report");
+		PQclear(r);
+		return -1;
+	}
+	raw->stored_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	p->raw_new = raw;
+	PQclear(r);
+	return 0;
+}
+
+void
+pg_report_abort(void *impl)
+{
+	struct pg *p = impl;
+	struct err e;
+
+	if (!p->in_report)
+		return;
+	copy_end(p, "report abandoned", &e);
+	PQclear(PQexec(p->c, "ROLLBACK TO SAVEPOINT report"));
+	PQclear(PQexec(p->c, "RELEASE SAVEPOINT report"));
+	if (p->raw_new != NULL)
+		p->raw_new->stored_id = 0; /* its row is gone too */
+	p->raw_new = NULL;
+	p->in_report = 0;
+	if (p->auto_batch) {
+		p->auto_batch = 0;
+		pg_batch_rollback(p);
+	}
+}
+
+int
+pg_report_begin(void *impl, const struct dmarc_meta *m,
+    struct store_payload *raw, struct err *e)
+{
+	struct pg *p = impl;
+	PGresult *r;
+
+	(void)m;
+	if (p->in_report)
+		return err_set(e, "internal error: report already open");
+	if (!p->in_batch) {
+		if (pg_batch_begin(p, e) == -1)
+			return -1;
+		p->auto_batch = 1;
+	}
+	r = pg_exec(p, "SAVEPOINT report", 0, NULL, PGRES_COMMAND_OK, e,
+	    "cannot start the report");
+	if (r == NULL)
+		goto fail_batch;
+	PQclear(r);
+	p->in_report = 1;
+	p->raw_new = NULL;
+	p->raw_id = 0;
+	p->rec = 0;
+	if (raw != NULL && raw->stored_id == 0 && store_raw(p, raw, e) == -1)
+		goto fail;
+	if (raw != NULL)
+		p->raw_id = raw->stored_id;
+	r = pg_exec(p, "COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, "
+		       "f7, f8) FROM STDIN",
+	    0, NULL, PGRES_COPY_IN, e, "cannot store the records");
+	if (r == NULL)
+		goto fail;
+	PQclear(r);
+	p->copying = 1;
+	return 0;
+fail:
+	pg_report_abort(p);
+	return -1;
+fail_batch:
+	if (p->auto_batch) {
+		p->auto_batch = 0;
+		pg_batch_rollback(p);
+	}
+	return -1;
+}
+
+int
+pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
+{
+	struct pg *p = impl;
+	char count[24];
+	const char *f[8];
+	size_t i;
+
+	p->rec++;
+	f[0] = r->source_ip;
+	f[1] = I64(count, r->count);
+	f[2] = r->disposition;
+	f[3] = r->dkim;
+	f[4] = r->spf;
+	f[5] = r->header_from;
+	f[6] = r->envelope_from;
+	f[7] = r->envelope_to;
+	if (copy_row(&p->copy, 'r', p->rec, 0, f, 8, e) == -1)
+		return -1;
+	for (i = 0; i < r->ndkim; i++) {
+		const struct dmarc_dkim *d = &r->dkim_results[i];
+		const char *g[4] = {d->domain, d->selector, d->result,
+		    d->human_result};
+		if (copy_row(&p->copy, 'd', p->rec, i, g, 4, e) == -1)
+			return -1;
+	}
+	for (i = 0; i < r->nspf; i++) {
+		const struct dmarc_spf *s = &r->spf_results[i];
+		const char *g[4] = {s->domain, s->scope, s->result,
+		    s->human_result};
+		if (copy_row(&p->copy, 's', p->rec, i, g, 4, e) == -1)
+			return -1;
+	}
+	for (i = 0; i < r->nreasons; i++) {
+		const struct dmarc_reason *o = &r->reasons[i];
+		const char *g[3] = {o->type, o->type_original, o->comment};
+		if (copy_row(&p->copy, 'o', p->rec, i, g, 3, e) == -1)
+			return -1;
+	}
+	if (p->copy.len >= COPY_FLUSH)
+		return copy_flush(p, e);
+	return 0;
+}
+
+/* The report row, if its key is free: *id 0 when it is taken (by a
+ * committed report, or one committed meanwhile by another writer, which
+ * ON CONFLICT waits for). */
+static int
+insert_report(struct pg *p, const struct dmarc_meta *m,
+    const struct store_report_info *info, int64_t *id, struct err *e)
+{
+	char derived[24], b[24], en[24], pct[24], rc[24], mc[24], h[24], sv[24],
+	    raw[24];
+	const char *v[28] = {m->org_name, I64(derived, m->org_name_derived),
+	    m->email, m->extra_contact_info, m->report_id, m->domain,
+	    I64(b, m->begin), I64(en, m->end), m->errors, m->generator,
+	    m->version, m->xmlns, m->adkim, m->aspf, m->p, m->sp, m->np,
+	    m->pct >= 0 ? I64(pct, m->pct) : NULL, m->fo, m->testing,
+	    m->discovery_method, I64(rc, info->records),
+	    I64(mc, info->messages), I64(h, info->hash),
+	    I64(sv, info->salvaged), info->warnings, info->source,
+	    info->member};
+	const char *params[29];
+	PGresult *r;
+
+	memcpy(params, v, sizeof(v));
+	params[28] = p->raw_id > 0 ? I64(raw, p->raw_id) : NULL;
+	r = pg_exec(p,
+	    "INSERT INTO reports (org_name, org_name_derived, email, "
+	    "extra_contact_info, report_id, domain, begin_ts, end_ts, errors, "
+	    "generator, version, xmlns, adkim, aspf, p, sp, np, pct, fo, "
+	    "testing, discovery_method, record_count, message_count, "
+	    "content_hash, salvaged, warnings, source, ingested_at, "
+	    "raw_member, raw_payload) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "to_timestamp($7::bigint), to_timestamp($8::bigint), $9, $10, "
+	    "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
+	    "$24, $25, $26, $27, now(), $28, $29) ON CONFLICT (org_name, "
+	    "report_id, domain, begin_ts, end_ts) DO NOTHING RETURNING id",
+	    29, params, PGRES_TUPLES_OK, e, "cannot store the report");
+	if (r == NULL)
+		return -1;
+	*id = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return 0;
+}
+
+#define LIST_AGG(kind, f1, f2, f3)                                           \
+	"(SELECT rec, string_agg(coalesce(" f1 ", '') || chr(31) || "       \
+	"coalesce(" f2 ", '') || chr(31) || coalesce(" f3 ", ''), chr(30) "  \
+	"ORDER BY idx) AS list FROM staging WHERE kind = '" kind "' GROUP "  \
+	"BY rec)"
+#define SUM_IF(cond)                                                         \
+	"sum(CASE WHEN " cond " THEN f2::bigint ELSE 0 END)::bigint"
+
+/* From staging into the tables, and the report's records summed into the
+ * rollup: the same rows and keys as SQLite's (TRAFFIC_FILL_SQL). */
+static const char *const move_sql[] = {
+    "INSERT INTO records (report, rec, begin_ts, source_ip, count, "
+    "disposition, dkim, spf, header_from, envelope_from, envelope_to) "
+    "SELECT $1, rec, to_timestamp($2::bigint), f1::inet, f2::bigint, f3, "
+    "f4, f5, f6, f7, f8 FROM staging WHERE kind = 'r'",
+    "INSERT INTO dkim_results (report, rec, idx, begin_ts, domain, "
+    "selector, result, human_result) SELECT $1, rec, idx, "
+    "to_timestamp($2::bigint), f1, f2, f3, f4 FROM staging WHERE kind = 'd'",
+    "INSERT INTO spf_results (report, rec, idx, begin_ts, domain, scope, "
+    "result, human_result) SELECT $1, rec, idx, to_timestamp($2::bigint), "
+    "f1, f2, f3, f4 FROM staging WHERE kind = 's'",
+    "INSERT INTO override_reasons (report, rec, idx, begin_ts, type, "
+    "type_original, comment) SELECT $1, rec, idx, to_timestamp($2::bigint), "
+    "f1, f2, f3 FROM staging WHERE kind = 'o'",
+};
+
+static const char traffic_sql[] =
+    "INSERT INTO traffic (day, domain, adkim, aspf, source_ip, header_from, "
+    "envelope_from, dkim, spf, records, messages, dkim_aligned, "
+    "spf_aligned, dmarc_pass, quarantined, rejected) "
+    "SELECT $1::bigint, $2, $3, $4, coalesce(r.f1, ''), coalesce(r.f6, ''), "
+    "coalesce(r.f7, ''), coalesce(d.list, ''), coalesce(s.list, ''), "
+    "count(*), sum(r.f2::bigint)::bigint, " SUM_IF("r.f4 = 'pass'") ", "
+    SUM_IF("r.f5 = 'pass'") ", " SUM_IF("r.f4 = 'pass' OR r.f5 = 'pass'")
+    ", " SUM_IF("r.f3 = 'quarantine'") ", " SUM_IF("r.f3 = 'reject'") " "
+    "FROM staging r LEFT JOIN " LIST_AGG("d", "f1", "f2", "f3") " d ON "
+    "d.rec = r.rec LEFT JOIN " LIST_AGG("s", "f1", "f2", "f3") " s ON "
+    "s.rec = r.rec WHERE r.kind = 'r' GROUP BY 5, 6, 7, 8, 9 "
+    "ORDER BY 5, 6, 7, 8, 9 "
+    "ON CONFLICT (day, domain, adkim, aspf, source_ip, header_from, "
+    "envelope_from, dkim, spf) DO UPDATE SET "
+    "records = traffic.records + excluded.records, "
+    "messages = traffic.messages + excluded.messages, "
+    "dkim_aligned = traffic.dkim_aligned + excluded.dkim_aligned, "
+    "spf_aligned = traffic.spf_aligned + excluded.spf_aligned, "
+    "dmarc_pass = traffic.dmarc_pass + excluded.dmarc_pass, "
+    "quarantined = traffic.quarantined + excluded.quarantined, "
+    "rejected = traffic.rejected + excluded.rejected";
+
+static int
+move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
+    struct err *e)
+{
+	char sid[24], b[24], day[24];
+	const char *params[2] = {I64(sid, id), I64(b, m->begin)};
+	const char *tp[4] = {I64(day, m->begin / 86400), m->domain,
+	    m->adkim ? m->adkim : "", m->aspf ? m->aspf : ""};
+	PGresult *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(move_sql) / sizeof(move_sql[0]); i++) {
+		r = pg_exec(p, move_sql[i], 2, params, PGRES_COMMAND_OK, e,
+		    "cannot store the records");
+		if (r == NULL)
+			return -1;
+		PQclear(r);
+	}
+	r = pg_exec(p, traffic_sql, 4, tp, PGRES_COMMAND_OK, e,
+	    "cannot add the report to the traffic");
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	r = pg_exec(p, "TRUNCATE staging", 0, NULL, PGRES_COMMAND_OK, e,
+	    "cannot store the records");
+	PQclear(r);
+	return r != NULL ? 0 : -1;
+}
+
+int
+pg_report_finish(void *impl, const struct dmarc_meta *m,
+    const struct store_report_info *info, enum store_outcome *outcome,
+    struct store_existing *ex, struct err *e)
+{
+	struct pg *p = impl;
+	int64_t id;
+	int found, autob = p->auto_batch;
+
+	if (copy_end(p, NULL, e) == -1 || insert_report(p, m, info, &id, e) == -1)
+		goto fail;
+	if (id == 0) {
+		/* the key is taken: this copy leaves nothing */
+		p->auto_batch = 0;
+		pg_report_abort(p);
+		p->auto_batch = autob;
+		if (pg_find_report(p, m, ex, &found, e) == -1)
+			goto fail_batch;
+		if (!found) {
+			err_set(e, "internal error: duplicate key but no report");
+			goto fail_batch;
+		}
+		*outcome = STORE_DUPLICATE;
+		goto done;
+	}
+	if (move_staged(p, m, id, e) == -1)
+		goto fail;
+	{
+		PGresult *r = pg_exec(p, "RELEASE SAVEPOINT report", 0, NULL,
+		    PGRES_COMMAND_OK, e, "cannot complete the report");
+		if (r == NULL)
+			goto fail;
+		PQclear(r);
+	}
+	p->in_report = 0;
+	p->raw_new = NULL;
+	ex->id = id;
+	*outcome = STORE_STORED;
+done:
+	if (p->auto_batch) {
+		p->auto_batch = 0;
+		return pg_batch_commit(p, e);
+	}
+	return 0;
+fail:
+	pg_report_abort(p);
+	return -1;
+fail_batch:
+	if (p->auto_batch) {
+		p->auto_batch = 0;
+		pg_batch_rollback(p);
+	}
+	return -1;
+}
+
+int
+pg_log(void *impl, const char *source, const char *outcome,
+    const struct dmarc_meta *m, int64_t report, const char *message,
+    struct err *e)
+{
+	struct pg *p = impl;
+	char rid[24], b[24], en[24];
+	const char *params[9] = {source, outcome,
+	    report > 0 ? I64(rid, report) : NULL, m ? m->org_name : NULL,
+	    m ? m->report_id : NULL, m ? m->domain : NULL,
+	    m != NULL && m->has_begin ? I64(b, m->begin) : NULL,
+	    m != NULL && m->has_end ? I64(en, m->end) : NULL, message};
+	PGresult *r;
+
+	r = pg_exec(p, "INSERT INTO ingest_log (at, source, outcome, report, "
+		       "org_name, report_id, domain, begin_ts, end_ts, "
+		       "message) VALUES (now(), $1, $2, $3, $4, $5, $6, "
+		       "to_timestamp($7::bigint), to_timestamp($8::bigint), $9)",
+	    9, params, PGRES_COMMAND_OK, e, "cannot write the ingest log");
+	PQclear(r);
+	return r != NULL ? 0 : -1;
+}
+
+int
+pg_imap_get(void *impl, const char *mailbox, uint32_t *uidvalidity,
+    uint32_t *last_uid, int *found, struct err *e)
+{
+	struct pg *p = impl;
+	const char *params[1] = {mailbox};
+	PGresult *r;
+
+	r = pg_exec(p, "SELECT uidvalidity, last_uid FROM imap_state WHERE "
+		       "mailbox = $1",
+	    1, params, PGRES_TUPLES_OK, e, "cannot read the IMAP state");
+	if (r == NULL)
+		return -1;
+	*found = PQntuples(r) > 0;
+	if (*found) {
+		*uidvalidity = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
+		*last_uid = (uint32_t)strtoul(PQgetvalue(r, 0, 1), NULL, 10);
+	}
+	PQclear(r);
+	return 0;
+}
+
+int
+pg_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
+    uint32_t last_uid, struct err *e)
+{
+	struct pg *p = impl;
+	char v[16], u[16];
+	const char *params[3] = {mailbox, v, u};
+	PGresult *r;
+
+	snprintf(v, sizeof(v), "%" PRIu32, uidvalidity);
+	snprintf(u, sizeof(u), "%" PRIu32, last_uid);
+	r = pg_exec(p, "INSERT INTO imap_state (mailbox, uidvalidity, "
+		       "last_uid, updated_at) VALUES ($1, $2, $3, now()) ON "
+		       "CONFLICT (mailbox) DO UPDATE SET uidvalidity = $2, "
+		       "last_uid = $3, updated_at = now()",
+	    3, params, PGRES_COMMAND_OK, e, "cannot save the IMAP state");
+	PQclear(r);
+	return r != NULL ? 0 : -1;
+}
