@@ -9,6 +9,7 @@
  * docs/schema.md describes the tables for people writing their own queries.
  */
 #include "migrations.h"
+#include "migration-other.h"
 
 #include <stddef.h>
 
@@ -144,6 +145,9 @@ static const char *const steps[] = {
     "               envelope_from, dkim, spf)\n"
     ") WITHOUT ROWID;\n"
     TRAFFIC_FILL_SQL("WHERE true") ";\n",
+    /* 3: SMTP TLS reports (RFC 8460) and DMARC failure reports (RFC 6591):
+     * MIGRATION_OTHER_REPORTS_SQL, migrations.h */
+    MIGRATION_OTHER_REPORTS_SQL,
 };
 
 const char *

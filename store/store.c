@@ -154,3 +154,43 @@ store_each_domain(struct store *s, const struct store_filter *f,
 {
 	return s->ops->each_domain(s->impl, f, cb, arg, e);
 }
+
+int
+store_tls_report(struct store *s, const struct tlsrpt_report *r,
+    struct store_payload *raw, const char *source, const char *member,
+    enum store_outcome *outcome, int64_t *id, struct err *e)
+{
+	return s->ops->tls_report(s->impl, r, raw, source, member, outcome, id,
+	    e);
+}
+
+int
+store_failure_report(struct store *s, const struct arf_report *r,
+    const char *source, enum store_outcome *outcome, int64_t *id,
+    struct err *e)
+{
+	return s->ops->failure_report(s->impl, r, source, outcome, id, e);
+}
+
+int
+store_each_tls_day(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_tls_day(s->impl, f, cb, arg, e);
+}
+
+int
+store_each_failure(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_failure(s->impl, f, cb, arg, e);
+}
+
+int
+store_prune(struct store *s, const struct store_prune *p,
+    struct store_prune_result *r, struct err *e)
+{
+	return s->ops->prune(s->impl, p, r, e);
+}
