@@ -318,12 +318,18 @@ tls_failures(struct sq *q, sqlite3_stmt *st, struct store_tls_day *d,
 	sqlite3_bind_int64(st, 3, f->since);
 	sqlite3_bind_int64(st, 4, f->until ? f->until : INT64_MAX);
 	d->nfailures = 0;
+	/* the texts are copied: a step invalidates the previous row's */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
 	       d->nfailures < TLS_FAILURES_MAX) {
-		struct store_tls_failure *x = &out[d->nfailures++];
-		x->result_type = (const char *)sqlite3_column_text(st, 0);
-		x->receiving_mx = (const char *)sqlite3_column_text(st, 1);
+		struct store_tls_failure *x = &out[d->nfailures];
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		const char *mx = (const char *)sqlite3_column_text(st, 1);
+		x->result_type = t ? strdup(t) : NULL;
+		x->receiving_mx = mx ? strdup(mx) : NULL;
 		x->sessions = (uint64_t)sqlite3_column_int64(st, 2);
+		d->nfailures++;
+		if ((t && !x->result_type) || (mx && !x->receiving_mx))
+			return err_set(e, "out of memory");
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sq_err(q, e, "cannot query the TLS failures");
@@ -340,7 +346,7 @@ sq_each_tls_day(void *impl, const struct store_filter *f,
 	struct store_tls_failure fl[TLS_FAILURES_MAX];
 	struct store_tls_day d;
 	sqlite3_stmt *st, *fst;
-	int rc = SQLITE_DONE;
+	int rc = SQLITE_DONE, rc2;
 
 	if (prepare_filter(q,
 		"SELECT p.policy_domain, t.begin_ts / 86400 * 86400 AS day, "
@@ -372,8 +378,13 @@ sq_each_tls_day(void *impl, const struct store_filter *f,
 		d.reports = (uint64_t)sqlite3_column_int64(st, 3);
 		d.successful = (uint64_t)sqlite3_column_int64(st, 4);
 		d.failed = (uint64_t)sqlite3_column_int64(st, 5);
-		if (tls_failures(q, fst, &d, f, fl, e) == -1 ||
-		    cb(arg, &d, e) == -1)
+		rc2 = tls_failures(q, fst, &d, f, fl, e) == -1 ||
+		      cb(arg, &d, e) == -1;
+		for (size_t i = 0; i < d.nfailures; i++) {
+			free((char *)fl[i].result_type);
+			free((char *)fl[i].receiving_mx);
+		}
+		if (rc2)
 			break;
 	}
 	sqlite3_finalize(fst);
