@@ -50,26 +50,43 @@ slurp(struct other_ctx *c, const struct origin *o, unsigned char **mem,
     size_t *len, struct err *e)
 {
 	uint64_t max = c->lim->max_decompressed;
+	unsigned char *p = NULL, *np;
+	size_t cap = 0, used = 0;
 	struct stream s;
+	ssize_t r;
 
 	if (max > TLSRPT_MAX_BYTES)
 		max = TLSRPT_MAX_BYTES;
 	if (stream_open(&s, o, c->lim, NULL, e) == -1)
 		return -1;
-	if (stream_slurp(&s, max + 1, mem, len, e) == -1) {
-		stream_close(&s);
-		return -1;
-	}
+	do {
+		if (used > max) {
+			err_set(e, "SMTP TLS report larger than %llu bytes "
+				   "(limit --max-xml-size, at most %u MiB for "
+				   "JSON)",
+			    (unsigned long long)max, TLSRPT_MAX_BYTES >> 20);
+			goto fail;
+		}
+		if (cap - used < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			if ((np = realloc(p, cap)) == NULL) {
+				err_set(e, "out of memory");
+				goto fail;
+			}
+			p = np;
+		}
+		if ((r = stream_read(&s, p + used, cap - used, e)) < 0)
+			goto fail;
+		used += (size_t)r;
+	} while (r > 0);
 	stream_close(&s);
-	if (*len > max) {
-		free(*mem);
-		*mem = NULL;
-		return err_set(e, "SMTP TLS report larger than %llu bytes "
-				  "(limit --max-xml-size, at most %u MiB for "
-				  "JSON)",
-		    (unsigned long long)max, TLSRPT_MAX_BYTES >> 20);
-	}
+	*mem = p;
+	*len = used;
 	return 0;
+fail:
+	stream_close(&s);
+	free(p);
+	return -1;
 }
 
 static int

@@ -30,7 +30,7 @@ static const struct column table_cols[] = {
     {"reported_domain", "DOMAIN", COL_TEXT, 1},
     {"source_ip", "SOURCE", COL_TEXT, 0},
     {"auth_failure", "FAILED", COL_TEXT, 0},
-    {"dkim", "DKIM SIGNATURE", COL_TEXT, 1},
+    {"dkim", "DKIM SIGNATURE", COL_TEXT, 0},
     {"subject", "SUBJECT", COL_TEXT, 1},
 };
 
