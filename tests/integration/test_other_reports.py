@@ -5,6 +5,7 @@ message naming the defect; spam and bounces still rejected; and the
 import csv
 import io
 import json
+import os
 import sqlite3
 
 from dmarctest import EX_DATAERR, EX_OK, Case, gz, message
@@ -191,6 +192,7 @@ class FailureReports(Case):
             self.assertNotIn(b"SECRET BODY", f.read())
         # with [store] keep_failure_bodies = yes it is
         cfg = self.write("config", "[store]\nkeep_failure_bodies = yes\n")
+        os.chmod(cfg, 0o600)
         db2 = self.path("two.db")
         self.assertExit(self.ingest("--config", cfg, self.path("f.eml"), db=db2), EX_OK)
         (body,), = self.sql("SELECT original_body FROM failure_reports", db=db2)
