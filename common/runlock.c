@@ -24,9 +24,10 @@ runlock_take(const char *db, int *fd, int *busy, struct err *e)
 	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
 		*busy = errno == EWOULDBLOCK;
 		if (*busy)
-			err_set(e, "dmarc-ingest is running on %s (lock %s "
-				   "held); try again later",
-			    db, path);
+			err_set(e,
+			        "dmarc-ingest is running on %s (lock %s "
+			        "held); try again later",
+			        db, path);
 		else
 			err_errno(e, "cannot lock %s", path);
 		close(*fd);

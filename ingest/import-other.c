@@ -36,7 +36,7 @@ reject(struct other_ctx *c, const char *src, const char *why)
 
 static int
 log_line(struct other_ctx *c, const char *src, const char *outcome,
-    const struct dmarc_meta *m, const char *msg, struct err *fatal)
+         const struct dmarc_meta *m, const char *msg, struct err *fatal)
 {
 	if (store_log(c->st, src, outcome, m, 0, msg, fatal) == -1)
 		return err_prefix(fatal, "cannot write the ingest log");
@@ -47,7 +47,7 @@ log_line(struct other_ctx *c, const char *src, const char *outcome,
  * than TLSRPT_MAX_BYTES (jansson holds it several times over). */
 static int
 slurp(struct other_ctx *c, const struct origin *o, unsigned char **mem,
-    size_t *len, struct err *e)
+      size_t *len, struct err *e)
 {
 	uint64_t max = c->lim->max_decompressed;
 	unsigned char *p = NULL, *np;
@@ -61,10 +61,12 @@ slurp(struct other_ctx *c, const struct origin *o, unsigned char **mem,
 		return -1;
 	do {
 		if (used > max) {
-			err_set(e, "SMTP TLS report larger than %llu bytes "
-				   "(limit --max-xml-size, at most %u MiB for "
-				   "JSON)",
-			    (unsigned long long)max, TLSRPT_MAX_BYTES >> 20);
+			err_set(e,
+			        "SMTP TLS report larger than %llu bytes "
+			        "(limit --max-xml-size, at most %u MiB for "
+			        "JSON)",
+			        (unsigned long long)max,
+			        TLSRPT_MAX_BYTES >> 20);
 			goto fail;
 		}
 		if (cap - used < 4096) {
@@ -91,8 +93,8 @@ fail:
 
 static int
 store_tls(struct other_ctx *c, struct unpack_payload *pl,
-    const struct tlsrpt_report *r, const char *src, const char *where,
-    struct err *fatal)
+          const struct tlsrpt_report *r, const char *src, const char *where,
+          struct err *fatal)
 {
 	struct store_payload raw;
 	enum store_outcome outcome;
@@ -108,7 +110,7 @@ store_tls(struct other_ctx *c, struct unpack_payload *pl,
 	raw.path = pl->o.kind == ORIGIN_FILE ? pl->o.path : NULL;
 	raw.stored_id = pl->stored_id;
 	if (store_tls_report(c->st, r, &raw, c->source, where, &outcome, &id,
-		fatal) == -1)
+	                     fatal) == -1)
 		return -1;
 	pl->stored_id = raw.stored_id;
 	memset(&m, 0, sizeof(m));
@@ -126,17 +128,17 @@ store_tls(struct other_ctx *c, struct unpack_payload *pl,
 	day(r->begin, b, sizeof(b));
 	day(r->end, en, sizeof(en));
 	log_info(c->lg, "%-9s TLS %s %s %s %s..%s %lld ok %lld failed  %s",
-	    outcome == STORE_DUPLICATE ? "duplicate" : "stored",
-	    r->organization, r->report_id, m.domain, b, en,
-	    (long long)r->successful, (long long)r->failed, src);
+	         outcome == STORE_DUPLICATE ? "duplicate" : "stored",
+	         r->organization, r->report_id, m.domain, b, en,
+	         (long long)r->successful, (long long)r->failed, src);
 	return log_line(c, src,
-	    outcome == STORE_DUPLICATE ? "duplicate" : "stored", &m,
-	    "SMTP TLS report", fatal);
+	                outcome == STORE_DUPLICATE ? "duplicate" : "stored", &m,
+	                "SMTP TLS report", fatal);
 }
 
 int
 import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
-    const struct origin *o, const char *where, struct err *fatal)
+              const struct origin *o, const char *where, struct err *fatal)
 {
 	struct tlsrpt_report r;
 	unsigned char *mem = NULL;
@@ -147,7 +149,7 @@ import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
 
 	c->stats->reports++;
 	snprintf(src, sizeof(src), "%s%s%s", c->source, where[0] ? ": " : "",
-	    where);
+	         where);
 	if (slurp(c, o, &mem, &len, &e) == -1 ||
 	    tlsrpt_parse(mem, len, &r, &e) == -1) {
 		free(mem);
@@ -162,7 +164,7 @@ import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
 
 int
 import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
-    const char *where, struct err *fatal)
+           const char *where, struct err *fatal)
 {
 	struct arf_report r;
 	enum store_outcome outcome;
@@ -174,7 +176,7 @@ import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
 
 	c->stats->reports++;
 	snprintf(src, sizeof(src), "%s%s%s", c->source, where[0] ? ": " : "",
-	    where);
+	         where);
 	if (arf_parse(msg, len, c->keep_bodies, &r, &e) == -1) {
 		reject(c, src, e.msg);
 		return log_line(c, src, "rejected", NULL, e.msg, fatal);
@@ -196,12 +198,13 @@ import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
 	m.has_begin = m.has_end = r.at != 0;
 	day(r.at, when, sizeof(when));
 	log_info(c->lg, "%-9s failure %s %s %s %s  %s",
-	    outcome == STORE_DUPLICATE ? "duplicate" : "stored",
-	    r.reported_domain ? r.reported_domain : "-",
-	    r.source_ip ? r.source_ip : "-",
-	    r.auth_failure ? r.auth_failure : "-", when, src);
-	rc = log_line(c, src, outcome == STORE_DUPLICATE ? "duplicate" : "stored",
-	    &m, "DMARC failure report", fatal);
+	         outcome == STORE_DUPLICATE ? "duplicate" : "stored",
+	         r.reported_domain ? r.reported_domain : "-",
+	         r.source_ip ? r.source_ip : "-",
+	         r.auth_failure ? r.auth_failure : "-", when, src);
+	rc = log_line(c, src,
+	              outcome == STORE_DUPLICATE ? "duplicate" : "stored", &m,
+	              "DMARC failure report", fatal);
 	arf_free(&r);
 	return rc;
 }

@@ -28,8 +28,8 @@ struct other_ctx {
 /* Both return 0 whatever the report's fate, -1 only when the database
  * cannot be written (fatal filled). */
 int import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
-    const struct origin *o, const char *where, struct err *fatal);
+                  const struct origin *o, const char *where, struct err *fatal);
 int import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
-    const char *where, struct err *fatal);
+               const char *where, struct err *fatal);
 
 #endif

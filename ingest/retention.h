@@ -17,6 +17,6 @@
 int64_t retention_cutoff(unsigned days);
 
 int retention_run(struct store *st, unsigned days, const struct logger *lg,
-    struct err *e);
+                  struct err *e);
 
 #endif

@@ -51,7 +51,7 @@ find_parts(struct mailmime *m, struct parts *p, unsigned depth)
 		return;
 	}
 	if ((is_type(m, 1, MAILMIME_COMPOSITE_TYPE_MESSAGE, "rfc822") ||
-		is_type(m, 0, MAILMIME_DISCRETE_TYPE_TEXT, "rfc822-headers")) &&
+	     is_type(m, 0, MAILMIME_DISCRETE_TYPE_TEXT, "rfc822-headers")) &&
 	    depth > 0 && p->original == NULL) {
 		p->original = m;
 		return;
@@ -87,7 +87,7 @@ part_text(struct mailmime *m, char **out, size_t *outlen, struct err *e)
 	memset(&sf, 0, sizeof(sf));
 	mailmime_single_fields_init(&sf, m->mm_mime_fields, m->mm_content_type);
 	enc = sf.fld_encoding ? sf.fld_encoding->enc_type
-			      : MAILMIME_MECHANISM_8BIT;
+	                      : MAILMIME_MECHANISM_8BIT;
 	if (enc == MAILMIME_MECHANISM_ERROR || enc == MAILMIME_MECHANISM_TOKEN)
 		enc = MAILMIME_MECHANISM_8BIT;
 	/* libetpan's quoted-printable decoder reads past a cut escape at the
@@ -106,7 +106,7 @@ part_text(struct mailmime *m, char **out, size_t *outlen, struct err *e)
 	}
 	for (i = j = 0; i < dlen; i++)
 		if (!(decoded[i] == '\r' && i + 1 < dlen &&
-			decoded[i + 1] == '\n'))
+		      decoded[i + 1] == '\n'))
 			s[j++] = decoded[i];
 	s[j] = '\0';
 	mmap_string_unref(decoded);
@@ -140,8 +140,8 @@ field(const char *block, size_t n, const char *name, int all)
 
 	while (i < n) {
 		if (n - i > nl && strncasecmp(block + i, name, nl) == 0) {
-			for (j = i + nl; j < n && (block[j] == ' ' ||
-							  block[j] == '\t');
+			for (j = i + nl;
+			     j < n && (block[j] == ' ' || block[j] == '\t');
 			     j++)
 				;
 			if (j < n && block[j] == ':') {
@@ -149,8 +149,9 @@ field(const char *block, size_t n, const char *name, int all)
 				/* to the end of the folded field */
 				for (k = j; k < n; k++)
 					if (block[k] == '\n' &&
-					    (k + 1 >= n || (block[k + 1] != ' ' &&
-							       block[k + 1] != '\t')))
+					    (k + 1 >= n ||
+					     (block[k + 1] != ' ' &&
+					      block[k + 1] != '\t')))
 						break;
 				if (len + (k - j) + 3 > cap) {
 					cap = len + (k - j) + 3;
@@ -202,7 +203,7 @@ date_value(const char *s)
 	int zone;
 
 	if (s == NULL || mailimf_date_time_parse(s, strlen(s), &idx, &dt) !=
-			     MAILIMF_NO_ERROR)
+	                     MAILIMF_NO_ERROR)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = dt->dt_year < 100 ? dt->dt_year + 100 : dt->dt_year - 1900;
@@ -230,7 +231,7 @@ decode_words(char *s)
 	if (s == NULL)
 		return NULL;
 	if (mailmime_encoded_phrase_parse("utf-8", s, strlen(s), &idx, "utf-8",
-		&out) != MAILIMF_NO_ERROR ||
+	                                  &out) != MAILIMF_NO_ERROR ||
 	    out == NULL)
 		return s;
 	free(s);
@@ -240,11 +241,21 @@ decode_words(char *s)
 void
 arf_free(struct arf_report *r)
 {
-	char **f[] = {&r->feedback_type, &r->auth_failure, &r->source_ip,
-	    &r->reported_domain, &r->original_mail_from, &r->original_rcpt_to,
-	    &r->arrival_date, &r->dkim_domain, &r->dkim_selector,
-	    &r->identity_alignment, &r->delivery_result, &r->reporter,
-	    &r->subject, &r->feedback, &r->headers};
+	char **f[] = {&r->feedback_type,
+	              &r->auth_failure,
+	              &r->source_ip,
+	              &r->reported_domain,
+	              &r->original_mail_from,
+	              &r->original_rcpt_to,
+	              &r->arrival_date,
+	              &r->dkim_domain,
+	              &r->dkim_selector,
+	              &r->identity_alignment,
+	              &r->delivery_result,
+	              &r->reporter,
+	              &r->subject,
+	              &r->feedback,
+	              &r->headers};
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -310,8 +321,8 @@ static int
 fingerprint(struct arf_report *r, struct err *e)
 {
 	unsigned char md[32];
-	size_t fl = strlen(r->feedback), hl = r->headers ? strlen(r->headers)
-							 : 0;
+	size_t fl = strlen(r->feedback),
+	       hl = r->headers ? strlen(r->headers) : 0;
 	char *all;
 	int i;
 
@@ -333,7 +344,7 @@ fingerprint(struct arf_report *r, struct err *e)
 /* The original message: its headers, the subject, and the body when asked. */
 static int
 read_original(struct arf_report *r, struct mailmime *m, int keep_body,
-    struct err *e)
+              struct err *e)
 {
 	char *text;
 	size_t n, hl, keep;
@@ -359,7 +370,7 @@ read_original(struct arf_report *r, struct mailmime *m, int keep_body,
 
 static int
 read_report(struct arf_report *r, struct mailmime *mime, const char *top,
-    size_t toplen, int keep_body, struct err *e)
+            size_t toplen, int keep_body, struct err *e)
 {
 	struct parts p = {NULL, NULL};
 	char *date;
@@ -371,19 +382,21 @@ read_report(struct arf_report *r, struct mailmime *mime, const char *top,
 	if (part_text(p.feedback, &r->feedback, &n, e) == -1)
 		return -1;
 	if (n > ARF_MAX_FEEDBACK)
-		return err_set(e, "its feedback part has %zu bytes, more than "
-				  "the %u a report needs",
-		    n, ARF_MAX_FEEDBACK);
+		return err_set(e,
+		               "its feedback part has %zu bytes, more than "
+		               "the %u a report needs",
+		               n, ARF_MAX_FEEDBACK);
 	read_fields(r, r->feedback, n);
 	if (r->feedback_type == NULL)
 		return err_set(e, "its feedback part has no Feedback-Type");
 	if (strcmp(r->feedback_type, "auth-failure") != 0)
-		return err_set(e, "Feedback-Type is '%.40s' (a complaint or "
-				  "other feedback), not auth-failure",
-		    r->feedback_type);
+		return err_set(e,
+		               "Feedback-Type is '%.40s' (a complaint or "
+		               "other feedback), not auth-failure",
+		               r->feedback_type);
 	if (r->reported_domain == NULL && r->source_ip == NULL)
 		return err_set(e, "it has neither Reported-Domain nor "
-				  "Source-IP: nothing says what failed");
+		                  "Source-IP: nothing says what failed");
 	if (p.original != NULL &&
 	    read_original(r, p.original, keep_body, e) == -1)
 		return -1;
@@ -399,7 +412,7 @@ read_report(struct arf_report *r, struct mailmime *mime, const char *top,
 
 int
 arf_parse(const unsigned char *msg, size_t len, int keep_body,
-    struct arf_report *r, struct err *e)
+          struct arf_report *r, struct err *e)
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0, i, j, hl;
@@ -410,12 +423,12 @@ arf_parse(const unsigned char *msg, size_t len, int keep_body,
 	if (mailmime_parse((const char *)msg, len, &idx, &mime) !=
 	    MAILIMF_NO_ERROR)
 		return err_set(e, "a DMARC failure report (ARF) whose MIME "
-				  "structure cannot be parsed");
+		                  "structure cannot be parsed");
 	/* the report's own header block, "\n" line ends */
 	for (hl = 0; hl + 1 < len; hl++)
-		if (msg[hl] == '\n' &&
-		    (msg[hl + 1] == '\n' ||
-			(msg[hl + 1] == '\r' && hl + 2 < len && msg[hl + 2] == '\n')))
+		if (msg[hl] == '\n' && (msg[hl + 1] == '\n' ||
+		                        (msg[hl + 1] == '\r' && hl + 2 < len &&
+		                         msg[hl + 2] == '\n')))
 			break;
 	if ((top = malloc(hl + 2)) == NULL) {
 		mailmime_free(mime);
@@ -431,7 +444,7 @@ arf_parse(const unsigned char *msg, size_t len, int keep_body,
 	if (rc == -1) {
 		arf_free(r);
 		return err_prefix(e, "a DMARC failure (forensic) report (ARF, "
-				     "RFC 6591) that cannot be used");
+		                     "RFC 6591) that cannot be used");
 	}
 	return 0;
 }

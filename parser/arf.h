@@ -27,19 +27,18 @@
 #include "err.h"
 
 #define ARF_MAX_FEEDBACK (64u << 10) /* bytes of feedback fields */
-#define ARF_MAX_HEADERS	 (1u << 20)  /* bytes of original headers kept */
+#define ARF_MAX_HEADERS  (1u << 20)  /* bytes of original headers kept */
 
 struct arf_report {
 	/* the feedback fields, NULL when absent */
 	char *feedback_type, *auth_failure, *source_ip, *reported_domain,
-	    *original_mail_from, *original_rcpt_to, *arrival_date,
-	    *dkim_domain, *dkim_selector, *identity_alignment,
-	    *delivery_result;
+	    *original_mail_from, *original_rcpt_to, *arrival_date, *dkim_domain,
+	    *dkim_selector, *identity_alignment, *delivery_result;
 	char *reporter; /* User-Agent, else Reporting-MTA, else the From */
-	char *subject;	/* of the original, decoded to UTF-8 */
-	int64_t at;	/* when the message arrived, epoch seconds; 0 unknown */
+	char *subject;  /* of the original, decoded to UTF-8 */
+	int64_t at;     /* when the message arrived, epoch seconds; 0 unknown */
 	char *feedback; /* the feedback part, line ends as "\n" */
-	char *headers;	/* the original's header block, or NULL */
+	char *headers;  /* the original's header block, or NULL */
 	unsigned char *body; /* the original's body (keep_body only) */
 	size_t body_len;
 	char fingerprint[65]; /* hex SHA-256 */
@@ -50,7 +49,7 @@ struct arf_report {
  * usable DMARC failure report (another feedback type, no feedback part,
  * nothing that identifies the failure); r then needs no freeing. */
 int arf_parse(const unsigned char *msg, size_t len, int keep_body,
-    struct arf_report *r, struct err *e);
+              struct arf_report *r, struct err *e);
 void arf_free(struct arf_report *r);
 
 #endif

@@ -31,8 +31,8 @@ tlsrpt_looks_like(const unsigned char *p, size_t n)
 
 	if (n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
 		i = 3;
-	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
-			    p[i] == '\n'))
+	while (i < n &&
+	       (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
 		i++;
 	if (i >= n || p[i] != '{')
 		return 0;
@@ -95,7 +95,7 @@ member(json_t *obj, const char *key)
  * string that is empty after trimming counts as absent. */
 static int
 get_string(json_t *obj, const char *path, const char *key, int required,
-    const char **out, struct err *e)
+           const char **out, struct err *e)
 {
 	json_t *v = member(obj, key);
 	const char *s;
@@ -103,8 +103,9 @@ get_string(json_t *obj, const char *path, const char *key, int required,
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return err_set(e, "%s%s: missing (required by RFC 8460)",
-			    path, key);
+			return err_set(e,
+			               "%s%s: missing (required by RFC 8460)",
+			               path, key);
 		return 0;
 	}
 	if (!json_is_string(v))
@@ -124,20 +125,20 @@ get_string(json_t *obj, const char *path, const char *key, int required,
 /* A count: an integer from 0 to TLSRPT_MAX_COUNT. */
 static int
 get_count(json_t *obj, const char *path, const char *key, int64_t *out,
-    struct err *e)
+          struct err *e)
 {
 	json_t *v = member(obj, key);
 	json_int_t n;
 
 	if (v == NULL)
 		return err_set(e, "%s%s: missing (required by RFC 8460)", path,
-		    key);
+		               key);
 	if (!json_is_integer(v))
 		return err_set(e, "%s%s: not an integer", path, key);
 	n = json_integer_value(v);
 	if (n < 0 || n > TLSRPT_MAX_COUNT)
 		return err_set(e, "%s%s: %lld is out of range (0 to 10^15)",
-		    path, key, (long long)n);
+		               path, key, (long long)n);
 	*out = (int64_t)n;
 	return 0;
 }
@@ -152,7 +153,8 @@ parse_datetime(const char *s, int64_t *out)
 	int64_t t;
 
 	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
-		&sec, &n) != 6 || n == 0)
+	           &sec, &n) != 6 ||
+	    n == 0)
 		return -1;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60 || y < 1970 || y > 9999)
@@ -176,8 +178,8 @@ parse_datetime(const char *s, int64_t *out)
 	if (*s == 'Z' || *s == 'z') {
 		s++;
 	} else if ((*s == '+' || *s == '-') &&
-		   sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 &&
-		   oh <= 23 && om <= 59) {
+	           sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5 &&
+	           oh <= 23 && om <= 59) {
 		t -= (*s == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
 		s += 6;
 	} else {
@@ -191,23 +193,24 @@ parse_datetime(const char *s, int64_t *out)
 
 static int
 get_datetime(json_t *obj, const char *path, const char *key, int64_t *out,
-    struct err *e)
+             struct err *e)
 {
 	const char *s;
 
 	if (get_string(obj, path, key, 1, &s, e) == -1)
 		return -1;
 	if (parse_datetime(s, out) == -1)
-		return err_set(e, "%s%s: '%.40s' is not an RFC 3339 date-time "
-				  "(like 2016-04-01T00:00:00Z)",
-		    path, key, s);
+		return err_set(e,
+		               "%s%s: '%.40s' is not an RFC 3339 date-time "
+		               "(like 2016-04-01T00:00:00Z)",
+		               path, key, s);
 	return 0;
 }
 
 /* A domain name as the store keeps it (lower case, no trailing dot). */
 static int
 get_domain(struct owner *o, json_t *obj, const char *path, const char *key,
-    int required, const char **out, struct err *e)
+           int required, const char **out, struct err *e)
 {
 	const char *s;
 	char *c;
@@ -227,7 +230,7 @@ get_domain(struct owner *o, json_t *obj, const char *path, const char *key,
  * report is still worth storing). */
 static int
 get_ip(struct owner *o, json_t *obj, const char *path, const char *key,
-    const char **out, struct err *e)
+       const char **out, struct err *e)
 {
 	char ip[NORM_IP_MAX];
 	const char *s;
@@ -244,7 +247,7 @@ get_ip(struct owner *o, json_t *obj, const char *path, const char *key,
 /* An array of strings (a lone string is taken as one), joined by "\n". */
 static int
 get_lines(struct owner *o, json_t *obj, const char *path, const char *key,
-    const char **out, struct err *e)
+          const char **out, struct err *e)
 {
 	json_t *v = member(obj, key), *x;
 	size_t i, len = 0;
@@ -259,17 +262,19 @@ get_lines(struct owner *o, json_t *obj, const char *path, const char *key,
 	}
 	if (!json_is_array(v))
 		return err_set(e, "%s%s: not an array of strings", path, key);
-	json_array_foreach(v, i, x) {
+	json_array_foreach(v, i, x)
+	{
 		if (!json_is_string(x))
 			return err_set(e, "%s%s[%zu]: not a string", path, key,
-			    i);
+			               i);
 		len += json_string_length(x) + 1;
 	}
 	if (len == 0)
 		return 0;
 	if ((s = keep(o, calloc(1, len), e)) == NULL)
 		return -1;
-	json_array_foreach(v, i, x) {
+	json_array_foreach(v, i, x)
+	{
 		if (i > 0)
 			strcat(s, "\n");
 		strcat(s, json_string_value(x));
@@ -280,7 +285,7 @@ get_lines(struct owner *o, json_t *obj, const char *path, const char *key,
 
 static int
 parse_failure(struct owner *o, json_t *fd, const char *path,
-    struct tlsrpt_failure *f, struct err *e)
+              struct tlsrpt_failure *f, struct err *e)
 {
 	if (!json_is_object(fd))
 		return err_set(e, "%s: not an object", path);
@@ -290,16 +295,16 @@ parse_failure(struct owner *o, json_t *fd, const char *path,
 	if (get_string(fd, p, "result-type", 1, &f->result_type, e) == -1 ||
 	    get_ip(o, fd, p, "sending-mta-ip", &f->sending_mta_ip, e) == -1 ||
 	    get_domain(o, fd, p, "receiving-mx-hostname", 0,
-		&f->receiving_mx_hostname, e) == -1 ||
+	               &f->receiving_mx_hostname, e) == -1 ||
 	    get_string(fd, p, "receiving-mx-helo", 0, &f->receiving_mx_helo,
-		e) == -1 ||
+	               e) == -1 ||
 	    get_ip(o, fd, p, "receiving-ip", &f->receiving_ip, e) == -1 ||
-	    get_count(fd, p, "failed-session-count", &f->failed_sessions,
-		e) == -1 ||
+	    get_count(fd, p, "failed-session-count", &f->failed_sessions, e) ==
+	        -1 ||
 	    get_string(fd, p, "additional-information", 0, &f->additional_info,
-		e) == -1 ||
+	               e) == -1 ||
 	    get_string(fd, p, "failure-reason-code", 0, &f->failure_reason_code,
-		e) == -1)
+	               e) == -1)
 		return -1;
 	return 0;
 }
@@ -317,14 +322,15 @@ policy_type(json_t *pol, const char *path, const char **out, struct err *e)
 			*out = types[i];
 			return 0;
 		}
-	return err_set(e, "%spolicy-type: '%.40s' is not sts, tlsa or "
-			  "no-policy-found",
-	    path, *out);
+	return err_set(e,
+	               "%spolicy-type: '%.40s' is not sts, tlsa or "
+	               "no-policy-found",
+	               path, *out);
 }
 
 static int
-parse_policy(struct owner *o, json_t *item, size_t idx,
-    struct tlsrpt_policy *p, struct err *e)
+parse_policy(struct owner *o, json_t *item, size_t idx, struct tlsrpt_policy *p,
+             struct err *e)
 {
 	char path[64], sub[160];
 	json_t *pol, *sum, *fds, *fd;
@@ -335,23 +341,25 @@ parse_policy(struct owner *o, json_t *item, size_t idx,
 		return err_set(e, "%s: not an object", path);
 	if ((pol = member(item, "policy")) == NULL || !json_is_object(pol))
 		return err_set(e, "%s.policy: %s", path,
-		    pol ? "not an object" : "missing (required by RFC 8460)");
+		               pol ? "not an object"
+		                   : "missing (required by RFC 8460)");
 	snprintf(sub, sizeof(sub), "%s.policy.", path);
 	if (policy_type(pol, sub, &p->policy_type, e) == -1 ||
-	    get_domain(o, pol, sub, "policy-domain", 1, &p->policy_domain,
-		e) == -1 ||
+	    get_domain(o, pol, sub, "policy-domain", 1, &p->policy_domain, e) ==
+	        -1 ||
 	    get_lines(o, pol, sub, "policy-string", &p->policy_string, e) ==
-		-1 ||
+	        -1 ||
 	    get_lines(o, pol, sub, "mx-host", &p->mx_host, e) == -1)
 		return -1;
 	if ((sum = member(item, "summary")) == NULL || !json_is_object(sum))
 		return err_set(e, "%s.summary: %s", path,
-		    sum ? "not an object" : "missing (required by RFC 8460)");
+		               sum ? "not an object"
+		                   : "missing (required by RFC 8460)");
 	snprintf(sub, sizeof(sub), "%s.summary.", path);
 	if (get_count(sum, sub, "total-successful-session-count",
-		&p->successful, e) == -1 ||
-	    get_count(sum, sub, "total-failure-session-count", &p->failed,
-		e) == -1)
+	              &p->successful, e) == -1 ||
+	    get_count(sum, sub, "total-failure-session-count", &p->failed, e) ==
+	        -1)
 		return -1;
 	fds = member(item, "failure-details");
 	if (fds == NULL || json_is_null(fds))
@@ -360,10 +368,11 @@ parse_policy(struct owner *o, json_t *item, size_t idx,
 		return err_set(e, "%s.failure-details: not an array", path);
 	if (json_array_size(fds) == 0)
 		return 0;
-	if ((p->failures = calloc(json_array_size(fds),
-		 sizeof(*p->failures))) == NULL)
+	if ((p->failures =
+	         calloc(json_array_size(fds), sizeof(*p->failures))) == NULL)
 		return err_set(e, "out of memory");
-	json_array_foreach(fds, i, fd) {
+	json_array_foreach(fds, i, fd)
+	{
 		snprintf(sub, sizeof(sub), "%s.failure-details[%zu]", path, i);
 		if (parse_failure(o, fd, sub, &p->failures[i], e) == -1)
 			return -1;
@@ -378,31 +387,34 @@ parse_top(struct owner *o, struct tlsrpt_report *r, struct err *e)
 	json_t *root = o->root, *dr, *pols, *item;
 	size_t i;
 
-	if (get_string(root, "", "organization-name", 1, &r->organization,
-		e) == -1 ||
+	if (get_string(root, "", "organization-name", 1, &r->organization, e) ==
+	        -1 ||
 	    get_string(root, "", "report-id", 1, &r->report_id, e) == -1 ||
 	    get_string(root, "", "contact-info", 0, &r->contact_info, e) == -1)
 		return -1;
 	if ((dr = member(root, "date-range")) == NULL || !json_is_object(dr))
 		return err_set(e, "date-range: %s",
-		    dr ? "not an object" : "missing (required by RFC 8460)");
+		               dr ? "not an object"
+		                  : "missing (required by RFC 8460)");
 	if (get_datetime(dr, "date-range.", "start-datetime", &r->begin, e) ==
-		-1 ||
+	        -1 ||
 	    get_datetime(dr, "date-range.", "end-datetime", &r->end, e) == -1)
 		return -1;
 	if (r->end < r->begin)
 		return err_set(e, "date-range: ends before it starts");
 	if ((pols = member(root, "policies")) == NULL || !json_is_array(pols))
 		return err_set(e, "policies: %s",
-		    pols ? "not an array" : "missing (required by RFC 8460)");
+		               pols ? "not an array"
+		                    : "missing (required by RFC 8460)");
 	if (json_array_size(pols) == 0)
 		return err_set(e, "policies: empty (a report has at least one "
-				  "policy)");
-	if ((o->policies = calloc(json_array_size(pols),
-		 sizeof(*o->policies))) == NULL)
+		                  "policy)");
+	if ((o->policies =
+	         calloc(json_array_size(pols), sizeof(*o->policies))) == NULL)
 		return err_set(e, "out of memory");
 	r->policies = o->policies;
-	json_array_foreach(pols, i, item) {
+	json_array_foreach(pols, i, item)
+	{
 		r->npolicies++;
 		if (parse_policy(o, item, i, &r->policies[i], e) == -1)
 			return -1;
@@ -414,7 +426,7 @@ parse_top(struct owner *o, struct tlsrpt_report *r, struct err *e)
 
 int
 tlsrpt_parse(const unsigned char *data, size_t len, struct tlsrpt_report *r,
-    struct err *e)
+             struct err *e)
 {
 	json_error_t je;
 	struct owner *o;
@@ -429,12 +441,12 @@ tlsrpt_parse(const unsigned char *data, size_t len, struct tlsrpt_report *r,
 		data += 3;
 		len -= 3;
 	}
-	o->root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
-	    &je);
+	o->root =
+	    json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
 	if (o->root == NULL) {
 		tlsrpt_free(r);
 		return err_set(e, "not valid JSON: %s (line %d, column %d)",
-		    je.text, je.line, je.column);
+		               je.text, je.line, je.column);
 	}
 	if (!json_is_object(o->root)) {
 		tlsrpt_free(r);

@@ -39,7 +39,7 @@ struct tlsrpt_policy {
 	const char *policy_type; /* "sts" | "tlsa" | "no-policy-found" */
 	const char *policy_domain;
 	const char *policy_string; /* the strings joined by "\n", or NULL */
-	const char *mx_host;	   /* the names joined by "\n", or NULL */
+	const char *mx_host;       /* the names joined by "\n", or NULL */
 	int64_t successful, failed;
 	struct tlsrpt_failure *failures;
 	size_t nfailures;
@@ -51,7 +51,7 @@ struct tlsrpt_report {
 	struct tlsrpt_policy *policies;
 	size_t npolicies;
 	int64_t successful, failed; /* summed over the policies */
-	void *owner;		    /* everything the pointers point into */
+	void *owner;                /* everything the pointers point into */
 };
 
 /* 1 when the first bytes of a document look like an SMTP TLS report: a
@@ -61,8 +61,8 @@ int tlsrpt_looks_like(const unsigned char *p, size_t n);
 /* Parses and validates a whole document.  On success r is filled and must
  * be given to tlsrpt_free(); on failure e says what is wrong and r needs
  * no freeing. */
-int tlsrpt_parse(const unsigned char *data, size_t len,
-    struct tlsrpt_report *r, struct err *e);
+int tlsrpt_parse(const unsigned char *data, size_t len, struct tlsrpt_report *r,
+                 struct err *e);
 void tlsrpt_free(struct tlsrpt_report *r);
 
 #endif

@@ -45,7 +45,7 @@ struct fail_ctx {
 
 static int
 table_row(struct fail_ctx *f, const struct store_failure_row *r,
-    const char *when)
+          const char *when)
 {
 	struct cell c[NTAB];
 	char dkim[512];
@@ -53,9 +53,10 @@ table_row(struct fail_ctx *f, const struct store_failure_row *r,
 	memset(c, 0, sizeof(c));
 	dkim[0] = '\0';
 	if (r->dkim_domain != NULL)
-		snprintf(dkim, sizeof(dkim), "%s%s%s", r->dkim_selector
-		    ? r->dkim_selector : "", r->dkim_selector ? "._domainkey."
-		    : "", r->dkim_domain);
+		snprintf(dkim, sizeof(dkim), "%s%s%s",
+		         r->dkim_selector ? r->dkim_selector : "",
+		         r->dkim_selector ? "._domainkey." : "",
+		         r->dkim_domain);
 	c[0].s = when;
 	c[1].s = r->reported_domain;
 	c[2].s = r->source_ip;
@@ -74,8 +75,8 @@ one(void *arg, const struct store_failure_row *r, struct err *e)
 
 	if (!f->started) {
 		if (output_begin(&f->out, f->ctx->format, f->ctx->out,
-			f->table ? table_cols : cols, f->table ? NTAB : NCOLS) ==
-		    -1)
+		                 f->table ? table_cols : cols,
+		                 f->table ? NTAB : NCOLS) == -1)
 			return err_set(e, "cannot write the output");
 		f->started = 1;
 	}
@@ -83,8 +84,8 @@ one(void *arg, const struct store_failure_row *r, struct err *e)
 	if (f->table) {
 		when[16] = '\0'; /* YYYY-MM-DD HH:MM */
 		return table_row(f, r, when) == -1
-			   ? err_set(e, "cannot write the output")
-			   : 0;
+		           ? err_set(e, "cannot write the output")
+		           : 0;
 	}
 	memset(c, 0, sizeof(c));
 	c[0].s = when;
@@ -128,6 +129,6 @@ failures_run(struct report_ctx *ctx, struct err *e)
 	return 0;
 }
 
-const struct command cmd_failures = {"failures",
-    "DMARC failure reports (ruf=): one row per failed message",
+const struct command cmd_failures = {
+    "failures", "DMARC failure reports (ruf=): one row per failed message",
     failures_run};

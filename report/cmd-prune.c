@@ -39,14 +39,15 @@ say(struct report_ctx *ctx, const struct store_prune_result *r,
 	struct cell c[sizeof(cols) / sizeof(cols[0])];
 
 	if (ctx->format == &output_table) {
-		fprintf(ctx->out,
+		fprintf(
+		    ctx->out,
 		    "%s reports that began before %s UTC:\n"
 		    "  %llu aggregate reports (%llu records, %llu messages)\n"
 		    "  %llu SMTP TLS reports\n"
 		    "  %llu DMARC failure reports\n"
 		    "  %llu raw payloads (%llu bytes)\n",
 		    ctx->dry_run ? "Would remove (dry run, nothing changed)"
-				 : "Removed",
+		                 : "Removed",
 		    before, (unsigned long long)r->reports,
 		    (unsigned long long)r->records,
 		    (unsigned long long)r->messages,
@@ -55,8 +56,10 @@ say(struct report_ctx *ctx, const struct store_prune_result *r,
 		    (unsigned long long)r->payloads,
 		    (unsigned long long)r->payload_bytes);
 		if (!ctx->dry_run)
-			fprintf(ctx->out, "Database file: %lld bytes, now %lld\n",
-			    (long long)r->file_before, (long long)r->file_after);
+			fprintf(ctx->out,
+			        "Database file: %lld bytes, now %lld\n",
+			        (long long)r->file_before,
+			        (long long)r->file_after);
 		return 0;
 	}
 	memset(c, 0, sizeof(c));
@@ -72,7 +75,7 @@ say(struct report_ctx *ctx, const struct store_prune_result *r,
 	c[9].i = r->file_before;
 	c[10].i = r->file_after;
 	if (output_begin(&out, ctx->format, ctx->out, cols,
-		sizeof(cols) / sizeof(cols[0])) == -1 ||
+	                 sizeof(cols) / sizeof(cols[0])) == -1 ||
 	    output_row(&out, c) == -1 || output_end(&out) == -1)
 		return -1;
 	return 0;
@@ -89,7 +92,7 @@ prune_run(struct report_ctx *ctx, struct err *e)
 	if (ctx->prune_before == 0 || ctx->filter.since || ctx->filter.until) {
 		ctx->fail_status = EX_USAGE;
 		return err_set(e, "prune: give --older-than Nd or --before "
-				  "YYYY-MM-DD (and not --since/--until)");
+		                  "YYYY-MM-DD (and not --since/--until)");
 	}
 	store_close(ctx->st);
 	ctx->st = NULL;
@@ -116,6 +119,6 @@ prune_run(struct report_ctx *ctx, struct err *e)
 	return 0;
 }
 
-const struct command cmd_prune = {"prune",
-    "remove old reports (--older-than Nd, --before DATE; --dry-run)",
+const struct command cmd_prune = {
+    "prune", "remove old reports (--older-than Nd, --before DATE; --dry-run)",
     prune_run};

@@ -16,31 +16,31 @@ static const struct {
 	const char *type, *fix;
 } fixes[] = {
     {"starttls-not-supported", "the MX does not offer STARTTLS: enable TLS "
-			       "on it, or take it out of the MX records and "
-			       "the MTA-STS policy"},
+                               "on it, or take it out of the MX records and "
+                               "the MTA-STS policy"},
     {"certificate-host-mismatch", "the MX's certificate does not name it: "
-				  "reissue it with the MX host name"},
+                                  "reissue it with the MX host name"},
     {"certificate-expired", "the MX's certificate has expired: renew it "
-			    "(and automate the renewal)"},
+                            "(and automate the renewal)"},
     {"certificate-not-trusted", "the MX's certificate chain is not "
-				"trusted: serve the intermediate "
-				"certificates, use a public CA"},
+                                "trusted: serve the intermediate "
+                                "certificates, use a public CA"},
     {"validation-failure", "the MX's certificate did not validate: check "
-			   "its chain and name (failure-reason-code says "
-			   "why)"},
+                           "its chain and name (failure-reason-code says "
+                           "why)"},
     {"tlsa-invalid", "the TLSA record does not match the MX's certificate: "
-		     "update _25._tcp TLSA records before rotating keys"},
+                     "update _25._tcp TLSA records before rotating keys"},
     {"dnssec-invalid", "DNSSEC validation failed for the MX's TLSA or "
-		       "address records: fix the zone's signatures"},
+                       "address records: fix the zone's signatures"},
     {"dane-required", "DANE is required but no usable TLSA record was "
-		      "found: publish TLSA records in a signed zone"},
+                      "found: publish TLSA records in a signed zone"},
     {"sts-policy-fetch-error", "the MTA-STS policy could not be fetched: "
-			       "serve https://mta-sts.<domain>/.well-known/"
-			       "mta-sts.txt (valid certificate, HTTP 200)"},
+                               "serve https://mta-sts.<domain>/.well-known/"
+                               "mta-sts.txt (valid certificate, HTTP 200)"},
     {"sts-policy-invalid", "the MTA-STS policy file is invalid: fix its "
-			   "version, mode, mx and max_age lines"},
+                           "version, mode, mx and max_age lines"},
     {"sts-webpki-invalid", "the mta-sts.<domain> web server's certificate "
-			   "is invalid: renew or fix it"},
+                           "is invalid: renew or fix it"},
 };
 
 static const char *
@@ -52,22 +52,17 @@ fix_for(const char *type)
 		if (strcmp(type, fixes[i].type) == 0)
 			return fixes[i].fix;
 	return type ? "see the report's additional-information and "
-		      "failure-reason-code (dmarc-report has no advice for "
-		      "this type)"
-		    : NULL;
+	              "failure-reason-code (dmarc-report has no advice for "
+	              "this type)"
+	            : NULL;
 }
 
 static const struct column cols[] = {
-    {"domain", NULL, COL_TEXT, 0},
-    {"day", NULL, COL_TEXT, 0},
-    {"policy_type", NULL, COL_TEXT, 0},
-    {"reports", NULL, COL_INT, 0},
-    {"successful", NULL, COL_INT, 0},
-    {"failed", NULL, COL_INT, 0},
-    {"result_type", NULL, COL_TEXT, 0},
-    {"receiving_mx", NULL, COL_TEXT, 0},
-    {"failure_sessions", NULL, COL_INT, 0},
-    {"fix", NULL, COL_TEXT, 0},
+    {"domain", NULL, COL_TEXT, 0},          {"day", NULL, COL_TEXT, 0},
+    {"policy_type", NULL, COL_TEXT, 0},     {"reports", NULL, COL_INT, 0},
+    {"successful", NULL, COL_INT, 0},       {"failed", NULL, COL_INT, 0},
+    {"result_type", NULL, COL_TEXT, 0},     {"receiving_mx", NULL, COL_TEXT, 0},
+    {"failure_sessions", NULL, COL_INT, 0}, {"fix", NULL, COL_TEXT, 0},
 };
 
 /* The table leaves the fixes to the lines below it. */
@@ -82,7 +77,7 @@ static const struct column table_cols[] = {
     {"failure_sessions", "SESSIONS", COL_INT, 0},
 };
 
-#define NCOLS	    (sizeof(cols) / sizeof(cols[0]))
+#define NCOLS       (sizeof(cols) / sizeof(cols[0]))
 #define NTABLE_COLS (sizeof(table_cols) / sizeof(table_cols[0]))
 
 struct tls_ctx {
@@ -138,8 +133,8 @@ one_day(void *arg, const struct store_tls_day *d, struct err *e)
 
 	if (!t->started) {
 		if (output_begin(&t->out, t->ctx->format, t->ctx->out,
-			t->table ? table_cols : cols,
-			t->table ? NTABLE_COLS : NCOLS) == -1)
+		                 t->table ? table_cols : cols,
+		                 t->table ? NTABLE_COLS : NCOLS) == -1)
 			return err_set(e, "cannot write the output");
 		t->started = 1;
 	}
@@ -149,8 +144,8 @@ one_day(void *arg, const struct store_tls_day *d, struct err *e)
 		t->ctx->problems++;
 	if (d->nfailures == 0)
 		return row(t, d, day, NULL) == -1
-			   ? err_set(e, "cannot write the output")
-			   : 0;
+		           ? err_set(e, "cannot write the output")
+		           : 0;
 	for (i = 0; i < d->nfailures; i++)
 		if (row(t, d, day, &d->failures[i]) == -1)
 			return err_set(e, "cannot write the output");
@@ -200,5 +195,6 @@ tls_run(struct report_ctx *ctx, struct err *e)
 	return 0;
 }
 
-const struct command cmd_tls = {"tls",
-    "SMTP TLS reports: sessions and failures by domain and day", tls_run};
+const struct command cmd_tls = {
+    "tls", "SMTP TLS reports: sessions and failures by domain and day",
+    tls_run};

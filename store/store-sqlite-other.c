@@ -37,7 +37,7 @@ exec1(struct sq *q, const char *sql, struct err *e, const char *what)
 
 static int
 prepare(struct sq *q, const char *sql, sqlite3_stmt **st, struct err *e,
-    const char *what)
+        const char *what)
 {
 	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
@@ -64,7 +64,7 @@ done(struct sq *q, sqlite3_stmt *st, struct err *e, const char *what)
 /* Looks a key up: *id is the row's id, 0 when absent. */
 static int
 find_id(struct sq *q, const char *sql, const char *a, const char *b,
-    int64_t *id, struct err *e)
+        int64_t *id, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -86,7 +86,7 @@ find_id(struct sq *q, const char *sql, const char *a, const char *b,
 
 static int
 insert_failure(struct sq *q, sqlite3_stmt *st, int64_t policy, size_t idx,
-    const struct tlsrpt_failure *f, struct err *e)
+               const struct tlsrpt_failure *f, struct err *e)
 {
 	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, policy);
@@ -106,23 +106,25 @@ insert_failure(struct sq *q, sqlite3_stmt *st, int64_t policy, size_t idx,
 
 static int
 insert_policies(struct sq *q, int64_t report, const struct tlsrpt_report *r,
-    struct err *e)
+                struct err *e)
 {
 	sqlite3_stmt *pst = NULL, *fst = NULL;
 	int64_t pid;
 	size_t i, k;
 	int rc = -1;
 
-	if (prepare(q, "INSERT INTO tls_policies (report, idx, policy_type, "
-		       "policy_domain, policy_string, mx_host, successful, "
-		       "failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		&pst, e, "cannot store a TLS policy") == -1 ||
-	    prepare(q, "INSERT INTO tls_failures (policy, idx, result_type, "
-		       "sending_mta_ip, receiving_mx_hostname, "
-		       "receiving_mx_helo, receiving_ip, failed_sessions, "
-		       "additional_info, failure_reason_code) VALUES "
-		       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		&fst, e, "cannot store a TLS failure detail") == -1)
+	if (prepare(q,
+	            "INSERT INTO tls_policies (report, idx, policy_type, "
+	            "policy_domain, policy_string, mx_host, successful, "
+	            "failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	            &pst, e, "cannot store a TLS policy") == -1 ||
+	    prepare(q,
+	            "INSERT INTO tls_failures (policy, idx, result_type, "
+	            "sending_mta_ip, receiving_mx_hostname, "
+	            "receiving_mx_helo, receiving_ip, failed_sessions, "
+	            "additional_info, failure_reason_code) VALUES "
+	            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	            &fst, e, "cannot store a TLS failure detail") == -1)
 		goto out;
 	for (i = 0; i < r->npolicies; i++) {
 		const struct tlsrpt_policy *p = &r->policies[i];
@@ -141,8 +143,8 @@ insert_policies(struct sq *q, int64_t report, const struct tlsrpt_report *r,
 		}
 		pid = sqlite3_last_insert_rowid(q->db);
 		for (k = 0; k < p->nfailures; k++)
-			if (insert_failure(q, fst, pid, k, &p->failures[k], e) ==
-			    -1)
+			if (insert_failure(q, fst, pid, k, &p->failures[k],
+			                   e) == -1)
 				goto out;
 	}
 	rc = 0;
@@ -154,8 +156,8 @@ out:
 
 static int
 insert_tls(struct sq *q, const struct tlsrpt_report *r,
-    struct store_payload *raw, const char *source, const char *member,
-    int64_t *id, struct err *e)
+           struct store_payload *raw, const char *source, const char *member,
+           int64_t *id, struct err *e)
 {
 	sqlite3_stmt *st;
 
@@ -164,11 +166,12 @@ insert_tls(struct sq *q, const struct tlsrpt_report *r,
 			return -1;
 		q->raw_new = NULL; /* ours to forget on rollback */
 	}
-	if (prepare(q, "INSERT INTO tls_reports (organization, report_id, "
-		       "contact_info, begin_ts, end_ts, source, ingested_at, "
-		       "raw_payload, raw_member) VALUES (?, ?, ?, ?, ?, ?, ?, "
-		       "?, ?)",
-		&st, e, "cannot store the TLS report") == -1)
+	if (prepare(q,
+	            "INSERT INTO tls_reports (organization, report_id, "
+	            "contact_info, begin_ts, end_ts, source, ingested_at, "
+	            "raw_payload, raw_member) VALUES (?, ?, ?, ?, ?, ?, ?, "
+	            "?, ?)",
+	            &st, e, "cannot store the TLS report") == -1)
 		return -1;
 	sq_bind_str(st, 1, r->organization);
 	sq_bind_str(st, 2, r->report_id);
@@ -190,22 +193,23 @@ insert_tls(struct sq *q, const struct tlsrpt_report *r,
 
 int
 sq_tls_report(void *impl, const struct tlsrpt_report *r,
-    struct store_payload *raw, const char *source, const char *member,
-    enum store_outcome *outcome, int64_t *id, struct err *e)
+              struct store_payload *raw, const char *source, const char *member,
+              enum store_outcome *outcome, int64_t *id, struct err *e)
 {
 	struct sq *q = impl;
 	int64_t had = raw ? raw->stored_id : 0;
 
-	if (find_id(q, "SELECT id FROM tls_reports WHERE organization = ? AND "
-		       "report_id = ?",
-		r->organization, r->report_id, id, e) == -1)
+	if (find_id(q,
+	            "SELECT id FROM tls_reports WHERE organization = ? AND "
+	            "report_id = ?",
+	            r->organization, r->report_id, id, e) == -1)
 		return -1;
 	if (*id != 0) {
 		*outcome = STORE_DUPLICATE;
 		return 0;
 	}
-	if (exec1(q, "SAVEPOINT tls_report", e, "cannot store the TLS report") ==
-	    -1)
+	if (exec1(q, "SAVEPOINT tls_report", e,
+	          "cannot store the TLS report") == -1)
 		return -1;
 	if (insert_tls(q, r, raw, source, member, id, e) == -1) {
 		exec1(q, "ROLLBACK TO tls_report; RELEASE tls_report", e, "x");
@@ -221,27 +225,28 @@ sq_tls_report(void *impl, const struct tlsrpt_report *r,
 
 int
 sq_failure_report(void *impl, const struct arf_report *r, const char *source,
-    enum store_outcome *outcome, int64_t *id, struct err *e)
+                  enum store_outcome *outcome, int64_t *id, struct err *e)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st;
 
 	if (find_id(q, "SELECT id FROM failure_reports WHERE fingerprint = ?",
-		r->fingerprint, NULL, id, e) == -1)
+	            r->fingerprint, NULL, id, e) == -1)
 		return -1;
 	if (*id != 0) {
 		*outcome = STORE_DUPLICATE;
 		return 0;
 	}
-	if (prepare(q, "INSERT INTO failure_reports (fingerprint, "
-		       "feedback_type, auth_failure, source_ip, "
-		       "reported_domain, original_mail_from, original_rcpt_to, "
-		       "arrival_date, at_ts, dkim_domain, dkim_selector, "
-		       "identity_alignment, delivery_result, reporter, subject, "
-		       "feedback, original_headers, original_body, source, "
-		       "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-		       "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-		&st, e, "cannot store the failure report") == -1)
+	if (prepare(q,
+	            "INSERT INTO failure_reports (fingerprint, "
+	            "feedback_type, auth_failure, source_ip, "
+	            "reported_domain, original_mail_from, original_rcpt_to, "
+	            "arrival_date, at_ts, dkim_domain, dkim_selector, "
+	            "identity_alignment, delivery_result, reporter, subject, "
+	            "feedback, original_headers, original_body, source, "
+	            "ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	            "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	            &st, e, "cannot store the failure report") == -1)
 		return -1;
 	sq_bind_str(st, 1, r->fingerprint);
 	sq_bind_str(st, 2, r->feedback_type);
@@ -262,7 +267,7 @@ sq_failure_report(void *impl, const struct arf_report *r, const char *source,
 	sq_bind_str(st, 17, r->headers);
 	if (r->body != NULL)
 		sqlite3_bind_blob64(st, 18, r->body, r->body_len,
-		    SQLITE_STATIC);
+		                    SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 18);
 	sq_bind_str(st, 19, source);
@@ -280,8 +285,8 @@ sq_failure_report(void *impl, const struct arf_report *r, const char *source,
  * since and until, the domains follow. */
 static int
 prepare_filter(struct sq *q, const char *head, const char *column,
-    const char *tail, const struct store_filter *f, sqlite3_stmt **st,
-    struct err *e, const char *what)
+               const char *tail, const struct store_filter *f,
+               sqlite3_stmt **st, struct err *e, const char *what)
 {
 	char sql[8192];
 	int nd, i;
@@ -307,8 +312,8 @@ prepare_filter(struct sq *q, const char *head, const char *column,
 /* The failure types of one domain and day. */
 static int
 tls_failures(struct sq *q, sqlite3_stmt *st, struct store_tls_day *d,
-    const struct store_filter *f, struct store_tls_failure *out,
-    struct err *e)
+             const struct store_filter *f, struct store_tls_failure *out,
+             struct err *e)
 {
 	int rc;
 
@@ -339,8 +344,9 @@ tls_failures(struct sq *q, sqlite3_stmt *st, struct store_tls_day *d,
 
 int
 sq_each_tls_day(void *impl, const struct store_filter *f,
-    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
-    void *arg, struct err *e)
+                int (*cb)(void *arg, const struct store_tls_day *d,
+                          struct err *e),
+                void *arg, struct err *e)
 {
 	struct sq *q = impl;
 	struct store_tls_failure fl[TLS_FAILURES_MAX];
@@ -348,25 +354,28 @@ sq_each_tls_day(void *impl, const struct store_filter *f,
 	sqlite3_stmt *st, *fst;
 	int rc = SQLITE_DONE, rc2;
 
-	if (prepare_filter(q,
-		"SELECT p.policy_domain, t.begin_ts / 86400 * 86400 AS day, "
-		"group_concat(DISTINCT p.policy_type), count(DISTINCT t.id), "
-		"sum(p.successful), sum(p.failed) FROM tls_reports t JOIN "
-		"tls_policies p ON p.report = t.id WHERE t.begin_ts >= ?1 AND "
-		"t.begin_ts < ?2",
-		"p.policy_domain", " GROUP BY p.policy_domain, day ORDER BY "
-				   "p.policy_domain, day",
-		f, &st, e, "cannot query the TLS reports") == -1)
+	if (prepare_filter(
+	        q,
+	        "SELECT p.policy_domain, t.begin_ts / 86400 * 86400 AS day, "
+	        "group_concat(DISTINCT p.policy_type), count(DISTINCT t.id), "
+	        "sum(p.successful), sum(p.failed) FROM tls_reports t JOIN "
+	        "tls_policies p ON p.report = t.id WHERE t.begin_ts >= ?1 AND "
+	        "t.begin_ts < ?2",
+	        "p.policy_domain",
+	        " GROUP BY p.policy_domain, day ORDER BY "
+	        "p.policy_domain, day",
+	        f, &st, e, "cannot query the TLS reports") == -1)
 		return -1;
 	/* the sessions of the same rows, by failure type and receiving MX */
-	if (prepare(q,
-		"SELECT f.result_type, coalesce(f.receiving_mx_hostname, "
-		"f.receiving_ip), sum(f.failed_sessions) FROM tls_failures f "
-		"JOIN tls_policies p ON f.policy = p.id JOIN tls_reports t ON "
-		"p.report = t.id WHERE p.policy_domain = ?1 AND t.begin_ts / "
-		"86400 * 86400 = ?2 AND t.begin_ts >= ?3 AND t.begin_ts < ?4 "
-		"GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
-		&fst, e, "cannot query the TLS failures") == -1) {
+	if (prepare(
+	        q,
+	        "SELECT f.result_type, coalesce(f.receiving_mx_hostname, "
+	        "f.receiving_ip), sum(f.failed_sessions) FROM tls_failures f "
+	        "JOIN tls_policies p ON f.policy = p.id JOIN tls_reports t ON "
+	        "p.report = t.id WHERE p.policy_domain = ?1 AND t.begin_ts / "
+	        "86400 * 86400 = ?2 AND t.begin_ts >= ?3 AND t.begin_ts < ?4 "
+	        "GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+	        &fst, e, "cannot query the TLS failures") == -1) {
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -398,29 +407,32 @@ sq_each_tls_day(void *impl, const struct store_filter *f,
 
 int
 sq_each_failure(void *impl, const struct store_filter *f,
-    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
-    void *arg, struct err *e)
+                int (*cb)(void *arg, const struct store_failure_row *r,
+                          struct err *e),
+                void *arg, struct err *e)
 {
 	struct sq *q = impl;
 	struct store_failure_row r;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (prepare_filter(q,
-		"SELECT at_ts, reported_domain, source_ip, auth_failure, "
-		"original_mail_from, original_rcpt_to, dkim_domain, "
-		"dkim_selector, identity_alignment, delivery_result, reporter, "
-		"subject, arrival_date FROM failure_reports WHERE at_ts >= ?1 "
-		"AND at_ts < ?2",
-		"reported_domain", " ORDER BY at_ts, id", f, &st, e,
-		"cannot query the failure reports") == -1)
+	if (prepare_filter(
+	        q,
+	        "SELECT at_ts, reported_domain, source_ip, auth_failure, "
+	        "original_mail_from, original_rcpt_to, dkim_domain, "
+	        "dkim_selector, identity_alignment, delivery_result, reporter, "
+	        "subject, arrival_date FROM failure_reports WHERE at_ts >= ?1 "
+	        "AND at_ts < ?2",
+	        "reported_domain", " ORDER BY at_ts, id", f, &st, e,
+	        "cannot query the failure reports") == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char **s[] = {&r.reported_domain, &r.source_ip,
-		    &r.auth_failure, &r.original_mail_from,
-		    &r.original_rcpt_to, &r.dkim_domain, &r.dkim_selector,
-		    &r.identity_alignment, &r.delivery_result, &r.reporter,
-		    &r.subject, &r.arrival_date};
+		const char **s[] = {&r.reported_domain,  &r.source_ip,
+		                    &r.auth_failure,     &r.original_mail_from,
+		                    &r.original_rcpt_to, &r.dkim_domain,
+		                    &r.dkim_selector,    &r.identity_alignment,
+		                    &r.delivery_result,  &r.reporter,
+		                    &r.subject,          &r.arrival_date};
 		r.at = sqlite3_column_int64(st, 0);
 		for (int i = 0; i < 12; i++)
 			*s[i] = (const char *)sqlite3_column_text(st, i + 1);

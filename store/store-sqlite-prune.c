@@ -26,7 +26,7 @@
 #include "sqlite-impl.h"
 
 /* ?1 is the cutoff, ?2 1 when domains are selected (temp.prune_domains). */
-#define IN_DOMAINS(col) \
+#define IN_DOMAINS(col)                                                        \
 	"(?2 = 0 OR " col " IN (SELECT domain FROM temp.prune_domains))"
 
 static const char *const select_sql[] = {
@@ -52,7 +52,7 @@ static const char *const delete_sql[] = {
     "DELETE FROM traffic WHERE (day, domain) IN (SELECT day, domain FROM "
     "temp.prune_reports)",
     TRAFFIC_FILL_SQL("WHERE (rp.begin_ts / 86400, rp.domain) IN (SELECT "
-		     "day, domain FROM temp.prune_reports)"),
+                     "day, domain FROM temp.prune_reports)"),
     "DELETE FROM tls_failures WHERE policy IN (SELECT id FROM tls_policies "
     "WHERE report IN (SELECT id FROM temp.prune_tls))",
     "DELETE FROM tls_policies WHERE report IN (SELECT id FROM "
@@ -63,8 +63,8 @@ static const char *const delete_sql[] = {
 /* Steps sql once with the cutoff and the domain flag bound; the first
  * column of a row, if any, goes to *v1 and the second to *v2. */
 static int
-step(struct sq *q, const char *sql, const struct store_prune *p,
-    int64_t *v1, int64_t *v2, struct err *e)
+step(struct sq *q, const char *sql, const struct store_prune *p, int64_t *v1,
+     int64_t *v2, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -97,9 +97,10 @@ select_domains(struct sq *q, const struct store_prune *p, struct err *e)
 
 	if (p->domains == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(q->db, "INSERT OR IGNORE INTO "
-				      "temp.prune_domains VALUES (?)",
-		-1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(q->db,
+	                       "INSERT OR IGNORE INTO "
+	                       "temp.prune_domains VALUES (?)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot prune");
 	for (i = 0; p->domains[i] != NULL; i++) {
 		sqlite3_reset(st);
@@ -116,7 +117,7 @@ select_domains(struct sq *q, const struct store_prune *p, struct err *e)
 /* Fills the temporary tables with what goes, and counts it. */
 static int
 select_victims(struct sq *q, const struct store_prune *p,
-    struct store_prune_result *r, struct err *e)
+               struct store_prune_result *r, struct err *e)
 {
 	int64_t a = 0, b = 0;
 	size_t i;
@@ -125,41 +126,46 @@ select_victims(struct sq *q, const struct store_prune *p,
 		if (step(q, select_sql[i], p, NULL, NULL, e) == -1)
 			return -1;
 	if (select_domains(q, p, e) == -1 ||
-	    step(q, "INSERT INTO temp.prune_reports SELECT id, begin_ts / "
-		    "86400, domain, raw_payload FROM reports WHERE begin_ts < ?1 "
-		    "AND " IN_DOMAINS("domain"),
-		p, NULL, NULL, e) == -1 ||
-	    step(q, "SELECT count(*) FROM temp.prune_reports",
-		p, &a, NULL, e) == -1)
+	    step(q,
+	         "INSERT INTO temp.prune_reports SELECT id, begin_ts / "
+	         "86400, domain, raw_payload FROM reports WHERE begin_ts < ?1 "
+	         "AND " IN_DOMAINS("domain"),
+	         p, NULL, NULL, e) == -1 ||
+	    step(q, "SELECT count(*) FROM temp.prune_reports", p, &a, NULL,
+	         e) == -1)
 		return -1;
 	r->reports = (uint64_t)a;
-	if (step(q, "SELECT count(*), total(count) FROM records WHERE report "
-		    "IN (SELECT id FROM temp.prune_reports)",
-		p, &a, &b, e) == -1)
+	if (step(q,
+	         "SELECT count(*), total(count) FROM records WHERE report "
+	         "IN (SELECT id FROM temp.prune_reports)",
+	         p, &a, &b, e) == -1)
 		return -1;
 	r->records = (uint64_t)a;
 	r->messages = (uint64_t)b;
 	/* a TLS report goes with --domain when all its policies are for the
 	 * selected domains */
-	if (step(q, "INSERT INTO temp.prune_tls SELECT id, raw_payload FROM "
-		    "tls_reports t WHERE begin_ts < ?1 AND (?2 = 0 OR NOT "
-		    "EXISTS (SELECT 1 FROM tls_policies p WHERE p.report = t.id "
-		    "AND p.policy_domain NOT IN (SELECT domain FROM "
-		    "temp.prune_domains)))",
-		p, NULL, NULL, e) == -1 ||
-	    step(q, "SELECT count(*) FROM temp.prune_tls", p,
-		&a, NULL, e) == -1)
+	if (step(q,
+	         "INSERT INTO temp.prune_tls SELECT id, raw_payload FROM "
+	         "tls_reports t WHERE begin_ts < ?1 AND (?2 = 0 OR NOT "
+	         "EXISTS (SELECT 1 FROM tls_policies p WHERE p.report = t.id "
+	         "AND p.policy_domain NOT IN (SELECT domain FROM "
+	         "temp.prune_domains)))",
+	         p, NULL, NULL, e) == -1 ||
+	    step(q, "SELECT count(*) FROM temp.prune_tls", p, &a, NULL, e) ==
+	        -1)
 		return -1;
 	r->tls_reports = (uint64_t)a;
-	return step(q, "INSERT OR IGNORE INTO temp.prune_raw SELECT raw FROM "
-		       "temp.prune_reports WHERE raw IS NOT NULL UNION SELECT raw FROM temp.prune_tls WHERE raw IS "
-		       "NOT NULL",
-	    p, NULL, NULL, e);
+	return step(q,
+	            "INSERT OR IGNORE INTO temp.prune_raw SELECT raw FROM "
+	            "temp.prune_reports WHERE raw IS NOT NULL UNION SELECT raw "
+	            "FROM temp.prune_tls WHERE raw IS "
+	            "NOT NULL",
+	            p, NULL, NULL, e);
 }
 
 static int
 delete_victims(struct sq *q, const struct store_prune *p,
-    struct store_prune_result *r, struct err *e)
+               struct store_prune_result *r, struct err *e)
 {
 	int64_t a = 0, b = 0;
 	size_t i;
@@ -167,22 +173,26 @@ delete_victims(struct sq *q, const struct store_prune *p,
 	for (i = 0; i < sizeof(delete_sql) / sizeof(delete_sql[0]); i++)
 		if (step(q, delete_sql[i], p, NULL, NULL, e) == -1)
 			return -1;
-	if (step(q, "DELETE FROM failure_reports WHERE at_ts < ?1 AND "
-		    IN_DOMAINS("reported_domain"),
-		p, NULL, NULL, e) == -1)
+	if (step(q,
+	         "DELETE FROM failure_reports WHERE at_ts < ?1 AND " IN_DOMAINS(
+	             "reported_domain"),
+	         p, NULL, NULL, e) == -1)
 		return -1;
 	r->failure_reports = (uint64_t)sqlite3_changes(q->db);
 	/* the payloads no report refers to any more */
-	if (step(q, "DELETE FROM temp.prune_raw WHERE (id IN (SELECT "
-		    "raw_payload FROM reports) OR id IN (SELECT raw_payload FROM "
-		    "tls_reports))",
-		p, NULL, NULL, e) == -1 ||
-	    step(q, "SELECT count(*), total(size) FROM raw_payloads WHERE id "
-		    "IN (SELECT id FROM temp.prune_raw)",
-		p, &a, &b, e) == -1 ||
-	    step(q, "DELETE FROM raw_payloads WHERE id IN (SELECT id FROM "
-		    "temp.prune_raw)",
-		p, NULL, NULL, e) == -1)
+	if (step(q,
+	         "DELETE FROM temp.prune_raw WHERE (id IN (SELECT "
+	         "raw_payload FROM reports) OR id IN (SELECT raw_payload FROM "
+	         "tls_reports))",
+	         p, NULL, NULL, e) == -1 ||
+	    step(q,
+	         "SELECT count(*), total(size) FROM raw_payloads WHERE id "
+	         "IN (SELECT id FROM temp.prune_raw)",
+	         p, &a, &b, e) == -1 ||
+	    step(q,
+	         "DELETE FROM raw_payloads WHERE id IN (SELECT id FROM "
+	         "temp.prune_raw)",
+	         p, NULL, NULL, e) == -1)
 		return -1;
 	r->payloads = (uint64_t)a;
 	r->payload_bytes = (uint64_t)b;
@@ -225,35 +235,36 @@ shrink(struct sq *q, struct err *e)
 	sqlite3_finalize(st);
 	if (mode != 2) {
 		if (exec_plain(q, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", e,
-			"cannot vacuum the database") == -1)
+		               "cannot vacuum the database") == -1)
 			return -1;
 	} else if (exec_plain(q, "PRAGMA incremental_vacuum", e,
-		       "cannot vacuum the database") == -1) {
+	                      "cannot vacuum the database") == -1) {
 		return -1;
 	}
 	return exec_plain(q, "PRAGMA wal_checkpoint(TRUNCATE)", e,
-	    "cannot checkpoint the database");
+	                  "cannot checkpoint the database");
 }
 
 int
 sq_prune(void *impl, const struct store_prune *p, struct store_prune_result *r,
-    struct err *e)
+         struct err *e)
 {
 	struct sq *q = impl;
 
 	memset(r, 0, sizeof(*r));
 	if (q->readonly || q->in_batch)
 		return err_set(e, "internal error: prune needs a read-write "
-				  "store without an open batch");
+		                  "store without an open batch");
 	r->file_before = r->file_after = file_size(q->path);
 	if (exec_plain(q, "BEGIN IMMEDIATE", e, "cannot start pruning") == -1)
 		return -1;
 	if (select_victims(q, p, r, e) == -1 ||
 	    delete_victims(q, p, r, e) == -1 ||
-	    exec_plain(q, "DROP TABLE temp.prune_domains; DROP TABLE "
-			  "temp.prune_reports; DROP TABLE temp.prune_tls; "
-			  "DROP TABLE temp.prune_raw",
-		e, "cannot prune") == -1) {
+	    exec_plain(q,
+	               "DROP TABLE temp.prune_domains; DROP TABLE "
+	               "temp.prune_reports; DROP TABLE temp.prune_tls; "
+	               "DROP TABLE temp.prune_raw",
+	               e, "cannot prune") == -1) {
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}

@@ -26,15 +26,15 @@ check(const struct tlsrpt_report *r)
 	for (i = 0; i < r->npolicies; i++) {
 		const struct tlsrpt_policy *p = &r->policies[i];
 		FUZZ_CHECK(strcmp(p->policy_type, "sts") == 0 ||
-			   strcmp(p->policy_type, "tlsa") == 0 ||
-			   strcmp(p->policy_type, "no-policy-found") == 0);
+		           strcmp(p->policy_type, "tlsa") == 0 ||
+		           strcmp(p->policy_type, "no-policy-found") == 0);
 		FUZZ_CHECK(p->policy_domain != NULL &&
-			   p->policy_domain[0] != '\0');
+		           p->policy_domain[0] != '\0');
 		for (c = p->policy_domain; *c != '\0'; c++)
 			FUZZ_CHECK(*c < 'A' || *c > 'Z');
 		FUZZ_CHECK(c[-1] != '.' || c - p->policy_domain == 1);
 		FUZZ_CHECK(p->successful >= 0 &&
-			   p->successful <= TLSRPT_MAX_COUNT);
+		           p->successful <= TLSRPT_MAX_COUNT);
 		FUZZ_CHECK(p->failed >= 0 && p->failed <= TLSRPT_MAX_COUNT);
 		ok += p->successful;
 		failed += p->failed;
@@ -80,14 +80,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(&a);
 	FUZZ_CHECK(same(a.organization, b.organization) &&
-		   same(a.report_id, b.report_id) && a.begin == b.begin &&
-		   a.npolicies == b.npolicies);
+	           same(a.report_id, b.report_id) && a.begin == b.begin &&
+	           a.npolicies == b.npolicies);
 	for (i = 0; i < a.npolicies; i++)
 		FUZZ_CHECK(same(a.policies[i].policy_domain,
-			       b.policies[i].policy_domain) &&
-			   same(a.policies[i].policy_string,
-			       b.policies[i].policy_string) &&
-			   a.policies[i].nfailures == b.policies[i].nfailures);
+		                b.policies[i].policy_domain) &&
+		           same(a.policies[i].policy_string,
+		                b.policies[i].policy_string) &&
+		           a.policies[i].nfailures == b.policies[i].nfailures);
 	tlsrpt_free(&a);
 	tlsrpt_free(&b);
 	return 0;
