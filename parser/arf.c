@@ -146,6 +146,9 @@ field(const char *block, size_t n, const char *name, int all)
 				;
 			if (j < n && block[j] == ':') {
 				j++;
+				while (j < n &&
+				       (block[j] == ' ' || block[j] == '\t'))
+					j++;
 				/* to the end of the folded field */
 				for (k = j; k < n; k++)
 					if (block[k] == '\n' &&
@@ -285,7 +288,7 @@ normalise(char **v, char *(*fn)(char *))
 static void
 read_fields(struct arf_report *r, const char *fb, size_t n)
 {
-	char ip[NORM_IP_MAX];
+	char ip[NORM_IP_MAX], *canon;
 
 	r->feedback_type = field(fb, n, "Feedback-Type", 0);
 	r->auth_failure = field(fb, n, "Auth-Failure", 0);
@@ -313,8 +316,12 @@ read_fields(struct arf_report *r, const char *fb, size_t n)
 		free(r->original_mail_from);
 		r->original_mail_from = NULL;
 	}
-	if (r->source_ip != NULL && norm_ip(r->source_ip, ip) == 0)
-		snprintf(r->source_ip, strlen(r->source_ip) + 1, "%s", ip);
+	/* the canonical form may be longer than what was written */
+	if (r->source_ip != NULL && norm_ip(r->source_ip, ip) == 0 &&
+	    (canon = strdup(ip)) != NULL) {
+		free(r->source_ip);
+		r->source_ip = canon;
+	}
 }
 
 static int

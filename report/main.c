@@ -3,7 +3,8 @@
  *
  * Owns the command line (global options, then a command), the settings
  * (command line > environment > configuration file > default, as
- * dmarc-ingest), opening the store read-only, and the exit status.  Each
+ * dmarc-ingest), opening the store read-only (prune alone reopens it
+ * read-write: cmd-prune.c), and the exit status.  Each
  * command lives in its own cmd-*.c; their shared helpers in command.c.
  */
 #include <errno.h>
@@ -129,17 +130,11 @@ usage(FILE *f)
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
-<<<<<<< HEAD
 	      "Exit status: 0 success, 1 with --exit-code: findings shown,\n"
 	      "3 with --exit-code: no report, or none newer than --max-age,\n"
 	      "64 usage, 66 no database, 74 database error, 75 prune: an "
 	      "import\nholds the lock, 78 bad configuration.\n"
 	      "See dmarc-report(1).\n",
-=======
-	      "Exit status: 0 success, 1 with --exit-code: problems shown,\n"
-	      "64 usage, 66 no database, 74 database error, 75 prune: an\n"
-	      "import holds the lock.  See dmarc-report(1).\n",
->>>>>>> 15e3d3f (docs: tls-reports.md (what is stored and not, retention), schema.md (traffic, the new tables, how to delete), man pages, README, config example; clang-format of the new files)
 	    f);
 }
 
@@ -172,7 +167,6 @@ parse_date(const char *s, int64_t *out)
 }
 
 
-<<<<<<< HEAD
 /* What the command line says, before the settings are merged. */
 struct args {
 	const char *db, *config, *sources, *tolerance, *max_age;
@@ -215,83 +209,6 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 			fprintf(stderr, "dmarc-report: at most %d --domain "
 					"options\n",
 			    MAX_DOMAINS);
-=======
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.format = &output_table;
-	ctx.out = stdout;
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_DB:
-			dbopt = optarg;
-			break;
-		case OPT_FORMAT:
-			if ((ctx.format = output_find(optarg)) == NULL) {
-				fprintf(stderr, "dmarc-report: --format: '%s' "
-						"is not table, csv or json\n",
-				    optarg);
-				return EX_USAGE;
-			}
-			break;
-		case OPT_DOMAIN:
-			if (nd == MAX_DOMAINS) {
-				fprintf(stderr, "dmarc-report: at most %d "
-						"--domain options\n",
-				    MAX_DOMAINS);
-				return EX_USAGE;
-			}
-			domains[nd++] = optarg;
-			ctx.filtered = 1;
-			break;
-		case OPT_SINCE:
-		case OPT_UNTIL:
-			if (parse_date(optarg, &t) == -1) {
-				fprintf(stderr, "dmarc-report: %s: '%s' is not "
-						"YYYY-MM-DD or Nd\n",
-				    c == OPT_SINCE ? "--since" : "--until",
-				    optarg);
-				return EX_USAGE;
-			}
-			if (c == OPT_SINCE)
-				ctx.filter.since = t;
-			else /* through the end of that day */
-				ctx.filter.until = t + 86400;
-			ctx.filtered = 1;
-			break;
-		case OPT_OLDER_THAN:
-		case OPT_BEFORE:
-			/* Nd is midnight UTC N days ago, like --since */
-			if (parse_date(optarg, &t) == -1 ||
-			    (c == OPT_OLDER_THAN) !=
-				(optarg[strlen(optarg) - 1] == 'd')) {
-				fprintf(stderr, "dmarc-report: %s: '%s' is not "
-						"%s\n",
-				    c == OPT_BEFORE ? "--before"
-						    : "--older-than",
-				    optarg,
-				    c == OPT_BEFORE ? "YYYY-MM-DD" : "Nd");
-				return EX_USAGE;
-			}
-			ctx.prune_before = t;
-			break;
-		case OPT_DRY_RUN:
-			ctx.dry_run = 1;
-			break;
-		case OPT_EXIT_CODE:
-			ctx.exit_code = 1;
-			break;
-		case OPT_SOURCES:
-			ctx.sources_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("dmarc-report (dmarcsift) %s\n",
-			    DMARCSIFT_VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
->>>>>>> 15e3d3f (docs: tls-reports.md (what is stored and not, retention), schema.md (traffic, the new tables, how to delete), man pages, README, config example; clang-format of the new files)
 			return EX_USAGE;
 		}
 		a->domains[a->nd++] = optarg;
