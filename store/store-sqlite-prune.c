@@ -29,13 +29,13 @@
 #define IN_DOMAINS(col)                                                        \
 	"(?2 = 0 OR " col " IN (SELECT domain FROM temp.prune_domains))"
 
-static const char *const select_sql[] = {
-    "CREATE TEMP TABLE prune_domains (domain TEXT PRIMARY KEY)",
-    "CREATE TEMP TABLE prune_reports (id INTEGER PRIMARY KEY, day INTEGER, "
-    "domain TEXT, raw INTEGER)",
-    "CREATE TEMP TABLE prune_tls (id INTEGER PRIMARY KEY, raw INTEGER)",
-    "CREATE TEMP TABLE prune_raw (id INTEGER PRIMARY KEY)",
-};
+/* The ids that go, and the (day, domain) pairs of the rollup they touch. */
+#define TEMP_TABLES_SQL                                                        \
+	"CREATE TEMP TABLE prune_domains (domain TEXT PRIMARY KEY); "          \
+	"CREATE TEMP TABLE prune_reports (id INTEGER PRIMARY KEY, day "        \
+	"INTEGER, domain TEXT, raw INTEGER); "                                 \
+	"CREATE TEMP TABLE prune_tls (id INTEGER PRIMARY KEY, raw INTEGER); "  \
+	"CREATE TEMP TABLE prune_raw (id INTEGER PRIMARY KEY)"
 
 /* Run in order: children before parents, the rollup after the records. */
 static const char *const delete_sql[] = {
@@ -59,6 +59,19 @@ static const char *const delete_sql[] = {
     "temp.prune_tls)",
     "DELETE FROM tls_reports WHERE id IN (SELECT id FROM temp.prune_tls)",
 };
+
+static int
+exec_plain(struct sq *q, const char *sql, struct err *e, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(e, "%s: %s (%s)", what, msg ? msg : "error", q->path);
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
 
 /* Steps sql once with the cutoff and the domain flag bound; the first
  * column of a row, if any, goes to *v1 and the second to *v2. */
@@ -120,12 +133,9 @@ select_victims(struct sq *q, const struct store_prune *p,
                struct store_prune_result *r, struct err *e)
 {
 	int64_t a = 0, b = 0;
-	size_t i;
 
-	for (i = 0; i < sizeof(select_sql) / sizeof(select_sql[0]); i++)
-		if (step(q, select_sql[i], p, NULL, NULL, e) == -1)
-			return -1;
-	if (select_domains(q, p, e) == -1 ||
+	if (exec_plain(q, TEMP_TABLES_SQL, e, "cannot prune") == -1 ||
+	    select_domains(q, p, e) == -1 ||
 	    step(q,
 	         "INSERT INTO temp.prune_reports SELECT id, begin_ts / "
 	         "86400, domain, raw_payload FROM reports WHERE begin_ts < ?1 "
@@ -205,19 +215,6 @@ file_size(const char *path)
 	struct stat sb;
 
 	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
-}
-
-static int
-exec_plain(struct sq *q, const char *sql, struct err *e, const char *what)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "%s: %s (%s)", what, msg ? msg : "error", q->path);
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* Gives freed pages back: see the header comment. */
