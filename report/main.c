@@ -85,7 +85,7 @@ usage(FILE *f)
 	size_t i;
 
 	fputs("Usage: dmarc-report [OPTION]... COMMAND\n"
-	      "Summarise the DMARC aggregate reports stored by dmarc-ingest.\n"
+	      "Summarise the DMARC reports stored by dmarc-ingest.\n"
 	      "\n"
 	      "Commands:\n",
 	    f);
