@@ -42,6 +42,7 @@ enum ktype {
 	KT_DAYS,    /* 1..36500, "3" or "3d" */
 	KT_SIZE, /* bytes, with an optional k, M or G */
 	KT_BOOL, /* yes/no, true/false, on/off, 1/0 */
+	KT_KEEP_DAYS, /* [store] keep: "400d" or "400" */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -67,6 +68,8 @@ enum {
 	K_SOURCES,
 	K_TOLERANCE,
 	K_MAX_AGE,
+	K_KEEP,
+	K_KEEP_BODIES,
 	K_COUNT
 };
 
@@ -98,6 +101,8 @@ static const struct key keys[K_COUNT] = {
     [K_SOURCES] = {"report", "sources", KT_PATH},
     [K_TOLERANCE] = {"report", "tolerance", KT_PERCENT},
     [K_MAX_AGE] = {"report", "max_age", KT_DAYS},
+    [K_KEEP] = {"store", "keep", KT_KEEP_DAYS},
+    [K_KEEP_BODIES] = {"store", "keep_failure_bodies", KT_BOOL},
 };
 
 _Static_assert(K_COUNT == CONFIG_NKEYS, "config.line[] has one slot per key");
@@ -460,8 +465,30 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 	case KT_BOOL:
 		if ((n = parse_bool(v)) > 1)
 			return err_set(e, "'%s' is not yes or no", v);
-		ic->mark_seen = (int)n;
+		if (k == K_KEEP_BODIES)
+			c->keep_failure_bodies = (int)n;
+		else
+			ic->mark_seen = (int)n;
 		return 0;
+	case KT_KEEP_DAYS: {
+		/* whole days, at least one: "400d" or "400" */
+		char num[16];
+		size_t l = strlen(v);
+
+		if (l > 0 && v[l - 1] == 'd')
+			l--;
+		if (l > 0 && l < sizeof(num)) {
+			memcpy(num, v, l);
+			num[l] = '\0';
+		}
+		if (l == 0 || l >= sizeof(num) ||
+		    parse_uint(num, 1, 100000, &n) == -1)
+			return err_set(e, "'%s' is not a number of days "
+					  "between 1 and 100000 (like 400d)",
+			    v);
+		c->keep_days = n;
+		return 0;
+	}
 	}
 	if (copy == NULL && (copy = strdup(v)) == NULL)
 		return err_set(e, "out of memory");

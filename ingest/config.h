@@ -67,13 +67,15 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 21
+#define CONFIG_NKEYS 23
 
 struct config {
 	char *file; /* the file read, or NULL */
 	struct imap_config imap;
 	char *db; /* [store] db */
 	struct report_config report;
+	unsigned keep_days;	 /* [store] keep: prune after the run; 0 never */
+	int keep_failure_bodies; /* [store] keep_failure_bodies */
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];

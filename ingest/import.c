@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "import-other.h"
 #include "parser.h"
 #include "pipeline.h"
 #include "unpack.h"
@@ -51,6 +52,7 @@ struct importer {
 	time_t batch_started;
 	int fatal;
 	int unlogged; /* a report is in the batch without its log line */
+	int keep_bodies; /* [store] keep_failure_bodies */
 };
 
 /* State of the report being parsed. */
@@ -106,6 +108,12 @@ importer_free(struct importer *imp)
 	parser_free(imp->parser);
 	buf_free(&imp->lines);
 	free(imp);
+}
+
+void
+importer_keep_failure_bodies(struct importer *imp, int keep)
+{
+	imp->keep_bodies = keep;
 }
 
 const struct import_stats *
@@ -629,6 +637,47 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 	return batch_maybe_commit(imp, fatal);
 }
 
+/* SMTP TLS and failure reports: import-other.c, inside the batch. */
+static void
+other_ctx(struct input_ctx *ic, struct other_ctx *c)
+{
+	c->st = ic->imp->st;
+	c->lim = ic->imp->lim;
+	c->lg = ic->imp->lg;
+	c->stats = &ic->imp->stats;
+	c->keep_bodies = ic->imp->keep_bodies;
+	c->source = ic->source;
+	c->rejected = &ic->rejected;
+}
+
+static int
+sink_tlsrpt(void *arg, struct unpack_payload *pl, const struct origin *o,
+    const char *where, struct err *fatal)
+{
+	struct input_ctx *ic = arg;
+	struct other_ctx c;
+
+	other_ctx(ic, &c);
+	if (batch_ensure(ic->imp, fatal) == -1 ||
+	    import_tlsrpt(&c, pl, o, where, fatal) == -1)
+		return -1;
+	return batch_maybe_commit(ic->imp, fatal);
+}
+
+static int
+sink_arf(void *arg, const unsigned char *msg, size_t len, const char *where,
+    struct err *fatal)
+{
+	struct input_ctx *ic = arg;
+	struct other_ctx c;
+
+	other_ctx(ic, &c);
+	if (batch_ensure(ic->imp, fatal) == -1 ||
+	    import_arf(&c, msg, len, where, fatal) == -1)
+		return -1;
+	return batch_maybe_commit(ic->imp, fatal);
+}
+
 int
 import_reject_input(struct importer *imp, const char *source, const char *why,
     struct err *e)
@@ -657,6 +706,8 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 	ic.source = source;
 	sink.arg = &ic;
 	sink.xml = sink_xml;
+	sink.tlsrpt = sink_tlsrpt;
+	sink.arf = sink_arf;
 	imp->stats.inputs++;
 	*result = INPUT_OK;
 	if (unpack_input(o, source, imp->lim, &sink, &ur, e) == -1 ||
@@ -674,7 +725,7 @@ import_input(struct importer *imp, const struct origin *o, const char *source,
 		    log_outcome(imp, source, "rejected", NULL, 0, ur.failure,
 			e) == -1)
 			return -1;
-	} else if (ur.xml == 0) {
+	} else if (ur.xml == 0 && ur.other == 0) {
 		why = ur.note[0] ? ur.note : "no aggregate report found";
 		imp->stats.rejected++;
 		ic.rejected++;

@@ -28,6 +28,8 @@ struct import_stats {
 	unsigned long conflicts;  /* key stored with other records: kept out */
 	unsigned long rejected;	  /* reports or inputs that failed */
 	unsigned long records;	  /* records stored */
+	unsigned long tls;	  /* of the reports: SMTP TLS reports */
+	unsigned long failures;	  /* ... and DMARC failure reports */
 };
 
 enum input_result {
@@ -40,6 +42,9 @@ struct importer;
 struct importer *importer_new(struct store *st, const struct limits *lim,
     const struct logger *lg);
 void importer_free(struct importer *imp);
+/* [store] keep_failure_bodies: store the original message's body with a
+ * DMARC failure report (off by default: it is someone's mail). */
+void importer_keep_failure_bodies(struct importer *imp, int keep);
 
 /* Imports one input.  *result says whether everything in it was usable;
  * the return value is -1 only for failures that must end the run (the

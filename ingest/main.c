@@ -22,6 +22,7 @@
 #include "import.h"
 #include "input-limits.h"
 #include "log.h"
+#include "retention.h"
 #include "store.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -445,6 +446,7 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return EX_OSERR;
 	}
+	importer_keep_failure_bodies(imp, cfg.keep_failure_bodies);
 
 	if (migrate_only) {
 		log_info(&lg, "schema of %s up to date", dbpath);
@@ -490,6 +492,12 @@ main(int argc, char **argv)
 		status = EX_DATAERR;
 
 done:
+	/* [store] keep: after the import, whatever it found */
+	if (cfg.keep_days > 0 && status != EX_IOERR &&
+	    retention_run(st, cfg.keep_days, &lg, &e) == -1) {
+		log_error(&lg, "%s", e.msg);
+		status = EX_IOERR;
+	}
 	importer_free(imp);
 	store_close(st);
 	store_unlock(lock);

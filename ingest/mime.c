@@ -389,7 +389,10 @@ mime_walk(const unsigned char *msg, size_t len, const struct limits *lim,
 	if (info->kind == MIME_PLAIN && info->report_type[0] != '\0')
 		info->kind = MIME_REPORT;
 	rc = 0;
-	if (info->kind == MIME_PLAIN || info->kind == MIME_REPORT) {
+	/* An SMTP TLS report's parts are walked too: its attachment is the
+	 * report (application/tlsrpt+gzip or +json). */
+	if (info->kind == MIME_PLAIN || info->kind == MIME_REPORT ||
+	    info->kind == MIME_TLSRPT) {
 		w.lim = lim;
 		w.h = h;
 		w.info = info;

@@ -52,9 +52,9 @@ struct mime_handler {
 	int (*part)(void *arg, const struct mime_part *p, struct err *e);
 };
 
-/* Walks the message.  For kinds other than MIME_PLAIN no part is handed
- * over (a failure report carries someone's original message, which must
- * not be mistaken for anything of ours). */
+/* Walks the message.  For MIME_ARF and MIME_DSN no part is handed over (a
+ * failure report carries someone's original message, which must not be
+ * mistaken for anything of ours); an SMTP TLS report's parts are. */
 int mime_walk(const unsigned char *msg, size_t len, const struct limits *lim,
     const struct mime_handler *h, struct mime_info *info, struct err *e);
 

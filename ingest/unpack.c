@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "mime.h"
+#include "tlsrpt.h"
 
 /* Documents one after another in one stream, read each (see walk_xml()). */
 #define MAX_DOCS      64
@@ -467,6 +468,13 @@ walk_message(struct walker *w, const unsigned char *msg, size_t len,
 	}
 	switch (info.kind) {
 	case MIME_ARF:
+		if (w->sink->arf != NULL) {
+			w->res->other++;
+			if (w->sink->arf(w->sink->arg, msg, len, where,
+				&w->fatal_err) == -1)
+				w->fatal = 1;
+			break;
+		}
 		note(w, 9, "%s%sa DMARC failure (forensic) report (ARF, RFC "
 			   "6591), not an aggregate report",
 		    where, sep);
@@ -604,6 +612,7 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 			    : k == SN_ZLIB	  ? "zlib"
 			    : k == SN_ZIP	  ? "zip"
 			    : k == SN_XML	  ? "xml"
+			    : k == SN_JSON	  ? "json"
 					  : "other";
 		if (k != SN_GZIP && k != SN_ZLIB)
 			break;
@@ -664,6 +673,17 @@ walk(struct walker *w, struct unpack_payload *pl, const struct origin *o,
 		walk_message(w, mem, len, where, depth);
 		free(mem);
 		break;
+	case SN_JSON:
+		if (w->sink->tlsrpt != NULL && tlsrpt_looks_like(p, n)) {
+			struct origin jo = s.o;
+			stream_close(&s);
+			w->res->other++;
+			if (w->sink->tlsrpt(w->sink->arg, pl, &jo, where,
+				&w->fatal_err) == -1)
+				w->fatal = 1;
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		describe_other(w, k, p, n, where,
 		    s.nlayers > 0 || o->kind == ORIGIN_ZIP ||

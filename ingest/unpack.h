@@ -3,7 +3,8 @@
  * the XML documents inside it, deciding everything by content.
  *
  * Owns: content detection (gzip, zlib, zip, XML, RFC 5322 message, JSON,
- * text), walking containers recursively (zip members, gzip in gzip, zip in
+ * text; SMTP TLS reports and DMARC failure reports, handed to the sink's
+ * tlsrpt and arf functions when it has them), walking containers recursively (zip members, gzip in gzip, zip in
  * an e-mail) within the nesting and count limits, and explaining in one line
  * why an input holds no aggregate report ("a DMARC failure report (ARF)",
  * "an SMTP TLS report", "the text 'unused'").
@@ -42,10 +43,19 @@ struct unpack_sink {
 	 * is gone). */
 	int (*xml)(void *arg, struct unpack_payload *pl, const struct origin *o,
 	    const char *where, struct err *e);
+	/* Optional, same contract (NULL: only described, as any JSON or
+	 * ARF message).  An SMTP TLS report: JSON that tlsrpt_looks_like()
+	 * (parser/tlsrpt.h); a DMARC failure report: the whole message that
+	 * mime_walk() found to be ARF. */
+	int (*tlsrpt)(void *arg, struct unpack_payload *pl,
+	    const struct origin *o, const char *where, struct err *e);
+	int (*arf)(void *arg, const unsigned char *msg, size_t len,
+	    const char *where, struct err *e);
 };
 
 struct unpack_result {
 	unsigned xml;	   /* XML documents handed to the sink */
+	unsigned other;	   /* TLS and failure reports handed to the sink */
 	unsigned failures; /* parts that could not be read (corrupt, limits) */
 	char failure[512]; /* the first such problem */
 	char note[512];	   /* why no report was found, when none was */

@@ -42,6 +42,9 @@ struct report_ctx {
 	struct classifier *cl;    /* opened by tools_open(), closed by main() */
 	struct align *al;
 	int fail_status; /* exit status when run() fails; 0: 74 */
+	const char *dbpath;   /* the database ctx->st was opened from */
+	int64_t prune_before; /* prune: --older-than/--before; 0 unset */
+	int dry_run;	      /* prune: --dry-run */
 };
 
 struct command {
@@ -56,6 +59,9 @@ extern const struct command cmd_sources;
 extern const struct command cmd_ses;
 extern const struct command cmd_records;
 extern const struct command cmd_policy;
+extern const struct command cmd_tls;
+extern const struct command cmd_failures;
+extern const struct command cmd_prune;
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);

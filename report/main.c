@@ -3,7 +3,8 @@
  *
  * Owns the command line (global options, then a command), the settings
  * (command line > environment > configuration file > default, as
- * dmarc-ingest), opening the store read-only, and the exit status.  Each
+ * dmarc-ingest), opening the store read-only (prune alone reopens it
+ * read-write: cmd-prune.c), and the exit status.  Each
  * command lives in its own cmd-*.c; their shared helpers in command.c.
  */
 #include <errno.h>
@@ -41,6 +42,9 @@ static const struct command *const commands[] = {
     &cmd_ses,
     &cmd_records,
     &cmd_policy,
+    &cmd_tls,
+    &cmd_failures,
+    &cmd_prune,
 };
 
 enum {
@@ -55,6 +59,9 @@ enum {
 	OPT_TOLERANCE,
 	OPT_MAX_AGE,
 	OPT_WIDE,
+	OPT_OLDER_THAN,
+	OPT_BEFORE,
+	OPT_DRY_RUN,
 };
 
 static const struct option longopts[] = {
@@ -69,6 +76,9 @@ static const struct option longopts[] = {
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"wide", no_argument, NULL, OPT_WIDE},
+    {"older-than", required_argument, NULL, OPT_OLDER_THAN},
+    {"before", required_argument, NULL, OPT_BEFORE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -80,7 +90,7 @@ usage(FILE *f)
 	size_t i;
 
 	fputs("Usage: dmarc-report [OPTION]... COMMAND\n"
-	      "Summarise the DMARC aggregate reports stored by dmarc-ingest.\n"
+	      "Summarise the DMARC reports stored by dmarc-ingest.\n"
 	      "\n"
 	      "Commands:\n",
 	    f);
@@ -113,10 +123,16 @@ usage(FILE *f)
 	      "                       rows, =warn also warn rows; policy: a "
 	      "domain\n"
 	      "                       not ready), 3 on no or old reports\n"
+	      "                       (tls: a day with failed sessions)\n"
 	      "      --max-age DAYS   with --exit-code: newest report older "
 	      "than\n"
 	      "                       this exits 3 (default 3)\n"
 	      "      --wide           tables as wide as their content\n"
+	      "      --older-than Nd  prune: reports that began more than N "
+	      "days ago\n"
+	      "      --before DATE    prune: reports that began before DATE\n"
+	      "      --dry-run        prune: say what would go, change "
+	      "nothing\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
@@ -125,8 +141,8 @@ usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 success, 1 with --exit-code: findings shown,\n"
 	      "3 with --exit-code: no report, or none newer than --max-age,\n"
-	      "64 usage, 66 no database, 74 database error, 78 bad "
-	      "configuration.\n"
+	      "64 usage, 66 no database, 74 database error, 75 prune: an "
+	      "import\nholds the lock, 78 bad configuration.\n"
 	      "See dmarc-report(1).\n",
 	    f);
 }
@@ -228,6 +244,22 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 			ctx->filter.until = t + 86400;
 		ctx->filtered = 1;
 		return -1;
+	case OPT_OLDER_THAN:
+	case OPT_BEFORE:
+		/* Nd is midnight UTC N days ago, like --since */
+		if (parse_date(optarg, &t) == -1 ||
+		    (c == OPT_OLDER_THAN) !=
+			(optarg[strlen(optarg) - 1] == 'd')) {
+			fprintf(stderr, "dmarc-report: %s: '%s' is not %s\n",
+			    c == OPT_BEFORE ? "--before" : "--older-than",
+			    optarg, c == OPT_BEFORE ? "YYYY-MM-DD" : "Nd");
+			return EX_USAGE;
+		}
+		ctx->prune_before = t;
+		return -1;
+	case OPT_DRY_RUN:
+		ctx->dry_run = 1;
+		return -1;
 	case OPT_EXIT_CODE:
 		if (optarg == NULL) {
 			ctx->exit_code = EXIT_MODE_FAIL;
@@ -283,6 +315,11 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 				"--help'.\n",
 		    a->cmd == NULL ? "unknown command" : "unexpected argument",
 		    argv[a->cmd == NULL ? optind : optind + 1]);
+		return EX_USAGE;
+	}
+	if (a->cmd != &cmd_prune && (ctx->prune_before != 0 || ctx->dry_run)) {
+		fprintf(stderr, "dmarc-report: --older-than, --before and "
+				"--dry-run are options of prune\n");
 		return EX_USAGE;
 	}
 	a->domains[a->nd] = NULL;
@@ -403,6 +440,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		store_close(ctx->st);
 		return EX_USAGE;
 	}
+	ctx->dbpath = dbpath;
 	rc = a->cmd->run(ctx, &e);
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;
 	store_close(ctx->st);

@@ -13,6 +13,7 @@
  * docs/schema.md describes the tables for people writing their own queries.
  */
 #include "migrations.h"
+#include "migration-other.h"
 
 #include <stddef.h>
 
@@ -178,6 +179,9 @@ static const char *const steps[] = {
     "  dmarc_pass = dmarc_pass + excluded.dmarc_pass,\n"
     "  quarantined = quarantined + excluded.quarantined,\n"
     "  rejected = rejected + excluded.rejected;\n",
+    /* 3: SMTP TLS reports (RFC 8460) and DMARC failure reports (RFC 6591):
+     * MIGRATION_OTHER_REPORTS_SQL, migrations.h */
+    MIGRATION_OTHER_REPORTS_SQL,
 };
 
 /* The steps released so far: their text may never change again.  A new

@@ -142,4 +142,24 @@ int sq_each_domain(void *impl, const struct store_filter *f,
 int sq_filter_sql(char *sql, size_t len, const char *column,
     const struct store_filter *f, int *nd);
 
+/* store-sqlite.c: stores a payload (raw->stored_id set), for the other
+ * kinds of reports. */
+int sq_store_raw(struct sq *q, struct store_payload *raw, struct err *e);
+
+/* store-sqlite-other.c, store-sqlite-prune.c */
+int sq_tls_report(void *impl, const struct tlsrpt_report *r,
+    struct store_payload *raw, const char *source, const char *member,
+    enum store_outcome *outcome, int64_t *id, struct err *e);
+int sq_failure_report(void *impl, const struct arf_report *r,
+    const char *source, enum store_outcome *outcome, int64_t *id,
+    struct err *e);
+int sq_each_tls_day(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+    void *arg, struct err *e);
+int sq_each_failure(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
+    void *arg, struct err *e);
+int sq_prune(void *impl, const struct store_prune *p,
+    struct store_prune_result *r, struct err *e);
+
 #endif

@@ -82,6 +82,22 @@ struct store_ops {
 	int (*each_domain)(void *impl, const struct store_filter *f,
 	    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
 	    void *arg, struct err *e);
+	/* store-sqlite-other.c (store.h: reports of other kinds) */
+	int (*tls_report)(void *impl, const struct tlsrpt_report *r,
+	    struct store_payload *raw, const char *source, const char *member,
+	    enum store_outcome *outcome, int64_t *id, struct err *e);
+	int (*failure_report)(void *impl, const struct arf_report *r,
+	    const char *source, enum store_outcome *outcome, int64_t *id,
+	    struct err *e);
+	int (*each_tls_day)(void *impl, const struct store_filter *f,
+	    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+	    void *arg, struct err *e);
+	int (*each_failure)(void *impl, const struct store_filter *f,
+	    int (*cb)(void *arg, const struct store_failure_row *r,
+		struct err *e),
+	    void *arg, struct err *e);
+	int (*prune)(void *impl, const struct store_prune *p,
+	    struct store_prune_result *r, struct err *e);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -30,4 +30,9 @@ const struct store_ops store_sqlite_ops = {
     .each_group = sq_each_group,
     .each_record = sq_each_record,
     .each_domain = sq_each_domain,
+    .tls_report = sq_tls_report,
+    .failure_report = sq_failure_report,
+    .each_tls_day = sq_each_tls_day,
+    .each_failure = sq_each_failure,
+    .prune = sq_prune,
 };

@@ -942,3 +942,9 @@ sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
 	return run(q, S_IMAP_SET, e, "cannot save the IMAP state");
 }
 
+
+int
+sq_store_raw(struct sq *q, struct store_payload *raw, struct err *e)
+{
+	return store_raw(q, raw, e);
+}

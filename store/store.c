@@ -209,10 +209,23 @@ store_report_finish(struct store *s, const struct dmarc_meta *m,
 	return s->ops->report_finish(s->impl, m, info, outcome, ex, e);
 }
 
+/* An operation a backend does not have (yet): said, never a crash. */
+static int
+unsupported(const struct store *s, const char *what, struct err *e)
+{
+	return err_set(e, "%s: not supported by the %s store", what,
+	    s->ops->name);
+}
+
 int
 store_report_replace(struct store *s, int64_t old, int *replaced,
     struct err *e)
 {
+	/* without it the first (salvaged) copy stays, as before */
+	if (s->ops->report_replace == NULL) {
+		*replaced = 0;
+		return 0;
+	}
 	return s->ops->report_replace(s->impl, old, replaced, e);
 }
 
@@ -276,4 +289,54 @@ store_each_domain(struct store *s, const struct store_filter *f,
     void *arg, struct err *e)
 {
 	return s->ops->each_domain(s->impl, f, cb, arg, e);
+}
+
+int
+store_tls_report(struct store *s, const struct tlsrpt_report *r,
+    struct store_payload *raw, const char *source, const char *member,
+    enum store_outcome *outcome, int64_t *id, struct err *e)
+{
+	if (s->ops->tls_report == NULL)
+		return unsupported(s, "SMTP TLS reports", e);
+	return s->ops->tls_report(s->impl, r, raw, source, member, outcome, id,
+	    e);
+}
+
+int
+store_failure_report(struct store *s, const struct arf_report *r,
+    const char *source, enum store_outcome *outcome, int64_t *id,
+    struct err *e)
+{
+	if (s->ops->failure_report == NULL)
+		return unsupported(s, "DMARC failure reports", e);
+	return s->ops->failure_report(s->impl, r, source, outcome, id, e);
+}
+
+int
+store_each_tls_day(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+    void *arg, struct err *e)
+{
+	if (s->ops->each_tls_day == NULL)
+		return unsupported(s, "SMTP TLS reports", e);
+	return s->ops->each_tls_day(s->impl, f, cb, arg, e);
+}
+
+int
+store_each_failure(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
+    void *arg, struct err *e)
+{
+	if (s->ops->each_failure == NULL)
+		return unsupported(s, "DMARC failure reports", e);
+	return s->ops->each_failure(s->impl, f, cb, arg, e);
+}
+
+int
+store_prune(struct store *s, const struct store_prune *p,
+    struct store_prune_result *r, struct err *e)
+{
+	if (s->ops->prune == NULL)
+		return unsupported(s, "prune", e);
+	return s->ops->prune(s->impl, p, r, e);
 }

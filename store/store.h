@@ -234,4 +234,75 @@ int store_each_domain(struct store *s, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_domain *d, struct err *e),
     void *arg, struct err *e);
 
+/* ---------------------------------------------------------------------
+ * Reports of other kinds (store-sqlite-other.c): SMTP TLS reports
+ * (parser/tlsrpt.h) and DMARC failure reports (parser/arf.h), and
+ * retention.  Each report is stored whole or not at all, inside the
+ * current batch; a duplicate (TLS: organization + report-id; failure: the
+ * fingerprint) is not stored again and *outcome says STORE_DUPLICATE.
+ */
+struct tlsrpt_report;
+struct arf_report;
+
+int store_tls_report(struct store *s, const struct tlsrpt_report *r,
+    struct store_payload *raw, const char *source, const char *member,
+    enum store_outcome *outcome, int64_t *id, struct err *e);
+/* The original body is stored only when r->body is set (the caller reads
+ * it only under [store] keep_failure_bodies). */
+int store_failure_report(struct store *s, const struct arf_report *r,
+    const char *source, enum store_outcome *outcome, int64_t *id,
+    struct err *e);
+
+/* `dmarc-report tls`: per policy domain and UTC day, in that order.  The
+ * failure types of a day come with it, most failed sessions first. */
+struct store_tls_failure {
+	const char *result_type, *receiving_mx; /* mx NULL when unreported */
+	uint64_t sessions;
+};
+struct store_tls_day {
+	const char *domain, *policy_type; /* the types seen, joined by "," */
+	int64_t day;			  /* epoch seconds of 00:00 UTC */
+	uint64_t reports, successful, failed;
+	const struct store_tls_failure *failures;
+	size_t nfailures;
+};
+int store_each_tls_day(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+    void *arg, struct err *e);
+
+/* `dmarc-report failures`: one row per failure report, oldest first;
+ * store_filter.since/until select on the time of the failure. */
+struct store_failure_row {
+	int64_t at;
+	const char *reported_domain, *source_ip, *auth_failure,
+	    *original_mail_from, *original_rcpt_to, *dkim_domain,
+	    *dkim_selector, *identity_alignment, *delivery_result, *reporter,
+	    *subject, *arrival_date;
+};
+int store_each_failure(struct store *s, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
+    void *arg, struct err *e);
+
+/* Retention: removes every report (aggregate, TLS, failure) from before
+ * `before` (epoch seconds; aggregate and TLS reports by the start of their
+ * period, failure reports by the time of the failure), of the given policy
+ * domains only when domains is not NULL, with their records, their share
+ * of the traffic rollup and the raw payloads no report uses any more, in
+ * one transaction; then gives the freed pages back to the file system.
+ * With dry_run nothing changes and the counts say what would go.  Needs a
+ * store opened STORE_READWRITE and no batch open. */
+struct store_prune {
+	int64_t before;
+	const char *const *domains;
+	int dry_run;
+};
+struct store_prune_result {
+	uint64_t reports, records, messages; /* aggregate */
+	uint64_t tls_reports, failure_reports;
+	uint64_t payloads, payload_bytes;
+	int64_t file_before, file_after; /* bytes of the database file */
+};
+int store_prune(struct store *s, const struct store_prune *p,
+    struct store_prune_result *r, struct err *e);
+
 #endif

@@ -16,6 +16,8 @@
  *   fuzz_maildir  the input split into messages (at FUZZ_MAILDIR_SEP)
  *                 written into a temporary maildir, read by the maildir
  *                 source into a real store; same check.
+ *   fuzz_tlsrpt   the SMTP TLS report parser (JSON) on raw bytes, twice;
+ *                 the parses agree and a parsed report is well-typed.
  *
  * A target aborts (a crash for libFuzzer) when an invariant breaks, not
  * only when a sanitizer fires.  Everything here is test code: it is never

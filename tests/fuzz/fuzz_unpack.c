@@ -128,7 +128,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sink_state ss = {0};
-	struct unpack_sink sink = {&ss, sink_xml};
+	struct unpack_sink sink = {.arg = &ss, .xml = sink_xml};
 	struct unpack_result res;
 	struct origin o;
 	struct err e;

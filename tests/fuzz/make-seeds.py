@@ -245,7 +245,7 @@ def main():
         corpus = os.environ.get("DMARCSIFT_CORPUS", os.path.join(SOURCE, "..", "shared", "corpus"))
         if os.path.isdir(os.path.join(corpus, "files")):
             dirs.append(os.path.join(corpus, "files"))
-    seeds = {t: set() for t in ("parser", "salvage", "unpack", "mime", "mbox", "maildir", "imap")}
+    seeds = {t: set() for t in ("parser", "salvage", "unpack", "mime", "mbox", "maildir", "imap", "tlsrpt")}
 
     def add(target, data):
         if data and len(data) <= MAX_SEED:
@@ -257,6 +257,8 @@ def main():
         if path.endswith((".py", ".md")):
             continue
         add("unpack", data)
+        if data.lstrip()[:1] == b"{":
+            add("tlsrpt", data)  # SMTP TLS reports (RFC 8460 JSON)
         docs += xml_docs(data)
         if looks_like_message(data) and not is_xml(data):
             messages.append(data)
