@@ -131,4 +131,4 @@ failures_run(struct report_ctx *ctx, struct err *e)
 
 const struct command cmd_failures = {
     "failures", "DMARC failure reports (ruf=): one row per failed message",
-    failures_run};
+    failures_run, 1};

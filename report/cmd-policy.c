@@ -275,4 +275,4 @@ policy_run(struct report_ctx *ctx, struct err *e)
 
 const struct command cmd_policy = {"policy",
     "per domain: published policy, DMARC pass share, readiness to tighten",
-    policy_run};
+    policy_run, 0};

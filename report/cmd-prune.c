@@ -122,4 +122,4 @@ prune_run(struct report_ctx *ctx, struct err *e)
 
 const struct command cmd_prune = {
     "prune", "remove old reports (--older-than Nd, --before DATE; --dry-run)",
-    prune_run};
+    prune_run, 1};

@@ -358,4 +358,4 @@ records_run(struct report_ctx *ctx, struct err *e)
 
 const struct command cmd_records = {"records",
     "one row per record, for spreadsheets (parsedmarc's column names)",
-    records_run};
+    records_run, 0};

@@ -82,4 +82,4 @@ reports_run(struct report_ctx *ctx, struct err *e)
 }
 
 const struct command cmd_reports = {"reports",
-    "one row per stored report", reports_run};
+    "one row per stored report", reports_run, 0};

@@ -399,4 +399,4 @@ out:
 
 const struct command cmd_ses = {"ses",
     "Amazon SES sources failing alignment: severity, cause and fix",
-    ses_run};
+    ses_run, 0};

@@ -208,4 +208,4 @@ sources_run(struct report_ctx *ctx, struct err *e)
 }
 
 const struct command cmd_sources = {"sources",
-    "one row per sending source, most messages first", sources_run};
+    "one row per sending source, most messages first", sources_run, 0};

@@ -197,4 +197,4 @@ tls_run(struct report_ctx *ctx, struct err *e)
 
 const struct command cmd_tls = {
     "tls", "SMTP TLS reports: sessions and failures by domain and day",
-    tls_run};
+    tls_run, 1};

@@ -52,6 +52,9 @@ struct command {
 	const char *summary;
 	/* Returns 0 or -1 (e filled). */
 	int (*run)(struct report_ctx *ctx, struct err *e);
+	/* Reads SMTP TLS or failure reports too: a --domain may name a
+	 * domain that no aggregate report has. */
+	int other_kinds;
 };
 
 extern const struct command cmd_reports;

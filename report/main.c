@@ -434,7 +434,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	}
 	if (store_note(ctx->st) != NULL)
 		fprintf(stderr, "dmarc-report: note: %s\n", store_note(ctx->st));
-	if (ctx->filter.domains != NULL &&
+	if (ctx->filter.domains != NULL && !a->cmd->other_kinds &&
 	    selection_known_domains(ctx->st, ctx->filter.domains, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		store_close(ctx->st);
