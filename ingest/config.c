@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns.h"
+
 enum ktype {
 	KT_HOST,
 	KT_USER,
@@ -37,6 +39,9 @@ enum ktype {
 	KT_BATCH,
 	KT_PERCENT, /* 0..100, "0.5" or "0.5%" */
 	KT_DAYS,    /* 1..36500, "3" or "3d" */
+	KT_DNS_BOOL,	/* yes | no */
+	KT_DNS_SERVERS, /* dns_check_servers() */
+	KT_DNS_BUDGET,	/* seconds */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -60,6 +65,9 @@ enum {
 	K_SOURCES,
 	K_TOLERANCE,
 	K_MAX_AGE,
+	K_DNS_RESOLVE,
+	K_DNS_SERVERS,
+	K_DNS_BUDGET,
 	K_COUNT
 };
 
@@ -89,6 +97,9 @@ static const struct key keys[K_COUNT] = {
     [K_SOURCES] = {"report", "sources", KT_PATH},
     [K_TOLERANCE] = {"report", "tolerance", KT_PERCENT},
     [K_MAX_AGE] = {"report", "max_age", KT_DAYS},
+    [K_DNS_RESOLVE] = {"dns", "resolve", KT_DNS_BOOL},
+    [K_DNS_SERVERS] = {"dns", "servers", KT_DNS_SERVERS},
+    [K_DNS_BUDGET] = {"dns", "budget", KT_DNS_BUDGET},
 };
 
 _Static_assert(K_COUNT == CONFIG_NKEYS, "config.line[] has one slot per key");
@@ -119,6 +130,8 @@ config_init(struct config *c)
 	c->imap.batch = 50;
 	c->report.tolerance = 0.5;
 	c->report.max_age = 3;
+	c->dns_resolve = 1;
+	c->dns_budget = 20;
 	for (i = 0; i < K_COUNT; i++)
 		c->line[i] = -1;
 }
@@ -150,6 +163,7 @@ config_free(struct config *c)
 	free(ic->ca_file);
 	free(c->db);
 	free(c->report.sources);
+	free(c->dns_servers);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -182,6 +196,8 @@ field(struct config *c, int k)
 		return &c->db;
 	case K_SOURCES:
 		return &c->report.sources;
+	case K_DNS_SERVERS:
+		return &c->dns_servers;
 	default:
 		return NULL;
 	}
@@ -420,6 +436,22 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 	case KT_PERCENT:
 	case KT_DAYS:
 		return set_report_number(c, k, v, e);
+	case KT_DNS_BOOL:
+		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0)
+			return err_set(e, "'%s' is not yes or no", v);
+		c->dns_resolve = strcasecmp(v, "yes") == 0;
+		return 0;
+	case KT_DNS_SERVERS:
+		if (dns_check_servers(v, e) == -1)
+			return -1;
+		break;
+	case KT_DNS_BUDGET:
+		if (parse_uint(v, 1, 3600, &n) == -1)
+			return err_set(e, "'%s' is not a number of seconds "
+					  "between 1 and 3600",
+			    v);
+		c->dns_budget = n;
+		return 0;
 	}
 	if (copy == NULL && (copy = strdup(v)) == NULL)
 		return err_set(e, "out of memory");
@@ -476,15 +508,16 @@ on_key(void *arg, const char *section, const char *name, const char *value)
 
 	if (section[0] == '\0')
 		return load_fail(ld, "'%s' is outside any section; put it "
-				     "under [imap], [store] or [report]",
+				     "under [imap], [store], [report] or [dns]",
 		    name);
 	if ((k = find_key(section, name)) == -1) {
 		if (find_key(section, "host") == -1 &&
 		    find_key(section, "db") == -1 &&
-		    find_key(section, "sources") == -1)
+		    find_key(section, "sources") == -1 &&
+		    find_key(section, "resolve") == -1)
 			return load_fail(ld, "unknown section [%s] (key "
 					     "'%s'); the sections are [imap], "
-					     "[store] and [report]",
+					     "[store], [report] and [dns]",
 			    section, name);
 		return load_fail(ld, "unknown key '%s' in [%s]", name,
 		    section);
@@ -639,6 +672,8 @@ option_key(const char *option)
 		return K_DB;
 	if (find_key("report", name) != -1)
 		return find_key("report", name);
+	if (strcmp(name, "dns_server") == 0)
+		return K_DNS_SERVERS;
 	return find_key("imap", name);
 }
 

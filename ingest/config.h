@@ -62,13 +62,16 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 19
+#define CONFIG_NKEYS 22
 
 struct config {
 	char *file; /* the file read, or NULL */
 	struct imap_config imap;
 	char *db; /* [store] db */
 	struct report_config report;
+	int dns_resolve;	/* [dns] resolve (yes) */
+	char *dns_servers;	/* [dns] servers, --dns-server; NULL: system */
+	unsigned dns_budget;	/* [dns] budget, seconds (20) */
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];

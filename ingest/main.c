@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "dbpath.h"
+#include "dns.h"
 #include "fetch.h"
 #include "import.h"
 #include "input-limits.h"
@@ -43,6 +44,8 @@ enum {
 	OPT_CONFIG,
 	OPT_ALL,
 	OPT_PASSWORD,
+	OPT_OFFLINE,
+	OPT_DNS_SERVER,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -65,6 +68,8 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"all", no_argument, NULL, OPT_ALL},
     {"password", required_argument, NULL, OPT_PASSWORD},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -100,6 +105,10 @@ usage(FILE *f)
 	    "      --db PATH           database (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
+	    "      --offline           no DNS: do not look up the names of\n"
+	    "                          new sending addresses after the run\n"
+	    "      --dns-server ADDR[:PORT][,...]  DNS servers for those names\n"
+	    "                          (default: [dns] servers, the system's)\n"
 	    "  -v, --verbose           a line per report and a summary\n"
 	    "  -q, --quiet             print errors only\n"
 	    "      --max-input SIZE    largest file or message (100M)\n"
@@ -257,7 +266,8 @@ main(int argc, char **argv)
 	unsigned long long n;
 	struct err e;
 	int c, i, idx, level = LOG_NORMAL, lockfd = -1, rc, status = EX_OK;
-	int nkeys = 0, all = 0, imap;
+	int nkeys = 0, all = 0, imap, offline = 0;
+	const char *dns_server = NULL;
 
 	/* at most one (name, value) pair per argument */
 	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
@@ -275,6 +285,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_ALL:
 			all = 1;
+			break;
+		case OPT_OFFLINE:
+			offline = 1;
+			break;
+		case OPT_DNS_SERVER:
+			dns_server = optarg;
 			break;
 		case OPT_PASSWORD:
 			fprintf(stderr, "dmarc-ingest: --password: a password "
@@ -373,6 +389,16 @@ main(int argc, char **argv)
 	}
 	free(keys);
 	cfg.imap.all = all;
+	if (dns_server != NULL &&
+	    config_set_option(&cfg, "dns-server", dns_server, &e) == -1) {
+		log_error(&lg, "%s", e.msg);
+		config_free(&cfg);
+		return EX_USAGE;
+	}
+	/* DMARCSIFT_OFFLINE=1 is --offline (the test suite sets it) */
+	if ((env = getenv("DMARCSIFT_OFFLINE")) != NULL && env[0] != '\0' &&
+	    strcmp(env, "0") != 0)
+		offline = 1;
 	if (imap && config_check_imap(&cfg, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		config_free(&cfg);
@@ -445,6 +471,9 @@ main(int argc, char **argv)
 		status = EX_DATAERR;
 
 done:
+	/* names for the new senders, once their reports are committed */
+	if (!offline && cfg.dns_resolve && status != EX_IOERR)
+		dns_after_import(st, cfg.dns_servers, cfg.dns_budget, &lg);
 	importer_free(imp);
 	store_close(st);
 	close(lockfd);

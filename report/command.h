@@ -41,7 +41,12 @@ struct report_ctx {
 	                             source's messages that may fail */
 	struct classifier *cl;    /* opened by tools_open(), closed by main() */
 	struct align *al;
-	int fail_status; /* exit status when run() fails; 0: 74 */
+	int fail_status;	  /* exit status when run() fails; 0: 74 */
+	int nothing_checked;	  /* --exit-code: 3, nothing to check */
+	char **args;		  /* check-dns: its arguments */
+	int nargs;
+	const char *dns_servers;  /* --dns-server, or NULL: the system's */
+	unsigned dns_timeout_ms, dns_budget_s; /* 0: the defaults */
 };
 
 struct command {
@@ -56,6 +61,8 @@ extern const struct command cmd_sources;
 extern const struct command cmd_ses;
 extern const struct command cmd_records;
 extern const struct command cmd_policy;
+extern const struct command cmd_resolve;
+extern const struct command cmd_check_dns;
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);
@@ -68,6 +75,11 @@ void say_empty(struct report_ctx *ctx, const char *what);
  * failure the exit status becomes 64, a usage error.  Once open, they
  * stay open for the next command run on the same ctx. */
 int tools_open(struct report_ctx *ctx, struct err *e);
+
+/* The DNS options of resolve and check-dns: the defaults (dns.h) with
+ * --dns-server, --dns-timeout and --dns-budget over them. */
+struct dns_options;
+void report_dns_options(const struct report_ctx *ctx, struct dns_options *o);
 
 /* The name a source is shown by: the sender's name, else its address,
  * else "(no address)". */

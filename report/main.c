@@ -21,6 +21,7 @@
 #include "command.h"
 #include "config.h"
 #include "dbpath.h"
+#include "dns.h"
 #include "freshness.h"
 #include "log.h"
 #include "output.h"
@@ -38,6 +39,8 @@ static const struct command *const commands[] = {
     &cmd_ses,
     &cmd_records,
     &cmd_policy,
+    &cmd_resolve,
+    &cmd_check_dns,
 };
 
 enum {
@@ -51,6 +54,9 @@ enum {
 	OPT_CONFIG,
 	OPT_TOLERANCE,
 	OPT_MAX_AGE,
+	OPT_DNS_SERVER,
+	OPT_DNS_TIMEOUT,
+	OPT_DNS_BUDGET,
 };
 
 static const struct option longopts[] = {
@@ -64,6 +70,9 @@ static const struct option longopts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"dns-budget", required_argument, NULL, OPT_DNS_BUDGET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -110,7 +119,15 @@ usage(FILE *f)
 	      "                       not ready), 3 on no or old reports\n"
 	      "      --max-age DAYS   with --exit-code: newest report older "
 	      "than\n"
-	      "                       this exits 3 (default 3)\n"
+	      "                       this exits 3 (default 3); check-dns:\n"
+	      "                       1 on errors or warnings, 3 nothing to "
+	      "check\n"
+	      "      --dns-server ADDR[:PORT][,...]  resolve, check-dns: DNS\n"
+	      "                       servers (default [dns] servers, the "
+	      "system's)\n"
+	      "      --dns-timeout MS first try of a DNS query (1500)\n"
+	      "      --dns-budget S   resolve, check-dns: time for all "
+	      "lookups (20)\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
@@ -158,6 +175,41 @@ struct args {
 	size_t nd;
 	const struct command *cmd;
 };
+
+/* --dns-server, --dns-timeout, --dns-budget; returns -1 to go on, else
+ * the exit status. */
+static int
+dns_option(struct report_ctx *ctx, int c, const char *v)
+{
+	unsigned long n;
+	char *end;
+	struct err e;
+
+	if (c == OPT_DNS_SERVER) {
+		if (dns_check_servers(v, &e) == -1) {
+			fprintf(stderr, "dmarc-report: --dns-server: %s\n",
+			    e.msg);
+			return EX_USAGE;
+		}
+		ctx->dns_servers = v;
+		return -1;
+	}
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || n < 1 ||
+	    n > (c == OPT_DNS_TIMEOUT ? 60000ul : 3600ul)) {
+		fprintf(stderr, "dmarc-report: %s: '%s' is not a number "
+				"between 1 and %s\n",
+		    c == OPT_DNS_TIMEOUT ? "--dns-timeout" : "--dns-budget", v,
+		    c == OPT_DNS_TIMEOUT ? "60000 (milliseconds)"
+					 : "3600 (seconds)");
+		return EX_USAGE;
+	}
+	if (c == OPT_DNS_TIMEOUT)
+		ctx->dns_timeout_ms = (unsigned)n;
+	else
+		ctx->dns_budget_s = (unsigned)n;
+	return -1;
+}
 
 /* One global option; returns -1 to go on, else the exit status. */
 static int
@@ -225,6 +277,10 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 				"(--exit-code or --exit-code=warn)\n",
 		    optarg);
 		return EX_USAGE;
+	case OPT_DNS_SERVER:
+	case OPT_DNS_TIMEOUT:
+	case OPT_DNS_BUDGET:
+		return dns_option(ctx, c, optarg);
 	case 'h':
 		usage(stdout);
 		return EX_OK;
@@ -256,7 +312,12 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i]->name) == 0)
 			a->cmd = commands[i];
-	if (a->cmd == NULL || optind + 1 != argc) {
+	/* check-dns takes domains */
+	if (a->cmd == &cmd_check_dns) {
+		ctx->args = argv + optind + 1;
+		ctx->nargs = argc - optind - 1;
+	}
+	if (a->cmd == NULL || (optind + 1 != argc && a->cmd != &cmd_check_dns)) {
 		fprintf(stderr, "dmarc-report: %s '%s'\nTry 'dmarc-report "
 				"--help'.\n",
 		    a->cmd == NULL ? "unknown command" : "unexpected argument",
@@ -308,6 +369,8 @@ configure(const struct args *a, struct config *cfg, struct report_ctx *ctx)
 		return EX_USAGE;
 	}
 	ctx->tolerance = cfg->report.tolerance;
+	if (ctx->dns_servers == NULL)
+		ctx->dns_servers = cfg->dns_servers;
 	ctx->sources_file = a->sources;
 	if (ctx->sources_file == NULL &&
 	    (ctx->sources_file = env("DMARCSIFT_SOURCES")) == NULL)
@@ -362,7 +425,10 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		    dbpath);
 		return EX_NOINPUT;
 	}
-	if (store_open(dbpath, STORE_READONLY, &ctx->st, &e) == -1) {
+	/* resolve writes names into the store */
+	if (store_open(dbpath,
+		a->cmd == &cmd_resolve ? STORE_READWRITE : STORE_READONLY,
+		&ctx->st, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
 	}
@@ -378,6 +444,8 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	/* stale data outranks findings: the findings may be long fixed */
 	if (fresh != 0)
 		return fresh;
+	if (ctx->exit_code != EXIT_MODE_OFF && ctx->nothing_checked)
+		return EXIT_STALE;
 	return ctx->exit_code != EXIT_MODE_OFF && ctx->problems > 0 ? 1
 								    : EX_OK;
 }

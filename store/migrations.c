@@ -144,6 +144,20 @@ static const char *const steps[] = {
     "               envelope_from, dkim, spf)\n"
     ") WITHOUT ROWID;\n"
     TRAFFIC_FILL_SQL("WHERE true") ";\n",
+    /* 3: names of the source addresses, from DNS (dns/, issue 13).  One
+     * row per address looked up; `result` is name | nxdomain | timeout |
+     * error | malformed, `name` is set (a checked host name) only for
+     * "name", `confirmed` when the name's A/AAAA records hold the
+     * address.  A row is looked up again once expires_at has passed. */
+    "CREATE TABLE source_names (\n"
+    "  ip          TEXT PRIMARY KEY,\n"
+    "  result      TEXT NOT NULL,\n"
+    "  name        TEXT,\n"
+    "  confirmed   INTEGER NOT NULL DEFAULT 0,\n"
+    "  ttl         INTEGER NOT NULL,\n"
+    "  resolved_at INTEGER NOT NULL,\n"
+    "  expires_at  INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
 
 const char *

@@ -50,6 +50,15 @@ struct store_ops {
 	int (*each_domain)(void *impl, const struct store_filter *f,
 	    int (*cb)(void *arg, const struct store_domain *d, struct err *e),
 	    void *arg, struct err *e);
+	/* names of source addresses (store-sqlite-names.c) */
+	int (*names_due)(void *impl, int64_t now, size_t limit,
+	    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+	    struct err *e);
+	int (*names_put)(void *impl, const struct store_name *names, size_t n,
+	    struct err *e);
+	int (*each_name)(void *impl,
+	    int (*cb)(void *arg, const struct store_name *n, struct err *e),
+	    void *arg, struct err *e);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -2,6 +2,7 @@
  * store-sqlite-ops.c - the SQLite backend's table of operations.
  */
 #include "sqlite-impl.h"
+#include "sqlite-names.h"
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
@@ -23,4 +24,7 @@ const struct store_ops store_sqlite_ops = {
     .each_group = sq_each_group,
     .each_record = sq_each_record,
     .each_domain = sq_each_domain,
+    .names_due = sq_names_due,
+    .names_put = sq_names_put,
+    .each_name = sq_each_name,
 };
