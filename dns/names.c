@@ -208,6 +208,15 @@ dns_resolve_names(struct dns *d, const char *const *ips, size_t n,
 		dns_cancel_if_stopped(d);
 	}
 	dns_cancel_if_stopped(d);
+	/* Every lookup timed out and nothing ever answered: the same as
+	 * servers that cannot be reached, whatever the count. */
+	if (!d->unreachable && d->answered == 0 && d->timeouts_unanswered > 0) {
+		d->unreachable = 1;
+		err_set(&d->why, "no answer from the DNS servers (%s) to %lu "
+				 "queries",
+		    d->o.servers ? d->o.servers : "the system's",
+		    d->timeouts_unanswered);
+	}
 	st->not_done += n - r.next;
 	st->elapsed_ms += (unsigned long)(dns_now_ms() - start);
 	if (d->unreachable) {
