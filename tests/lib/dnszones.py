@@ -48,7 +48,8 @@ NAMES = {
 V6_PTR = ".".join(reversed("000000000000000000000010"))  # under 8.b.d.0.1.0.0.2.ip6.arpa
 
 
-def ses_domain(name, mail_from_records, dkim=True, spf_parent=False, dmarc=("v=DMARC1; p=quarantine",)):
+def ses_domain(name, mail_from_records, dkim=True, spf_parent=False, dmarc=None):
+    dmarc = dmarc or ("v=DMARC1; p=quarantine; rua=mailto:dmarc@%s" % name,)
     recs = ['_dmarc TXT "%s"' % d for d in dmarc]
     recs.append('@ TXT "v=spf1 %s-all"' % ("include:amazonses.com " if spf_parent else "mx "))
     recs.append("@ MX 10 mx.%s." % name)
