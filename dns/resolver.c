@@ -183,9 +183,11 @@ dns_pump(struct dns *d)
 	for (i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
 		short ev = 0;
 
-		if (ARES_GETSOCK_READABLE(bits, i))
+		/* c-ares' ARES_GETSOCK_WRITABLE shifts a signed 1 by up to
+		 * 31 places (undefined): read the bits unsigned instead */
+		if (((unsigned)bits >> i) & 1u)
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if (((unsigned)bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
 			ev |= POLLOUT;
 		if (ev == 0)
 			continue;
