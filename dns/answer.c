@@ -40,7 +40,7 @@ get32(struct cursor *c, uint32_t *v)
  * does not fit. */
 static int
 get_name(struct cursor *c, const unsigned char *p, char *out, size_t len,
-    long *used)
+         long *used)
 {
 	char *name = NULL;
 	int rc = 0;
@@ -88,8 +88,7 @@ rdata_name(struct cursor *c, size_t at, size_t end, char *out, int underscore)
 		out[0] = '\0';
 		return 0;
 	}
-	return dns_name_check(raw, out, DNS_NAME_MAX, underscore) == -1 ? 1
-									: 0;
+	return dns_name_check(raw, out, DNS_NAME_MAX, underscore) == -1 ? 1 : 0;
 }
 
 /* TXT: <len><bytes>..., joined.  1 when dropped. */
@@ -140,7 +139,7 @@ push(struct dns_answer *out, struct dns_rr **rr)
  * dropped, -1 does not parse. */
 static int
 read_rdata(struct cursor *c, uint16_t type, uint32_t ttl, size_t rdlen,
-    struct dns_answer *out)
+           struct dns_answer *out)
 {
 	size_t at = c->pos, end = c->pos + rdlen;
 	char text[INET6_ADDRSTRLEN];
@@ -173,7 +172,7 @@ read_rdata(struct cursor *c, uint16_t type, uint32_t ttl, size_t rdlen,
 		if (rdlen != (type == DNS_T_A ? 4u : 16u))
 			return -1;
 		inet_ntop(type == DNS_T_A ? AF_INET : AF_INET6, c->buf + at,
-		    text, sizeof(text));
+		          text, sizeof(text));
 		rc = (rr->txt = strdup(text)) == NULL ? 1 : 0;
 		break;
 	default:
@@ -198,7 +197,7 @@ read_cname(struct cursor *c, size_t rdlen, struct dns_answer *out)
 
 int
 dns_parse_answer(const unsigned char *abuf, int alen, int type,
-    struct dns_answer *out, unsigned long *malformed)
+                 struct dns_answer *out, unsigned long *malformed)
 {
 	struct cursor c = {abuf, (size_t)(alen > 0 ? alen : 0), 12};
 	uint16_t qd, an, rtype, rclass, rdlen, i;

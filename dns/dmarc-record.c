@@ -30,7 +30,7 @@ records_is_dmarc(const char *txt)
 	txt = wsp(txt + 1);
 	return strncmp(txt, "DMARC1", 6) == 0 &&
 	       (txt[6] == '\0' || txt[6] == ';' || txt[6] == ' ' ||
-		   txt[6] == '\t');
+	        txt[6] == '\t');
 }
 
 static int
@@ -43,8 +43,8 @@ is_disposition(const char *v)
 /* The domains of a comma-separated list of mailto: URIs (an optional
  * !size suffix of RFC 7489 is allowed and ignored). */
 static int
-parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX],
-    size_t *n, char *why, size_t len)
+parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX], size_t *n,
+           char *why, size_t len)
 {
 	char item[1024], esc[128], *at, *bang;
 	const char *p = v, *comma;
@@ -65,7 +65,7 @@ parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX],
 		if (strncasecmp(wsp(item), "mailto:", 7) != 0 ||
 		    (at = strrchr(item, '@')) == NULL) {
 			snprintf(why, len, "%s: '%s' is not a mailto: address",
-			    tag, esc);
+			         tag, esc);
 			return -1;
 		}
 		if ((bang = strchr(at, '!')) != NULL)
@@ -73,9 +73,10 @@ parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX],
 		if (*n < RECORDS_MAX_URIS) {
 			if (dns_name_check(at + 1, out[*n], DNS_NAME_MAX, 0) ==
 			    -1) {
-				snprintf(why, len, "%s: '%s' has no valid "
-						   "domain",
-				    tag, esc);
+				snprintf(why, len,
+				         "%s: '%s' has no valid "
+				         "domain",
+				         tag, esc);
 				return -1;
 			}
 			(*n)++;
@@ -88,8 +89,8 @@ parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX],
 
 /* One tag=value of the record into out. */
 static int
-parse_tag(const char *tag, const char *v, struct dmarc_policy *out,
-    char *why, size_t len)
+parse_tag(const char *tag, const char *v, struct dmarc_policy *out, char *why,
+          size_t len)
 {
 	char esc[64];
 	long n;
@@ -99,14 +100,16 @@ parse_tag(const char *tag, const char *v, struct dmarc_policy *out,
 	if (strcmp(tag, "p") == 0 || strcmp(tag, "sp") == 0 ||
 	    strcmp(tag, "np") == 0) {
 		if (!is_disposition(v)) {
-			snprintf(why, len, "%s=%s is not none, quarantine or "
-					   "reject",
-			    tag, esc);
+			snprintf(why, len,
+			         "%s=%s is not none, quarantine or "
+			         "reject",
+			         tag, esc);
 			return -1;
 		}
-		snprintf(tag[0] == 'p' ? out->p : tag[0] == 's' ? out->sp
-								 : out->np,
-		    sizeof(out->p), "%s", v);
+		snprintf(tag[0] == 'p'   ? out->p
+		         : tag[0] == 's' ? out->sp
+		                         : out->np,
+		         sizeof(out->p), "%s", v);
 	} else if (strcmp(tag, "pct") == 0) {
 		n = strtol(v, &end, 10);
 		if (*v < '0' || *v > '9' || *end != '\0' || n > 100) {
@@ -132,7 +135,7 @@ parse_tag(const char *tag, const char *v, struct dmarc_policy *out,
 
 int
 records_dmarc_parse(const char *txt, struct dmarc_policy *out, char *why,
-    size_t len)
+                    size_t len)
 {
 	char buf[DNS_TXT_MAX + 1], *tok, *save = NULL, *eq, *k, *v, *x;
 
@@ -159,8 +162,8 @@ records_dmarc_parse(const char *txt, struct dmarc_policy *out, char *why,
 		for (x = eq; x > k && (x[-1] == ' ' || x[-1] == '\t'); x--)
 			;
 		*x = '\0';
-		for (x = v + strlen(v); x > v && (x[-1] == ' ' || x[-1] == '\t');
-		     x--)
+		for (x = v + strlen(v);
+		     x > v && (x[-1] == ' ' || x[-1] == '\t'); x--)
 			;
 		*x = '\0';
 		if (parse_tag(k, v, out, why, len) == -1)

@@ -18,21 +18,20 @@ struct dns {
 	int have_channel;
 	struct dns_options o;
 	uint64_t deadline; /* monotonic ms */
-	int stopped;	   /* budget spent, or unreachable: cancel */
+	int stopped;       /* budget spent, or unreachable: cancel */
 	int cancelled;
 	int budget_spent;
 	int unreachable;
-	struct err why; /* when unreachable */
-	unsigned long answered;		   /* answers of any kind */
+	struct err why;                    /* when unreachable */
+	unsigned long answered;            /* answers of any kind */
 	unsigned long timeouts_unanswered; /* timeouts before the first */
-	struct dns_stats st;		   /* of dns_query() */
+	struct dns_stats st;               /* of dns_query() */
 };
 
 uint64_t dns_now_ms(void);
 void dns_pump(struct dns *d);
 void dns_cancel_if_stopped(struct dns *d);
-enum dns_status dns_map_status(struct dns *d, int status,
-    unsigned dead_after);
+enum dns_status dns_map_status(struct dns *d, int status, unsigned dead_after);
 
 /* Reads the answer section of a DNS message: the records of `type` into
  * out->rr (out->n), the last CNAME's target into out->cname.  Records
@@ -41,7 +40,7 @@ enum dns_status dns_map_status(struct dns *d, int status,
  * skipped and counted in *malformed; -1 (and one count) for a message that
  * does not parse.  An empty result is not an error. */
 int dns_parse_answer(const unsigned char *abuf, int alen, int type,
-    struct dns_answer *out, unsigned long *malformed);
+                     struct dns_answer *out, unsigned long *malformed);
 
 #define DNS_T_PTR 12
 

@@ -33,16 +33,16 @@
 
 #include "err.h"
 
-#define DNS_NAME_MAX	254	/* 253 bytes of name and the NUL */
-#define DNS_ANSWER_MAX	16384	/* bytes of one DNS message */
-#define DNS_TXT_MAX	4096	/* bytes of one TXT record, joined */
-#define DNS_SERVERS_MAX 512	/* bytes of a server list */
+#define DNS_NAME_MAX    254   /* 253 bytes of name and the NUL */
+#define DNS_ANSWER_MAX  16384 /* bytes of one DNS message */
+#define DNS_TXT_MAX     4096  /* bytes of one TXT record, joined */
+#define DNS_SERVERS_MAX 512   /* bytes of a server list */
 
 struct dns_options {
 	const char *servers;   /* "HOST[:PORT],..." or NULL: the system's */
 	unsigned max_inflight; /* addresses looked up at once (32) */
 	unsigned timeout_ms;   /* of a query's first try (1500) */
-	unsigned tries;	       /* per query (2) */
+	unsigned tries;        /* per query (2) */
 	unsigned budget_ms;    /* of the whole run (20000) */
 };
 
@@ -73,7 +73,7 @@ void dns_close(struct dns *d);
 struct dns_stats {
 	unsigned long asked, names, confirmed, nxdomain, timeouts, errors;
 	unsigned long malformed; /* answers dropped */
-	unsigned long not_done;	 /* left for the next run */
+	unsigned long not_done;  /* left for the next run */
 	unsigned long elapsed_ms;
 };
 
@@ -94,16 +94,16 @@ struct dns_name {
  * filled, the rest DNS_NOT_DONE and not called back) when the servers
  * cannot be reached. */
 int dns_resolve_names(struct dns *d, const char *const *ips, size_t n,
-    void (*cb)(void *arg, const struct dns_name *r), void *arg,
-    struct dns_stats *st, struct err *e);
+                      void (*cb)(void *arg, const struct dns_name *r),
+                      void *arg, struct dns_stats *st, struct err *e);
 
 /* One resource record of an answer, of the type asked for (or a CNAME). */
 struct dns_rr {
 	uint16_t type; /* 5 CNAME, 15 MX, 16 TXT, 1 A, 28 AAAA */
 	uint32_t ttl;
-	uint16_t pref;		     /* MX */
-	char target[DNS_NAME_MAX];   /* CNAME, MX; checked host names */
-	char *txt;		     /* TXT, joined; A/AAAA as text */
+	uint16_t pref;             /* MX */
+	char target[DNS_NAME_MAX]; /* CNAME, MX; checked host names */
+	char *txt;                 /* TXT, joined; A/AAAA as text */
 };
 
 struct dns_answer {
@@ -113,7 +113,7 @@ struct dns_answer {
 	char cname[DNS_NAME_MAX]; /* the last CNAME followed, or "" */
 };
 
-#define DNS_T_A	    1
+#define DNS_T_A     1
 #define DNS_T_CNAME 5
 #define DNS_T_MX    15
 #define DNS_T_TXT   16
@@ -122,8 +122,8 @@ struct dns_answer {
 /* Asks for records of one type at name and waits for the answer (within
  * the budget).  The status says what DNS said; -1 only when the servers
  * cannot be reached at all or out of memory. */
-int dns_query(struct dns *d, const char *name, int type,
-    struct dns_answer *out, struct err *e);
+int dns_query(struct dns *d, const char *name, int type, struct dns_answer *out,
+              struct err *e);
 void dns_answer_free(struct dns_answer *a);
 
 /* Counters of the queries made with dns_query(): the SPF lookup budget
@@ -148,8 +148,9 @@ int64_t dns_entry_lifetime(enum dns_status s, uint32_t ttl);
  * servers cannot be reached (what was found before is still stored) or
  * the store fails. */
 int dns_resolve_store(struct store *st, const struct dns_options *o,
-    int64_t now, void (*cb)(void *arg, const struct dns_name *r), void *arg,
-    struct dns_stats *stats, struct err *e);
+                      int64_t now,
+                      void (*cb)(void *arg, const struct dns_name *r),
+                      void *arg, struct dns_stats *stats, struct err *e);
 
 struct logger;
 
@@ -158,8 +159,8 @@ struct logger;
  * the system's) and budget.  Never fails the run: a problem is one
  * warning (servers unreachable, lookups timed out, answers dropped), the
  * counts one line at -v. */
-void dns_after_import(struct store *st, const char *servers,
-    unsigned budget_s, const struct logger *lg);
+void dns_after_import(struct store *st, const char *servers, unsigned budget_s,
+                      const struct logger *lg);
 
 /* Normalises a host name from DNS or the user into out (lower case, no
  * trailing dot); -1 when it is not a host name (see above).  `underscore`
@@ -169,7 +170,7 @@ int dns_name_check(const char *in, char *out, size_t len, int underscore);
 /* The reverse-lookup name of an address (4.3.2.1.in-addr.arpa, nibbles
  * under ip6.arpa) and its binary form; -1 for an invalid address. */
 int dns_reverse_name(const char *ip, char *out, size_t len,
-    unsigned char addr[16], int *family);
+                     unsigned char addr[16], int *family);
 
 /* Copies s into out with bytes outside printable ASCII written as \xNN and
  * a backslash as \\, cut at len - 1 bytes (never inside an escape). */

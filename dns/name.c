@@ -68,7 +68,8 @@ dns_name_check(const char *in, char *out, size_t len, int underscore)
 			if (label == 0 || out[i - 1] == '-')
 				return -1;
 			label = 0;
-		} else if (is_ldh(c) || (underscore && c == '_' && label == 0)) {
+		} else if (is_ldh(c) ||
+		           (underscore && c == '_' && label == 0)) {
 			if (label == 0 && c == '-')
 				return -1;
 			if (++label > 63)
@@ -85,8 +86,8 @@ dns_name_check(const char *in, char *out, size_t len, int underscore)
 }
 
 int
-dns_reverse_name(const char *ip, char *out, size_t len,
-    unsigned char addr[16], int *family)
+dns_reverse_name(const char *ip, char *out, size_t len, unsigned char addr[16],
+                 int *family)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t used = 0;
@@ -97,7 +98,7 @@ dns_reverse_name(const char *ip, char *out, size_t len,
 	if (inet_pton(AF_INET, ip, addr) == 1) {
 		*family = AF_INET;
 		if ((size_t)snprintf(out, len, "%u.%u.%u.%u.in-addr.arpa",
-			addr[3], addr[2], addr[1], addr[0]) >= len)
+		                     addr[3], addr[2], addr[1], addr[0]) >= len)
 			return -1;
 		return 0;
 	}
@@ -166,13 +167,14 @@ check_server(const char *s, size_t n, struct err *e)
 		hl = (size_t)(close - host);
 		if (close + 1 < end) {
 			if (close[1] != ':')
-				return err_set(e, "'%.*s': expected :PORT "
-						  "after ']'",
-				    (int)n, s);
+				return err_set(e,
+				               "'%.*s': expected :PORT "
+				               "after ']'",
+				               (int)n, s);
 			port = close + 2;
 		}
 	} else if ((colon = memchr(s, ':', n)) != NULL &&
-	    memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL) {
+	           memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL) {
 		hl = (size_t)(colon - s);
 		port = colon + 1;
 	}
@@ -182,23 +184,26 @@ check_server(const char *s, size_t n, struct err *e)
 	hbuf[hl] = '\0';
 	if (inet_pton(AF_INET, hbuf, addr) != 1 &&
 	    inet_pton(AF_INET6, hbuf, addr) != 1)
-		return err_set(e, "'%s' is not an IP address (a DNS server "
-				  "is given by address, as ADDR or ADDR:PORT)",
-		    hbuf);
+		return err_set(e,
+		               "'%s' is not an IP address (a DNS server "
+		               "is given by address, as ADDR or ADDR:PORT)",
+		               hbuf);
 	if (port != NULL) {
 		if (port == end)
 			return err_set(e, "'%.*s': empty port", (int)n, s);
 		for (const char *q = port; q < end; q++) {
 			if (*q < '0' || *q > '9' || p > 65535)
-				return err_set(e, "'%.*s': the port is not a "
-						  "number between 1 and 65535",
-				    (int)n, s);
+				return err_set(e,
+				               "'%.*s': the port is not a "
+				               "number between 1 and 65535",
+				               (int)n, s);
 			p = p * 10 + (unsigned long)(*q - '0');
 		}
 		if (p < 1 || p > 65535)
-			return err_set(e, "'%.*s': the port is not a number "
-					  "between 1 and 65535",
-			    (int)n, s);
+			return err_set(e,
+			               "'%.*s': the port is not a number "
+			               "between 1 and 65535",
+			               (int)n, s);
 	}
 	return 0;
 }
@@ -214,7 +219,7 @@ dns_check_servers(const char *spec, struct err *e)
 		return err_set(e, "empty list of DNS servers");
 	if (strlen(spec) >= DNS_SERVERS_MAX)
 		return err_set(e, "list of DNS servers longer than %d bytes",
-		    DNS_SERVERS_MAX - 1);
+		               DNS_SERVERS_MAX - 1);
 	for (;;) {
 		comma = strchr(p, ',');
 		n = comma ? (size_t)(comma - p) : strlen(p);

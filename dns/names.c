@@ -82,8 +82,7 @@ min_ttl(const struct dns_answer *a, uint32_t ttl)
 }
 
 static void
-on_forward(void *arg, int status, int timeouts, unsigned char *abuf,
-    int alen)
+on_forward(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
 	struct job *j = arg;
 	struct dns *d = j->run->d;
@@ -100,9 +99,9 @@ on_forward(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	memset(&a, 0, sizeof(a));
 	if (s == DNS_OK &&
-	    dns_parse_answer(abuf, alen, j->family == AF_INET ? DNS_T_A
-							       : DNS_T_AAAA,
-		&a, &j->run->st->malformed) == 0) {
+	    dns_parse_answer(abuf, alen,
+	                     j->family == AF_INET ? DNS_T_A : DNS_T_AAAA, &a,
+	                     &j->run->st->malformed) == 0) {
 		for (size_t i = 0; i < a.n && !confirmed; i++)
 			if (inet_pton(j->family, a.rr[i].txt, bin) == 1 &&
 			    memcmp(bin, j->addr, len) == 0)
@@ -155,9 +154,8 @@ on_ptr(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		finish(j, d->stopped && s == DNS_OK ? DNS_NOT_DONE : s, 0);
 		return;
 	}
-	ares_query(d->ch, j->name, 1, j->family == AF_INET ? DNS_T_A
-							     : DNS_T_AAAA,
-	    on_forward, j);
+	ares_query(d->ch, j->name, 1,
+	           j->family == AF_INET ? DNS_T_A : DNS_T_AAAA, on_forward, j);
 }
 
 /* Opens jobs up to the limit. */
@@ -168,7 +166,7 @@ start_jobs(struct run *r)
 	struct job *j;
 
 	while (!r->d->stopped && r->inflight < r->d->o.max_inflight &&
-	    r->next < r->n) {
+	       r->next < r->n) {
 		if ((j = calloc(1, sizeof(*j))) == NULL) {
 			r->d->stopped = 1;
 			return;
@@ -178,7 +176,7 @@ start_jobs(struct run *r)
 		r->st->asked++;
 		r->inflight++;
 		if (dns_reverse_name(j->ip, rev, sizeof(rev), j->addr,
-			&j->family) == -1) {
+		                     &j->family) == -1) {
 			finish(j, DNS_ERROR, 0);
 			continue;
 		}
@@ -188,8 +186,8 @@ start_jobs(struct run *r)
 
 int
 dns_resolve_names(struct dns *d, const char *const *ips, size_t n,
-    void (*cb)(void *arg, const struct dns_name *r), void *arg,
-    struct dns_stats *st, struct err *e)
+                  void (*cb)(void *arg, const struct dns_name *r), void *arg,
+                  struct dns_stats *st, struct err *e)
 {
 	struct run r;
 	uint64_t start = dns_now_ms();
@@ -212,10 +210,11 @@ dns_resolve_names(struct dns *d, const char *const *ips, size_t n,
 	 * servers that cannot be reached, whatever the count. */
 	if (!d->unreachable && d->answered == 0 && d->timeouts_unanswered > 0) {
 		d->unreachable = 1;
-		err_set(&d->why, "no answer from the DNS servers (%s) to %lu "
-				 "queries",
-		    d->o.servers ? d->o.servers : "the system's",
-		    d->timeouts_unanswered);
+		err_set(&d->why,
+		        "no answer from the DNS servers (%s) to %lu "
+		        "queries",
+		        d->o.servers ? d->o.servers : "the system's",
+		        d->timeouts_unanswered);
 	}
 	st->not_done += n - r.next;
 	st->elapsed_ms += (unsigned long)(dns_now_ms() - start);

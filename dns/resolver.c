@@ -48,7 +48,7 @@ set_servers(struct dns *d, const char *spec, struct err *e)
 	buf[n] = '\0';
 	if ((rc = ares_set_servers_ports_csv(d->ch, buf)) != ARES_SUCCESS)
 		return err_set(e, "DNS servers '%s': %s", buf,
-		    ares_strerror(rc));
+		               ares_strerror(rc));
 	return 0;
 }
 
@@ -75,13 +75,13 @@ dns_open(struct dns **out, const struct dns_options *o, struct err *e)
 	ao.tries = (int)o->tries;
 	ao.ednspsz = 1232;
 	rc = ares_init_options(&d->ch, &ao,
-	    ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-		ARES_OPT_EDNSPSZ);
+	                       ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+	                           ARES_OPT_TRIES | ARES_OPT_EDNSPSZ);
 	if (rc != ARES_SUCCESS) {
 		ares_library_cleanup();
 		free(d);
 		return err_set(e, "cannot set up the resolver: %s",
-		    ares_strerror(rc));
+		               ares_strerror(rc));
 	}
 	d->have_channel = 1;
 	if (o->servers != NULL && set_servers(d, o->servers, e) == -1) {
@@ -127,13 +127,14 @@ dns_map_status(struct dns *d, int status, unsigned dead_after)
 		d->answered++;
 		return DNS_NODATA;
 	case ARES_ETIMEOUT:
-		if (d->answered == 0 && ++d->timeouts_unanswered >= dead_after &&
-		    !d->unreachable) {
+		if (d->answered == 0 &&
+		    ++d->timeouts_unanswered >= dead_after && !d->unreachable) {
 			d->unreachable = 1;
-			err_set(&d->why, "no answer from the DNS servers (%s) "
-					 "to %lu queries in a row",
-			    d->o.servers ? d->o.servers : "the system's",
-			    d->timeouts_unanswered);
+			err_set(&d->why,
+			        "no answer from the DNS servers (%s) "
+			        "to %lu queries in a row",
+			        d->o.servers ? d->o.servers : "the system's",
+			        d->timeouts_unanswered);
 			d->stopped = 1;
 		}
 		return DNS_TIMEOUT;
@@ -142,10 +143,11 @@ dns_map_status(struct dns *d, int status, unsigned dead_after)
 		if (status == ARES_ECONNREFUSED && d->answered == 0 &&
 		    !d->unreachable) {
 			d->unreachable = 1;
-			err_set(&d->why, "the DNS servers (%s) cannot be "
-					 "reached: %s",
-			    d->o.servers ? d->o.servers : "the system's",
-			    ares_strerror(status));
+			err_set(&d->why,
+			        "the DNS servers (%s) cannot be "
+			        "reached: %s",
+			        d->o.servers ? d->o.servers : "the system's",
+			        ares_strerror(status));
 			d->stopped = 1;
 		}
 		return DNS_ERROR;
@@ -209,10 +211,11 @@ dns_pump(struct dns *d)
 		if (pf[i].revents == 0)
 			continue;
 		ares_process_fd(d->ch,
-		    pf[i].revents & (POLLIN | POLLERR | POLLHUP)
-			? pf[i].fd
-			: ARES_SOCKET_BAD,
-		    pf[i].revents & POLLOUT ? pf[i].fd : ARES_SOCKET_BAD);
+		                pf[i].revents & (POLLIN | POLLERR | POLLHUP)
+		                    ? pf[i].fd
+		                    : ARES_SOCKET_BAD,
+		                pf[i].revents & POLLOUT ? pf[i].fd
+		                                        : ARES_SOCKET_BAD);
 	}
 }
 
@@ -243,7 +246,8 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	w->done = 1;
 	w->status = status;
 	if (status == ARES_SUCCESS && abuf != NULL && alen > 0 &&
-	    alen <= DNS_ANSWER_MAX && (w->abuf = malloc((size_t)alen)) != NULL) {
+	    alen <= DNS_ANSWER_MAX &&
+	    (w->abuf = malloc((size_t)alen)) != NULL) {
 		memcpy(w->abuf, abuf, (size_t)alen);
 		w->alen = alen;
 	} else if (status == ARES_SUCCESS) {
@@ -253,7 +257,7 @@ on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 
 int
 dns_query(struct dns *d, const char *name, int type, struct dns_answer *out,
-    struct err *e)
+          struct err *e)
 {
 	struct wait w;
 	unsigned long before = d->st.malformed;
@@ -275,9 +279,8 @@ dns_query(struct dns *d, const char *name, int type, struct dns_answer *out,
 		dns_cancel_if_stopped(d);
 	}
 	out->status = dns_map_status(d, w.status, QUERY_DEAD_TIMEOUTS);
-	if (out->status == DNS_OK &&
-	    dns_parse_answer(w.abuf, w.alen, type, out, &d->st.malformed) ==
-		-1) {
+	if (out->status == DNS_OK && dns_parse_answer(w.abuf, w.alen, type, out,
+	                                              &d->st.malformed) == -1) {
 		dns_answer_free(out);
 		out->status = DNS_MALFORMED;
 	} else if (out->status == DNS_MALFORMED) {
@@ -285,8 +288,8 @@ dns_query(struct dns *d, const char *name, int type, struct dns_answer *out,
 	}
 	free(w.abuf);
 	if (out->status == DNS_OK && out->n == 0)
-		out->status = d->st.malformed > before ? DNS_MALFORMED
-						       : DNS_NODATA;
+		out->status =
+		    d->st.malformed > before ? DNS_MALFORMED : DNS_NODATA;
 	if (out->status == DNS_TIMEOUT)
 		d->st.timeouts++;
 	if (out->status == DNS_NOT_DONE)

@@ -74,7 +74,7 @@ lookup_void(struct walk *w, const char *name, int type, struct err *e)
 }
 
 static int eval(struct walk *w, const char *domain, int depth, int top,
-    struct err *e);
+                struct err *e);
 
 static int
 ip_ok(const char *v, int family)
@@ -97,7 +97,7 @@ ip_ok(const char *v, int family)
 /* One term of a record.  *redirect gets a redirect= target. */
 static int
 term(struct walk *w, const char *domain, char *t, int depth, int top,
-    char *redirect, int *has_all, struct err *e)
+     char *redirect, int *has_all, struct err *e)
 {
 	char q = '+', *v = NULL, *eq, *colon;
 	const char *target;
@@ -134,8 +134,8 @@ term(struct walk *w, const char *domain, char *t, int depth, int top,
 			return eval(w, v, depth + 1, 0, e);
 	} else if (strcasecmp(t, "a") == 0 || strcasecmp(t, "mx") == 0) {
 		w->out->lookups++;
-		return lookup_void(w, target,
-		    strcasecmp(t, "a") == 0 ? DNS_T_A : DNS_T_MX, e);
+		return lookup_void(
+		    w, target, strcasecmp(t, "a") == 0 ? DNS_T_A : DNS_T_MX, e);
 	} else if (strcasecmp(t, "ptr") == 0) {
 		w->out->lookups++;
 		w->out->uses_ptr = 1;
@@ -144,7 +144,7 @@ term(struct walk *w, const char *domain, char *t, int depth, int top,
 	} else if (strcasecmp(t, "ip4") == 0 || strcasecmp(t, "ip6") == 0) {
 		if (v == NULL || !ip_ok(v, t[2] == '4' ? AF_INET : AF_INET6))
 			syntax(w, "%s:%s is not an address or network", t,
-			    v ? v : "");
+			       v ? v : "");
 	} else {
 		syntax(w, "unknown mechanism '%s' (permerror)%s", t, NULL);
 	}
@@ -180,14 +180,15 @@ eval(struct walk *w, const char *domain, int depth, int top, struct err *e)
 	dns_answer_free(&a);
 	if (nrec == 0) {
 		if (!top)
-			syntax(w, "%s has no SPF record, so the include or "
-				  "redirect that names it is a permerror%s",
-			    domain, NULL);
+			syntax(w,
+			       "%s has no SPF record, so the include or "
+			       "redirect that names it is a permerror%s",
+			       domain, NULL);
 		return 0;
 	}
 	if (nrec > 1 && !top)
 		syntax(w, "%s has more than one SPF record (permerror)%s",
-		    domain, NULL);
+		       domain, NULL);
 	for (t = strtok_r(rec + 6, " ", &save); t != NULL && rc == 0;
 	     t = strtok_r(NULL, " ", &save))
 		rc = term(w, domain, t, depth, top, redirect, &has_all, e);
@@ -203,7 +204,7 @@ eval(struct walk *w, const char *domain, int depth, int top, struct err *e)
 
 int
 records_spf_eval(struct dns *d, const char *domain, const char *want,
-    struct spf_eval *out, struct err *e)
+                 struct spf_eval *out, struct err *e)
 {
 	struct walk *w;
 	int rc;

@@ -94,8 +94,8 @@ on_name(void *arg, const struct dns_name *r)
 		return;
 	}
 	/* nodata is an address without a name, as nxdomain is */
-	n->result = dns_status_name(r->status == DNS_NODATA ? DNS_NXDOMAIN
-							      : r->status);
+	n->result =
+	    dns_status_name(r->status == DNS_NODATA ? DNS_NXDOMAIN : r->status);
 	n->confirmed = r->confirmed;
 	n->ttl = r->status == DNS_OK ? (int64_t)r->ttl : 0;
 	n->resolved_at = res->now;
@@ -119,9 +119,9 @@ free_all(struct list *l, struct results *res)
 }
 
 int
-dns_resolve_store(struct store *st, const struct dns_options *o,
-    int64_t now, void (*cb)(void *arg, const struct dns_name *r), void *arg,
-    struct dns_stats *stats, struct err *e)
+dns_resolve_store(struct store *st, const struct dns_options *o, int64_t now,
+                  void (*cb)(void *arg, const struct dns_name *r), void *arg,
+                  struct dns_stats *stats, struct err *e)
 {
 	struct list due = {0};
 	struct results res = {0};
@@ -141,7 +141,7 @@ dns_resolve_store(struct store *st, const struct dns_options *o,
 	if (dns_open(&d, o, e) == -1)
 		goto out;
 	if (dns_resolve_names(d, (const char *const *)due.ip, due.n, on_name,
-		&res, stats, &dead) == -1)
+	                      &res, stats, &dead) == -1)
 		unreachable = 1;
 	if (res.oom) {
 		err_set(e, "out of memory");

@@ -17,7 +17,7 @@
 
 int
 finding_add(struct findings *f, const char *check, const char *name,
-    const char *severity, const char *fix, const char *fmt, ...)
+            const char *severity, const char *fix, const char *fmt, ...)
 {
 	struct finding *grown, *x;
 	char text[TEXT_MAX];
@@ -62,23 +62,23 @@ findings_free(struct findings *f)
 	memset(f, 0, sizeof(*f));
 }
 
-#define ADD(...)                                          \
-	do {                                              \
-		if (finding_add(__VA_ARGS__) == -1)       \
-			return err_set(e, "out of memory"); \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (finding_add(__VA_ARGS__) == -1)                            \
+			return err_set(e, "out of memory");                    \
 	} while (0)
 
 /* A record that could not be read: one warning; returns 1. */
 static int
 unreadable(struct findings *f, const char *check, const char *name,
-    const struct dns_answer *a)
+           const struct dns_answer *a)
 {
 	if (a->status == DNS_OK || a->status == DNS_NXDOMAIN ||
 	    a->status == DNS_NODATA)
 		return 0;
 	finding_add(f, check, name, "warning",
-	    "check again later; the domain's name servers must answer",
-	    "could not be read: %s", dns_status_name(a->status));
+	            "check again later; the domain's name servers must answer",
+	            "could not be read: %s", dns_status_name(a->status));
 	return 1;
 }
 
@@ -86,7 +86,7 @@ unreadable(struct findings *f, const char *check, const char *name,
  * section 7.1). */
 static int
 check_external(struct dns *d, const struct align *al, const char *domain,
-    const char *dest, struct findings *f, struct err *e)
+               const char *dest, struct findings *f, struct err *e)
 {
 	char od[ALIGN_NAME_MAX], odest[ALIGN_NAME_MAX], name[600], fix[1400];
 	struct dns_answer a;
@@ -107,49 +107,65 @@ check_external(struct dns *d, const struct align *al, const char *domain,
 	}
 	dns_answer_free(&a);
 	if (ok) {
-		ADD(f, "dmarc-rua", name, "ok", NULL, "%s accepts reports "
-		    "for %s", dest, domain);
+		ADD(f, "dmarc-rua", name, "ok", NULL,
+		    "%s accepts reports "
+		    "for %s",
+		    dest, domain);
 		return 0;
 	}
-	snprintf(fix, sizeof(fix), "ask the operator of %s to publish TXT "
-	    "\"v=DMARC1\" at %s, or send rua to an address in %s", dest,
-	    name, od);
-	ADD(f, "dmarc-rua", name, "error", fix, "rua sends reports to %s, "
+	snprintf(fix, sizeof(fix),
+	         "ask the operator of %s to publish TXT "
+	         "\"v=DMARC1\" at %s, or send rua to an address in %s",
+	         dest, name, od);
+	ADD(f, "dmarc-rua", name, "error", fix,
+	    "rua sends reports to %s, "
 	    "another organisation, which does not authorise them: receivers "
-	    "drop those reports (RFC 7489 section 7.1)", dest);
+	    "drop those reports (RFC 7489 section 7.1)",
+	    dest);
 	return 0;
 }
 
 /* The findings on a valid DMARC record. */
 static int
 dmarc_policy(struct dns *d, const struct align *al, const char *domain,
-    const char *name, const struct dmarc_policy *pol, struct findings *f,
-    struct err *e)
+             const char *name, const struct dmarc_policy *pol,
+             struct findings *f, struct err *e)
 {
 	char fix[1400];
 
-	ADD(f, "dmarc", name, "ok", NULL, "one DMARC record: p=%s%s%s%s%s "
-	    "adkim=%c aspf=%c pct=%d, %zu rua", pol->p[0] ? pol->p : "(none)",
-	    pol->sp[0] ? " sp=" : "", pol->sp, pol->np[0] ? " np=" : "",
-	    pol->np, pol->adkim ? pol->adkim : 'r', pol->aspf ? pol->aspf : 'r',
-	    pol->pct < 0 ? 100 : pol->pct, pol->nrua);
+	ADD(f, "dmarc", name, "ok", NULL,
+	    "one DMARC record: p=%s%s%s%s%s "
+	    "adkim=%c aspf=%c pct=%d, %zu rua",
+	    pol->p[0] ? pol->p : "(none)", pol->sp[0] ? " sp=" : "", pol->sp,
+	    pol->np[0] ? " np=" : "", pol->np, pol->adkim ? pol->adkim : 'r',
+	    pol->aspf ? pol->aspf : 'r', pol->pct < 0 ? 100 : pol->pct,
+	    pol->nrua);
 	if (pol->p[0] == '\0')
-		ADD(f, "dmarc", name, "warning", "add p=none (then quarantine, "
-		    "then reject) to the record", "no p= tag: receivers treat "
+		ADD(f, "dmarc", name, "warning",
+		    "add p=none (then quarantine, "
+		    "then reject) to the record",
+		    "no p= tag: receivers treat "
 		    "it as p=none");
 	else if (strcmp(pol->p, "none") == 0)
-		ADD(f, "dmarc", name, "info", "once `dmarc-report policy` "
+		ADD(f, "dmarc", name, "info",
+		    "once `dmarc-report policy` "
 		    "shows all your sources pass, publish p=quarantine (then "
-		    "reject)", "p=none: receivers report but quarantine nothing");
+		    "reject)",
+		    "p=none: receivers report but quarantine nothing");
 	if (pol->pct >= 0 && pol->pct < 100)
 		ADD(f, "dmarc", name, "info", "pct=100, or remove the tag",
 		    "pct=%d: the policy applies to %d%% of failing mail "
-		    "(RFC 9989 removed pct)", pol->pct, pol->pct);
+		    "(RFC 9989 removed pct)",
+		    pol->pct, pol->pct);
 	if (pol->nrua == 0) {
-		snprintf(fix, sizeof(fix), "add rua=mailto:dmarc-reports@%s "
-		    "(an address that reaches dmarc-ingest)", domain);
-		ADD(f, "dmarc", name, "warning", fix, "no rua: no aggregate "
-		    "reports are sent for %s", domain);
+		snprintf(fix, sizeof(fix),
+		         "add rua=mailto:dmarc-reports@%s "
+		         "(an address that reaches dmarc-ingest)",
+		         domain);
+		ADD(f, "dmarc", name, "warning", fix,
+		    "no rua: no aggregate "
+		    "reports are sent for %s",
+		    domain);
 	}
 	for (size_t i = 0; i < pol->nrua; i++)
 		if (check_external(d, al, domain, pol->rua[i], f, e) == -1)
@@ -159,7 +175,7 @@ dmarc_policy(struct dns *d, const struct align *al, const char *domain,
 
 int
 check_dmarc(struct dns *d, const struct align *al, const char *domain,
-    struct findings *f, char *aspf, struct err *e)
+            struct findings *f, char *aspf, struct err *e)
 {
 	char name[DNS_NAME_MAX + 8], why[256], fix[1400];
 	struct dmarc_policy pol;
@@ -180,24 +196,32 @@ check_dmarc(struct dns *d, const struct align *al, const char *domain,
 			txt = a.rr[i].txt;
 	if (n == 0) {
 		dns_answer_free(&a);
-		snprintf(fix, sizeof(fix), "publish TXT \"v=DMARC1; p=none; "
-		    "rua=mailto:dmarc-reports@%s\" at %s", domain, name);
+		snprintf(fix, sizeof(fix),
+		         "publish TXT \"v=DMARC1; p=none; "
+		         "rua=mailto:dmarc-reports@%s\" at %s",
+		         domain, name);
 		ADD(f, "dmarc", name, "error", fix, "no DMARC record");
 		return 0;
 	}
 	if (n > 1) {
 		dns_answer_free(&a);
-		snprintf(fix, sizeof(fix), "keep exactly one TXT record "
-		    "starting v=DMARC1 at %s", name);
-		ADD(f, "dmarc", name, "error", fix, "%d DMARC records: "
+		snprintf(fix, sizeof(fix),
+		         "keep exactly one TXT record "
+		         "starting v=DMARC1 at %s",
+		         name);
+		ADD(f, "dmarc", name, "error", fix,
+		    "%d DMARC records: "
 		    "receivers ignore them all, as if there were none (RFC "
-		    "7489 section 6.6.3)", n);
+		    "7489 section 6.6.3)",
+		    n);
 		return 0;
 	}
 	if (records_dmarc_parse(txt, &pol, why, sizeof(why)) == -1) {
 		dns_answer_free(&a);
-		ADD(f, "dmarc", name, "error", "correct the record (RFC 7489 "
-		    "section 6.3)", "the DMARC record is invalid: %s", why);
+		ADD(f, "dmarc", name, "error",
+		    "correct the record (RFC 7489 "
+		    "section 6.3)",
+		    "the DMARC record is invalid: %s", why);
 		return 0;
 	}
 	dns_answer_free(&a);
@@ -209,65 +233,70 @@ check_dmarc(struct dns *d, const struct align *al, const char *domain,
 /* The findings of one evaluated SPF record. */
 static int
 spf_findings(const char *name, const struct spf_eval *ev, struct findings *f,
-    struct err *e)
+             struct err *e)
 {
 	int bad = 0;
 
 	if (ev->records > 1) {
 		ADD(f, "spf", name, "error", "merge them into one record",
-		    "%d SPF records: receivers return permerror",
-		    ev->records);
+		    "%d SPF records: receivers return permerror", ev->records);
 		return 0;
 	}
-	if (ev->syntax[0] != '\0')
-		{
+	if (ev->syntax[0] != '\0') {
 		bad = 1;
-		ADD(f, "spf", name, "error", "correct the record "
-		    "(RFC 7208 section 12)", "%s", ev->syntax);
+		ADD(f, "spf", name, "error",
+		    "correct the record "
+		    "(RFC 7208 section 12)",
+		    "%s", ev->syntax);
 	}
-	if (ev->lookups > 10)
-		{
+	if (ev->lookups > 10) {
 		bad = 1;
-		ADD(f, "spf", name, "error", "remove includes of "
+		ADD(f, "spf", name, "error",
+		    "remove includes of "
 		    "services you no longer use, or replace some with their "
-		    "ip4/ip6 ranges", "needs %u DNS lookups; the limit is 10 "
+		    "ip4/ip6 ranges",
+		    "needs %u DNS lookups; the limit is 10 "
 		    "(RFC 7208 section 4.6.4): receivers return permerror",
 		    ev->lookups);
 	}
-	if (ev->voids > 2)
-		{
+	if (ev->voids > 2) {
 		bad = 1;
-		ADD(f, "spf", name, "error", "remove the terms that "
-		    "name domains without records", "%u lookups find nothing "
+		ADD(f, "spf", name, "error",
+		    "remove the terms that "
+		    "name domains without records",
+		    "%u lookups find nothing "
 		    "(void); the limit is 2: receivers return permerror",
 		    ev->voids);
 	}
-	if (ev->too_deep)
-		{
+	if (ev->too_deep) {
 		bad = 1;
 		ADD(f, "spf", name, "error", "flatten the includes",
 		    "includes nest deeper than 10");
 	}
-	if (ev->all_pass)
-		{
+	if (ev->all_pass) {
 		bad = 1;
-		ADD(f, "spf", name, "error", "end the record with "
-		    "~all or -all", "+all authorises every host on the "
+		ADD(f, "spf", name, "error",
+		    "end the record with "
+		    "~all or -all",
+		    "+all authorises every host on the "
 		    "Internet");
 	}
 	if (ev->uses_ptr)
-		ADD(f, "spf", name, "warning", "replace ptr with ip4/ip6 or "
-		    "a", "the ptr mechanism is slow and many receivers skip it "
+		ADD(f, "spf", name, "warning",
+		    "replace ptr with ip4/ip6 or "
+		    "a",
+		    "the ptr mechanism is slow and many receivers skip it "
 		    "(RFC 7208 section 5.5: do not use)");
 	if (!bad)
-		ADD(f, "spf", name, "ok", NULL, "one SPF record, %u DNS "
-		    "lookups, %u void", ev->lookups, ev->voids);
+		ADD(f, "spf", name, "ok", NULL,
+		    "one SPF record, %u DNS "
+		    "lookups, %u void",
+		    ev->lookups, ev->voids);
 	return 0;
 }
 
 int
-check_spf(struct dns *d, const char *domain, struct findings *f,
-    struct err *e)
+check_spf(struct dns *d, const char *domain, struct findings *f, struct err *e)
 {
 	struct spf_eval *ev;
 	int rc = 0;
@@ -277,9 +306,12 @@ check_spf(struct dns *d, const char *domain, struct findings *f,
 	if (records_spf_eval(d, domain, NULL, ev, e) == -1)
 		rc = -1;
 	else if (ev->records == 0 &&
-	    finding_add(f, "spf", domain, "warning", "publish one SPF record "
-		"listing the services that send as this domain (\"v=spf1 "
-		"-all\" if none does)", "no SPF record") == -1)
+	         finding_add(
+	             f, "spf", domain, "warning",
+	             "publish one SPF record "
+	             "listing the services that send as this domain (\"v=spf1 "
+	             "-all\" if none does)",
+	             "no SPF record") == -1)
 		rc = err_set(e, "out of memory");
 	else if (ev->records > 0)
 		rc = spf_findings(domain, ev, f, e);

@@ -33,7 +33,7 @@ struct findings {
 
 /* Adds one finding (copies everything); -1 when out of memory. */
 int finding_add(struct findings *f, const char *check, const char *name,
-    const char *severity, const char *fix, const char *fmt, ...)
+                const char *severity, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 void findings_free(struct findings *f);
 
@@ -41,23 +41,24 @@ void findings_free(struct findings *f);
  * organisation need their authorisation record.  *aspf gets the record's
  * aspf ('r' when absent, 0 when there is no valid record). */
 int check_dmarc(struct dns *d, const struct align *al, const char *domain,
-    struct findings *f, char *aspf, struct err *e);
+                struct findings *f, char *aspf, struct err *e);
 
 /* The domain's SPF: one record, syntax, lookups, void lookups. */
 int check_spf(struct dns *d, const char *domain, struct findings *f,
-    struct err *e);
+              struct err *e);
 
 /* A custom MAIL FROM domain seen with SES: exactly one MX, to
  * feedback-smtp.<region>.amazonses.com; an SPF record authorising
  * amazonses.com on it (and not only on the parent domain). region may be
  * "" when unknown. */
 int check_mail_from(struct dns *d, const char *domain, const char *mail_from,
-    const char *region, char aspf, struct findings *f, struct err *e);
+                    const char *region, char aspf, struct findings *f,
+                    struct err *e);
 
 /* <selector>._domainkey.<dkim_domain> for a customer signature seen with
  * SES: a CNAME to the token's key at SES (Easy DKIM), or a TXT with a key
  * (BYODKIM). */
 int check_dkim(struct dns *d, const char *dkim_domain, const char *selector,
-    const char *region, struct findings *f, struct err *e);
+               const char *region, struct findings *f, struct err *e);
 
 #endif

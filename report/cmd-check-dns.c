@@ -30,12 +30,9 @@
 #include "strmap.h"
 
 static const struct column cols[] = {
-    {"domain", NULL, COL_TEXT, 0},
-    {"check", NULL, COL_TEXT, 0},
-    {"name", NULL, COL_TEXT, 0},
-    {"severity", NULL, COL_TEXT, 0},
-    {"finding", NULL, COL_TEXT, 0},
-    {"fix", NULL, COL_TEXT, 0},
+    {"domain", NULL, COL_TEXT, 0},  {"check", NULL, COL_TEXT, 0},
+    {"name", NULL, COL_TEXT, 0},    {"severity", NULL, COL_TEXT, 0},
+    {"finding", NULL, COL_TEXT, 0}, {"fix", NULL, COL_TEXT, 0},
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -43,7 +40,7 @@ static const struct column cols[] = {
 /* What a policy domain's reports show it needs. */
 struct need {
 	struct strmap mail_from; /* MAIL FROM domain -> struct seen */
-	struct strmap dkim;	 /* "d=" US selector -> struct seen */
+	struct strmap dkim;      /* "d=" US selector -> struct seen */
 };
 
 struct seen {
@@ -77,7 +74,7 @@ add_domain(void *arg, const struct store_domain *d, struct err *e)
 	struct collect *c = arg;
 
 	if (strmap_upsert(&c->domains, d->latest->domain, sizeof(struct need),
-		NULL) == NULL)
+	                  NULL) == NULL)
 		return err_set(e, "out of memory");
 	return 0;
 }
@@ -109,21 +106,21 @@ note_group(struct need *nd, const struct store_group *g, const char *region)
 	const char *parts[2];
 	size_t i;
 
-	if (g->envelope_from != NULL && dns_name_check(g->envelope_from, dom,
-					    sizeof(dom), 0) == 0) {
+	if (g->envelope_from != NULL &&
+	    dns_name_check(g->envelope_from, dom, sizeof(dom), 0) == 0) {
 		if (!classify_ses_domain(dom, r, sizeof(r)))
 			note(&nd->mail_from, dom, region);
 	} else {
 		for (i = 0; i < g->nspf; i++)
 			if (dns_name_check(g->spf[i].domain, dom, sizeof(dom),
-				0) == 0 &&
+			                   0) == 0 &&
 			    !classify_ses_domain(dom, r, sizeof(r)))
 				note(&nd->mail_from, dom, region);
 	}
 	for (i = 0; i < g->ndkim; i++) {
 		if (g->dkim[i].selector == NULL ||
 		    dns_name_check(g->dkim[i].domain, dom, sizeof(dom), 0) ==
-			-1 ||
+		        -1 ||
 		    classify_ses_domain(dom, r, sizeof(r)) ||
 		    !under(dom, g->domain))
 			continue;
@@ -147,13 +144,13 @@ each_group(void *arg, const struct store_group *g, struct err *e)
 	if (nd == NULL)
 		return 0;
 	classify(c->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	    g->dkim, g->ndkim, &s);
+	         g->dkim, g->ndkim, &s);
 	if (!s.ses)
 		return 0;
 	if (strcmp(s.region, REGION_UNKNOWN) != 0)
 		snprintf(region, sizeof(region), "%s", s.region);
 	else if (g->source_ip != NULL &&
-	    (name = strmap_get(&c->names, g->source_ip)) != NULL)
+	         (name = strmap_get(&c->names, g->source_ip)) != NULL)
 		records_ses_region(*name, "smtp-out", region, sizeof(region));
 	note_group(nd, g, region);
 	return 0;
@@ -163,13 +160,13 @@ static int
 by_key(const void *a, const void *b)
 {
 	return strcmp(((const struct strmap_entry *)a)->key,
-	    ((const struct strmap_entry *)b)->key);
+	              ((const struct strmap_entry *)b)->key);
 }
 
 /* Runs every check of one domain. */
 static int
 check_domain(struct dns *d, const struct align *al, const char *domain,
-    struct need *nd, struct findings *f, struct err *e)
+             struct need *nd, struct findings *f, struct err *e)
 {
 	const struct strmap_entry *x;
 	const struct seen *s;
@@ -223,11 +220,12 @@ print_table(struct report_ctx *ctx, const struct findings *f)
 		}
 		snprintf(first, sizeof(first), "  %-8s ", x->severity);
 		snprintf(line, sizeof(line), "%s %s: %s", x->check, x->name,
-		    x->text);
+		         x->text);
 		output_text(o, 0, first, "           ", line, 100);
 		if (x->fix != NULL)
-			output_text(o, 0, "           fix: ",
-			    "                ", x->fix, 100);
+			output_text(o, 0,
+			            "           fix: ", "                ",
+			            x->fix, 100);
 	}
 }
 
@@ -269,15 +267,16 @@ add_args(struct collect *c, struct err *e)
 	char dom[DNS_NAME_MAX];
 
 	for (int i = 0; i < c->ctx->nargs; i++) {
-		if (dns_name_check(c->ctx->args[i], dom, sizeof(dom), 0) == -1) {
+		if (dns_name_check(c->ctx->args[i], dom, sizeof(dom), 0) ==
+		    -1) {
 			char esc[128];
 			dns_escape(c->ctx->args[i], esc, sizeof(esc));
 			c->ctx->fail_status = EX_USAGE;
-			return err_set(e, "check-dns: '%s' is not a domain name",
-			    esc);
+			return err_set(
+			    e, "check-dns: '%s' is not a domain name", esc);
 		}
 		if (strmap_upsert(&c->domains, dom, sizeof(struct need),
-			NULL) == NULL)
+		                  NULL) == NULL)
 			return err_set(e, "out of memory");
 	}
 	return 0;
@@ -285,7 +284,7 @@ add_args(struct collect *c, struct err *e)
 
 static int
 check_all(struct report_ctx *ctx, struct collect *c, struct findings *f,
-    struct err *e)
+          struct err *e)
 {
 	struct dns_options o;
 	struct dns *d;
@@ -318,9 +317,8 @@ run(struct report_ctx *ctx, struct err *e)
 	if (tools_open(ctx, e) == -1)
 		return -1;
 	if (add_args(&c, e) == -1 ||
-	    (ctx->nargs == 0 &&
-		store_each_domain(ctx->st, &ctx->filter, add_domain, &c, e) ==
-		    -1) ||
+	    (ctx->nargs == 0 && store_each_domain(ctx->st, &ctx->filter,
+	                                          add_domain, &c, e) == -1) ||
 	    store_each_name(ctx->st, keep_name, &c.names, e) == -1 ||
 	    store_each_group(ctx->st, &ctx->filter, each_group, &c, e) == -1)
 		goto out;
@@ -348,7 +346,8 @@ out:
 	return rc;
 }
 
-const struct command cmd_check_dns = {"check-dns",
+const struct command cmd_check_dns = {
+    "check-dns",
     "check the DNS records the reports show a domain needs (DMARC, SPF, "
     "SES MAIL FROM and DKIM)",
     run};

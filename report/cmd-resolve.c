@@ -75,8 +75,8 @@ keep(void *arg, const struct dns_name *r)
 		rs->oom = 1;
 		return;
 	}
-	w->result = dns_status_name(r->status == DNS_NODATA ? DNS_NXDOMAIN
-							      : r->status);
+	w->result =
+	    dns_status_name(r->status == DNS_NODATA ? DNS_NXDOMAIN : r->status);
 	w->confirmed = r->confirmed;
 	w->ttl = r->ttl;
 	rs->n++;
@@ -122,16 +122,16 @@ summary(struct report_ctx *ctx, const struct dns_stats *s)
 
 	if (s->asked == 0) {
 		fprintf(f, "Every source address has a name entry that has "
-			   "not expired: nothing to look up.\n");
+		           "not expired: nothing to look up.\n");
 		return;
 	}
 	fprintf(f,
-	    "Looked up %lu addresses in %lu ms: %lu names (%lu "
-	    "forward-confirmed), %lu without a name, %lu timed out, %lu "
-	    "errors, %lu answers dropped as malformed; %lu left for the "
-	    "next run.\n",
-	    s->asked, s->elapsed_ms, s->names, s->confirmed, s->nxdomain,
-	    s->timeouts, s->errors, s->malformed, s->not_done);
+	        "Looked up %lu addresses in %lu ms: %lu names (%lu "
+	        "forward-confirmed), %lu without a name, %lu timed out, %lu "
+	        "errors, %lu answers dropped as malformed; %lu left for the "
+	        "next run.\n",
+	        s->asked, s->elapsed_ms, s->names, s->confirmed, s->nxdomain,
+	        s->timeouts, s->errors, s->malformed, s->not_done);
 }
 
 static int
@@ -143,8 +143,8 @@ run(struct report_ctx *ctx, struct err *e)
 	int rc;
 
 	report_dns_options(ctx, &o);
-	rc = dns_resolve_store(ctx->st, &o, (int64_t)time(NULL), keep, &rs,
-	    &s, e);
+	rc = dns_resolve_store(ctx->st, &o, (int64_t)time(NULL), keep, &rs, &s,
+	                       e);
 	if (rc == -1)
 		ctx->fail_status = s.asked > 0 ? EX_UNAVAILABLE : 0;
 	if (rc == 0 && rs.oom)
@@ -161,6 +161,6 @@ run(struct report_ctx *ctx, struct err *e)
 	return rc;
 }
 
-const struct command cmd_resolve = {"resolve",
-    "look up the names of the source addresses (PTR, forward-confirmed)",
-    run};
+const struct command cmd_resolve = {
+    "resolve",
+    "look up the names of the source addresses (PTR, forward-confirmed)", run};

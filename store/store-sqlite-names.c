@@ -15,26 +15,26 @@
 
 /* Addresses from the traffic rollup (one row per distinct source and
  * day, far fewer than records); never looked up first. */
-#define DUE_SQL                                                             \
-	"SELECT t.ip FROM (SELECT DISTINCT source_ip AS ip FROM traffic "   \
-	"WHERE source_ip <> '') t LEFT JOIN source_names n ON n.ip = t.ip " \
-	"WHERE n.ip IS NULL OR n.expires_at <= ?1 "                         \
+#define DUE_SQL                                                                \
+	"SELECT t.ip FROM (SELECT DISTINCT source_ip AS ip FROM traffic "      \
+	"WHERE source_ip <> '') t LEFT JOIN source_names n ON n.ip = t.ip "    \
+	"WHERE n.ip IS NULL OR n.expires_at <= ?1 "                            \
 	"ORDER BY n.ip IS NOT NULL, t.ip LIMIT ?2"
 
-#define PUT_SQL                                                             \
-	"INSERT INTO source_names (ip, result, name, confirmed, ttl, "      \
-	"resolved_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "     \
-	"ON CONFLICT (ip) DO UPDATE SET result = ?2, name = ?3, "          \
+#define PUT_SQL                                                                \
+	"INSERT INTO source_names (ip, result, name, confirmed, ttl, "         \
+	"resolved_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "        \
+	"ON CONFLICT (ip) DO UPDATE SET result = ?2, name = ?3, "              \
 	"confirmed = ?4, ttl = ?5, resolved_at = ?6, expires_at = ?7"
 
-#define EACH_SQL                                                            \
-	"SELECT ip, result, name, confirmed, ttl, resolved_at, expires_at " \
+#define EACH_SQL                                                               \
+	"SELECT ip, result, name, confirmed, ttl, resolved_at, expires_at "    \
 	"FROM source_names ORDER BY ip"
 
 int
 sq_names_due(void *impl, int64_t now, size_t limit,
-    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
-    struct err *e)
+             int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+             struct err *e)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st;
@@ -43,8 +43,8 @@ sq_names_due(void *impl, int64_t now, size_t limit,
 	if (sqlite3_prepare_v2(q->db, DUE_SQL, -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot list the addresses to look up");
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, limit > INT64_MAX ? INT64_MAX
-						    : (int64_t)limit);
+	sqlite3_bind_int64(st, 2,
+	                   limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cb(arg, (const char *)sqlite3_column_text(st, 0), e) ==
 		    -1) {
@@ -63,7 +63,7 @@ sq_names_due(void *impl, int64_t now, size_t limit,
 
 static int
 put_one(struct sq *q, sqlite3_stmt *st, const struct store_name *n,
-    struct err *e)
+        struct err *e)
 {
 	int rc;
 
@@ -83,7 +83,7 @@ put_one(struct sq *q, sqlite3_stmt *st, const struct store_name *n,
 
 int
 sq_names_put(void *impl, const struct store_name *names, size_t n,
-    struct err *e)
+             struct err *e)
 {
 	struct sq *q = impl;
 	sqlite3_stmt *st;
@@ -92,13 +92,13 @@ sq_names_put(void *impl, const struct store_name *names, size_t n,
 
 	if (q->readonly)
 		return err_set(e, "internal error: names stored in a "
-				  "read-only store");
+		                  "read-only store");
 	if (n == 0)
 		return 0;
 	if (sqlite3_prepare_v2(q->db, PUT_SQL, -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot store the names of addresses");
 	if (own && sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-		       SQLITE_OK) {
+	               SQLITE_OK) {
 		sq_err(q, e, "cannot store the names of addresses");
 		sqlite3_finalize(st);
 		return -1;
@@ -112,8 +112,8 @@ sq_names_put(void *impl, const struct store_name *names, size_t n,
 			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	if (own && sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) !=
-		       SQLITE_OK) {
+	if (own &&
+	    sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sq_err(q, e, "cannot store the names of addresses");
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -123,8 +123,8 @@ sq_names_put(void *impl, const struct store_name *names, size_t n,
 
 int
 sq_each_name(void *impl,
-    int (*cb)(void *arg, const struct store_name *n, struct err *e),
-    void *arg, struct err *e)
+             int (*cb)(void *arg, const struct store_name *n, struct err *e),
+             void *arg, struct err *e)
 {
 	struct sq *q = impl;
 	struct store_name n;
