@@ -314,7 +314,7 @@ run(struct report_ctx *ctx, struct err *e)
 	memset(&c, 0, sizeof(c));
 	memset(&f, 0, sizeof(f));
 	c.ctx = ctx;
-	if (tools_open(ctx, e) == -1)
+	if (report_dns_allowed(ctx, e) == -1 || tools_open(ctx, e) == -1)
 		return -1;
 	if (add_args(&c, e) == -1 ||
 	    (ctx->nargs == 0 && store_each_domain(ctx->st, &ctx->filter,

@@ -51,6 +51,19 @@ report_dns_options(const struct report_ctx *ctx, struct dns_options *o)
 		o->budget_ms = ctx->dns_budget_s * 1000u;
 }
 
+int
+report_dns_allowed(struct report_ctx *ctx, struct err *e)
+{
+	const char *off = getenv("DMARCSIFT_OFFLINE");
+
+	if (ctx->dns_servers != NULL || off == NULL || off[0] == '\0' ||
+	    strcmp(off, "0") == 0)
+		return 0;
+	ctx->fail_status = EX_UNAVAILABLE;
+	return err_set(e, "DMARCSIFT_OFFLINE is set: no DNS lookups (give "
+			  "--dns-server to ask a server anyway)");
+}
+
 static void
 keep(void *arg, const struct dns_name *r)
 {
@@ -142,6 +155,8 @@ run(struct report_ctx *ctx, struct err *e)
 	struct rows rs = {0};
 	int rc;
 
+	if (report_dns_allowed(ctx, e) == -1)
+		return -1;
 	report_dns_options(ctx, &o);
 	rc = dns_resolve_store(ctx->st, &o, (int64_t)time(NULL), keep, &rs, &s,
 	                       e);

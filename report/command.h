@@ -80,6 +80,10 @@ int tools_open(struct report_ctx *ctx, struct err *e);
  * --dns-server, --dns-timeout and --dns-budget over them. */
 struct dns_options;
 void report_dns_options(const struct report_ctx *ctx, struct dns_options *o);
+/* -1 (exit 69) when DMARCSIFT_OFFLINE is set and no --dns-server (or
+ * [dns] servers) was given: the test suite never asks the system's
+ * resolver. */
+int report_dns_allowed(struct report_ctx *ctx, struct err *e);
 
 /* The name a source is shown by: the sender's name, else its address,
  * else "(no address)". */

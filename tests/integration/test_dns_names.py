@@ -165,6 +165,12 @@ class NamesCase(Case):
         p = self.report("--dns-server", self.ns.server, "resolve")
         self.assertExit(p, EX_OK)
         self.assertIn(b"nothing to look up", p.stdout)
+        # offline (as the whole suite runs) without a server: no lookups
+        p = self.report("resolve", env={"DMARCSIFT_OFFLINE": "1"})
+        self.assertExit(p, EX_UNAVAILABLE)
+        self.assertIn(b"DMARCSIFT_OFFLINE", p.stderr)
+        p = self.report("check-dns", env={"DMARCSIFT_OFFLINE": "1"})
+        self.assertExit(p, EX_UNAVAILABLE)
 
 
 class DeadDnsCase(Case):
