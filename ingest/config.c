@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dns.h"
+
 enum ktype {
 	KT_HOST,
 	KT_USER,
@@ -43,6 +45,9 @@ enum ktype {
 	KT_SIZE, /* bytes, with an optional k, M or G */
 	KT_BOOL, /* yes/no, true/false, on/off, 1/0 */
 	KT_KEEP_DAYS, /* [store] keep: "400d" or "400" */
+	KT_DNS_BOOL,	/* yes | no */
+	KT_DNS_SERVERS, /* dns_check_servers() */
+	KT_DNS_BUDGET,	/* seconds */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -70,6 +75,9 @@ enum {
 	K_MAX_AGE,
 	K_KEEP,
 	K_KEEP_BODIES,
+	K_DNS_RESOLVE,
+	K_DNS_SERVERS,
+	K_DNS_BUDGET,
 	K_COUNT
 };
 
@@ -103,6 +111,9 @@ static const struct key keys[K_COUNT] = {
     [K_MAX_AGE] = {"report", "max_age", KT_DAYS},
     [K_KEEP] = {"store", "keep", KT_KEEP_DAYS},
     [K_KEEP_BODIES] = {"store", "keep_failure_bodies", KT_BOOL},
+    [K_DNS_RESOLVE] = {"dns", "resolve", KT_DNS_BOOL},
+    [K_DNS_SERVERS] = {"dns", "servers", KT_DNS_SERVERS},
+    [K_DNS_BUDGET] = {"dns", "budget", KT_DNS_BUDGET},
 };
 
 _Static_assert(K_COUNT == CONFIG_NKEYS, "config.line[] has one slot per key");
@@ -135,6 +146,8 @@ config_init(struct config *c)
 	c->report.max_age = 3;
 	c->imap.max_response = 4u << 20; /* GUARD_DEFAULT_MAX_RESPONSE */
 	c->imap.mark_seen = 1;
+	c->dns_resolve = 1;
+	c->dns_budget = 20;
 	for (i = 0; i < K_COUNT; i++)
 		c->line[i] = -1;
 }
@@ -166,6 +179,7 @@ config_free(struct config *c)
 	free(ic->ca_file);
 	free(c->db);
 	free(c->report.sources);
+	free(c->dns_servers);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -198,6 +212,8 @@ field(struct config *c, int k)
 		return &c->db;
 	case K_SOURCES:
 		return &c->report.sources;
+	case K_DNS_SERVERS:
+		return &c->dns_servers;
 	default:
 		return NULL;
 	}
@@ -489,6 +505,22 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 		c->keep_days = n;
 		return 0;
 	}
+	case KT_DNS_BOOL:
+		if (strcasecmp(v, "yes") != 0 && strcasecmp(v, "no") != 0)
+			return err_set(e, "'%s' is not yes or no", v);
+		c->dns_resolve = strcasecmp(v, "yes") == 0;
+		return 0;
+	case KT_DNS_SERVERS:
+		if (dns_check_servers(v, e) == -1)
+			return -1;
+		break;
+	case KT_DNS_BUDGET:
+		if (parse_uint(v, 1, 3600, &n) == -1)
+			return err_set(e, "'%s' is not a number of seconds "
+					  "between 1 and 3600",
+			    v);
+		c->dns_budget = n;
+		return 0;
 	}
 	if (copy == NULL && (copy = strdup(v)) == NULL)
 		return err_set(e, "out of memory");
@@ -545,15 +577,16 @@ on_key(void *arg, const char *section, const char *name, const char *value)
 
 	if (section[0] == '\0')
 		return load_fail(ld, "'%s' is outside any section; put it "
-				     "under [imap], [store] or [report]",
+				     "under [imap], [store], [report] or [dns]",
 		    name);
 	if ((k = find_key(section, name)) == -1) {
 		if (find_key(section, "host") == -1 &&
 		    find_key(section, "db") == -1 &&
-		    find_key(section, "sources") == -1)
+		    find_key(section, "sources") == -1 &&
+		    find_key(section, "resolve") == -1)
 			return load_fail(ld, "unknown section [%s] (key "
 					     "'%s'); the sections are [imap], "
-					     "[store] and [report]",
+					     "[store], [report] and [dns]",
 			    section, name);
 		return load_fail(ld, "unknown key '%s' in [%s]", name,
 		    section);
@@ -784,6 +817,8 @@ option_key(const char *option)
 		return K_DB;
 	if (find_key("report", name) != -1)
 		return find_key("report", name);
+	if (strcmp(name, "dns_server") == 0)
+		return K_DNS_SERVERS;
 	return find_key("imap", name);
 }
 

@@ -67,7 +67,7 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 23
+#define CONFIG_NKEYS 26
 
 struct config {
 	char *file; /* the file read, or NULL */
@@ -76,6 +76,9 @@ struct config {
 	struct report_config report;
 	unsigned keep_days;	 /* [store] keep: prune after the run; 0 never */
 	int keep_failure_bodies; /* [store] keep_failure_bodies */
+	int dns_resolve;	/* [dns] resolve (yes) */
+	char *dns_servers;	/* [dns] servers, --dns-server; NULL: system */
+	unsigned dns_budget;	/* [dns] budget, seconds (20) */
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];

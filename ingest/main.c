@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "fetch.h"
 #include "import.h"
 #include "input-limits.h"
@@ -43,6 +44,8 @@ enum {
 	OPT_ALL,
 	OPT_PASSWORD,
 	OPT_MIGRATE_ONLY,
+	OPT_OFFLINE,
+	OPT_DNS_SERVER,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -66,6 +69,8 @@ static const struct option longopts[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"password", required_argument, NULL, OPT_PASSWORD},
     {"migrate-only", no_argument, NULL, OPT_MIGRATE_ONLY},
+    {"offline", no_argument, NULL, OPT_OFFLINE},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -104,8 +109,9 @@ usage(FILE *f)
 	    "                          (default $DMARCSIFT_DB, else\n"
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
-	    "      --migrate-only      create or upgrade the database's schema,\n"
-	    "                          import nothing\n"
+	    "      --migrate-only      upgrade the database's schema, import nothing\n"
+	    "      --offline           no DNS lookups of new senders' names\n"
+	    "      --dns-server LIST   DNS servers for them (default [dns] servers)\n"
 	    "  -v, --verbose           a line per report and a summary\n"
 	    "  -q, --quiet             print errors only\n"
 	    "      --max-input SIZE    largest file or message (100M)\n"
@@ -280,6 +286,8 @@ main(int argc, char **argv)
 	int c, i, idx, level = LOG_NORMAL, rc, status = EX_OK;
 	int nkeys = 0, all = 0, imap, migrate_only = 0;
 	char scope[512];
+	int offline = 0;
+	const char *dns_server = NULL;
 
 	/* at most one (name, value) pair per argument */
 	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
@@ -300,6 +308,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_MIGRATE_ONLY:
 			migrate_only = 1;
+			break;
+		case OPT_OFFLINE:
+			offline = 1;
+			break;
+		case OPT_DNS_SERVER:
+			dns_server = optarg;
 			break;
 		case OPT_PASSWORD:
 			fprintf(stderr, "dmarc-ingest: --password: a password "
@@ -403,6 +417,16 @@ main(int argc, char **argv)
 	}
 	free(keys);
 	cfg.imap.all = all;
+	if (dns_server != NULL &&
+	    config_set_option(&cfg, "dns-server", dns_server, &e) == -1) {
+		log_error(&lg, "%s", e.msg);
+		config_free(&cfg);
+		return EX_USAGE;
+	}
+	/* DMARCSIFT_OFFLINE=1 is --offline (the test suite sets it) */
+	if ((env = getenv("DMARCSIFT_OFFLINE")) != NULL && env[0] != '\0' &&
+	    strcmp(env, "0") != 0)
+		offline = 1;
 	if (imap && config_check_imap(&cfg, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		config_free(&cfg);
@@ -498,6 +522,9 @@ done:
 		log_error(&lg, "%s", e.msg);
 		status = EX_IOERR;
 	}
+	/* names for the new senders, once their reports are committed */
+	if (!offline && cfg.dns_resolve && status != EX_IOERR)
+		dns_after_import(st, cfg.dns_servers, cfg.dns_budget, &lg);
 	importer_free(imp);
 	store_close(st);
 	store_unlock(lock);

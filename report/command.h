@@ -45,6 +45,11 @@ struct report_ctx {
 	const char *dbpath;   /* the database ctx->st was opened from */
 	int64_t prune_before; /* prune: --older-than/--before; 0 unset */
 	int dry_run;	      /* prune: --dry-run */
+	int nothing_checked;	  /* --exit-code: 3, nothing to check */
+	char **args;		  /* check-dns: its arguments */
+	int nargs;
+	const char *dns_servers;  /* --dns-server, or NULL: the system's */
+	unsigned dns_timeout_ms, dns_budget_s; /* 0: the defaults */
 };
 
 struct command {
@@ -52,9 +57,9 @@ struct command {
 	const char *summary;
 	/* Returns 0 or -1 (e filled). */
 	int (*run)(struct report_ctx *ctx, struct err *e);
-	/* Reads SMTP TLS or failure reports too: a --domain may name a
-	 * domain that no aggregate report has. */
-	int other_kinds;
+	/* --domain may name a domain that no aggregate report has (the
+	 * command reads SMTP TLS or failure reports, or asks DNS). */
+	int any_domain;
 };
 
 extern const struct command cmd_reports;
@@ -65,6 +70,8 @@ extern const struct command cmd_policy;
 extern const struct command cmd_tls;
 extern const struct command cmd_failures;
 extern const struct command cmd_prune;
+extern const struct command cmd_resolve;
+extern const struct command cmd_check_dns;
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);
@@ -77,6 +84,15 @@ void say_empty(struct report_ctx *ctx, const char *what);
  * failure the exit status becomes 64, a usage error.  Once open, they
  * stay open for the next command run on the same ctx. */
 int tools_open(struct report_ctx *ctx, struct err *e);
+
+/* The DNS options of resolve and check-dns: the defaults (dns.h) with
+ * --dns-server, --dns-timeout and --dns-budget over them. */
+struct dns_options;
+void report_dns_options(const struct report_ctx *ctx, struct dns_options *o);
+/* -1 (exit 69) when DMARCSIFT_OFFLINE is set and no --dns-server (or
+ * [dns] servers) was given: the test suite never asks the system's
+ * resolver. */
+int report_dns_allowed(struct report_ctx *ctx, struct err *e);
 
 /* The name a source is shown by: the sender's name, else its address,
  * else "(no address)". */

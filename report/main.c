@@ -23,6 +23,7 @@
 #include "command.h"
 #include "config.h"
 #include "dbpath.h"
+#include "dns.h"
 #include "help.h"
 #include "freshness.h"
 #include "log.h"
@@ -45,6 +46,8 @@ static const struct command *const commands[] = {
     &cmd_tls,
     &cmd_failures,
     &cmd_prune,
+    &cmd_resolve,
+    &cmd_check_dns,
 };
 
 enum {
@@ -62,6 +65,9 @@ enum {
 	OPT_OLDER_THAN,
 	OPT_BEFORE,
 	OPT_DRY_RUN,
+	OPT_DNS_SERVER,
+	OPT_DNS_TIMEOUT,
+	OPT_DNS_BUDGET,
 };
 
 static const struct option longopts[] = {
@@ -79,6 +85,9 @@ static const struct option longopts[] = {
     {"older-than", required_argument, NULL, OPT_OLDER_THAN},
     {"before", required_argument, NULL, OPT_BEFORE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
+    {"dns-budget", required_argument, NULL, OPT_DNS_BUDGET},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -126,7 +135,15 @@ usage(FILE *f)
 	      "                       (tls: a day with failed sessions)\n"
 	      "      --max-age DAYS   with --exit-code: newest report older "
 	      "than\n"
-	      "                       this exits 3 (default 3)\n"
+	      "                       this exits 3 (default 3); check-dns:\n"
+	      "                       1 on errors or warnings, 3 nothing to "
+	      "check\n"
+	      "      --dns-server ADDR[:PORT][,...]  resolve, check-dns: DNS\n"
+	      "                       servers (default [dns] servers, the "
+	      "system's)\n"
+	      "      --dns-timeout MS first try of a DNS query (1500)\n"
+	      "      --dns-budget S   resolve, check-dns: time for all "
+	      "lookups (20)\n"
 	      "      --wide           tables as wide as their content\n"
 	      "      --older-than Nd  prune: reports that began more than N "
 	      "days ago\n"
@@ -184,6 +201,41 @@ struct args {
 	const struct command *cmd;
 	int help; /* -h: the general help, or the command's */
 };
+
+/* --dns-server, --dns-timeout, --dns-budget; returns -1 to go on, else
+ * the exit status. */
+static int
+dns_option(struct report_ctx *ctx, int c, const char *v)
+{
+	unsigned long n;
+	char *end;
+	struct err e;
+
+	if (c == OPT_DNS_SERVER) {
+		if (dns_check_servers(v, &e) == -1) {
+			fprintf(stderr, "dmarc-report: --dns-server: %s\n",
+			    e.msg);
+			return EX_USAGE;
+		}
+		ctx->dns_servers = v;
+		return -1;
+	}
+	n = strtoul(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || n < 1 ||
+	    n > (c == OPT_DNS_TIMEOUT ? 60000ul : 3600ul)) {
+		fprintf(stderr, "dmarc-report: %s: '%s' is not a number "
+				"between 1 and %s\n",
+		    c == OPT_DNS_TIMEOUT ? "--dns-timeout" : "--dns-budget", v,
+		    c == OPT_DNS_TIMEOUT ? "60000 (milliseconds)"
+					 : "3600 (seconds)");
+		return EX_USAGE;
+	}
+	if (c == OPT_DNS_TIMEOUT)
+		ctx->dns_timeout_ms = (unsigned)n;
+	else
+		ctx->dns_budget_s = (unsigned)n;
+	return -1;
+}
 
 /* One global option; returns -1 to go on, else the exit status. */
 static int
@@ -276,6 +328,10 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 	case OPT_WIDE: /* output_width(): no limit */
 		setenv("COLUMNS", "0", 1);
 		return -1;
+	case OPT_DNS_SERVER:
+	case OPT_DNS_TIMEOUT:
+	case OPT_DNS_BUDGET:
+		return dns_option(ctx, c, optarg);
 	case 'h':
 		a->help = 1;
 		return -1;
@@ -310,7 +366,12 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i]->name) == 0)
 			a->cmd = commands[i];
-	if (a->cmd == NULL || optind + 1 != argc) {
+	/* check-dns takes domains */
+	if (a->cmd == &cmd_check_dns) {
+		ctx->args = argv + optind + 1;
+		ctx->nargs = argc - optind - 1;
+	}
+	if (a->cmd == NULL || (optind + 1 != argc && a->cmd != &cmd_check_dns)) {
 		fprintf(stderr, "dmarc-report: %s '%s'\nTry 'dmarc-report "
 				"--help'.\n",
 		    a->cmd == NULL ? "unknown command" : "unexpected argument",
@@ -370,6 +431,8 @@ configure(const struct args *a, struct config *cfg, struct report_ctx *ctx)
 		return EX_USAGE;
 	}
 	ctx->tolerance = cfg->report.tolerance;
+	if (ctx->dns_servers == NULL)
+		ctx->dns_servers = cfg->dns_servers;
 	ctx->sources_file = a->sources;
 	if (ctx->sources_file == NULL &&
 	    (ctx->sources_file = env("DMARCSIFT_SOURCES")) == NULL)
@@ -428,13 +491,16 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		    dbpath);
 		return EX_NOINPUT;
 	}
-	if (store_open(dbpath, STORE_READONLY, &ctx->st, &e) == -1) {
+	/* resolve writes names into the store */
+	if (store_open(dbpath,
+		a->cmd == &cmd_resolve ? STORE_READWRITE : STORE_READONLY,
+		&ctx->st, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_IOERR;
 	}
 	if (store_note(ctx->st) != NULL)
 		fprintf(stderr, "dmarc-report: note: %s\n", store_note(ctx->st));
-	if (ctx->filter.domains != NULL && !a->cmd->other_kinds &&
+	if (ctx->filter.domains != NULL && !a->cmd->any_domain &&
 	    selection_known_domains(ctx->st, ctx->filter.domains, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		store_close(ctx->st);
@@ -453,6 +519,8 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 	/* stale data outranks findings: the findings may be long fixed */
 	if (fresh != 0)
 		return fresh;
+	if (ctx->exit_code != EXIT_MODE_OFF && ctx->nothing_checked)
+		return EXIT_STALE;
 	return ctx->exit_code != EXIT_MODE_OFF && ctx->problems > 0 ? 1
 								    : EX_OK;
 }

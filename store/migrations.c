@@ -182,6 +182,20 @@ static const char *const steps[] = {
     /* 3: SMTP TLS reports (RFC 8460) and DMARC failure reports (RFC 6591):
      * MIGRATION_OTHER_REPORTS_SQL, migrations.h */
     MIGRATION_OTHER_REPORTS_SQL,
+    /* 4: names of the source addresses, from DNS (dns/, issue 13).  One
+     * row per address looked up; `result` is name | nxdomain | timeout |
+     * error | malformed, `name` is set (a checked host name) only for
+     * "name", `confirmed` when the name's A/AAAA records hold the
+     * address.  A row is looked up again once expires_at has passed. */
+    "CREATE TABLE IF NOT EXISTS source_names (\n"
+    "  ip          TEXT PRIMARY KEY,\n"
+    "  result      TEXT NOT NULL,\n"
+    "  name        TEXT,\n"
+    "  confirmed   INTEGER NOT NULL DEFAULT 0,\n"
+    "  ttl         INTEGER NOT NULL,\n"
+    "  resolved_at INTEGER NOT NULL,\n"
+    "  expires_at  INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
 
 /* The steps released so far: their text may never change again.  A new

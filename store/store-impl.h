@@ -98,6 +98,15 @@ struct store_ops {
 	    void *arg, struct err *e);
 	int (*prune)(void *impl, const struct store_prune *p,
 	    struct store_prune_result *r, struct err *e);
+	/* names of source addresses (store-sqlite-names.c) */
+	int (*names_due)(void *impl, int64_t now, size_t limit,
+	    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+	    struct err *e);
+	int (*names_put)(void *impl, const struct store_name *names, size_t n,
+	    struct err *e);
+	int (*each_name)(void *impl,
+	    int (*cb)(void *arg, const struct store_name *n, struct err *e),
+	    void *arg, struct err *e);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -2,6 +2,7 @@
  * store-sqlite-ops.c - the SQLite backend's table of operations.
  */
 #include "sqlite-impl.h"
+#include "sqlite-names.h"
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
@@ -35,4 +36,7 @@ const struct store_ops store_sqlite_ops = {
     .each_tls_day = sq_each_tls_day,
     .each_failure = sq_each_failure,
     .prune = sq_prune,
+    .names_due = sq_names_due,
+    .names_put = sq_names_put,
+    .each_name = sq_each_name,
 };

@@ -340,3 +340,26 @@ store_prune(struct store *s, const struct store_prune *p,
 		return unsupported(s, "prune", e);
 	return s->ops->prune(s->impl, p, r, e);
 }
+
+int
+store_names_due(struct store *s, int64_t now, size_t limit,
+    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+    struct err *e)
+{
+	return s->ops->names_due(s->impl, now, limit, cb, arg, e);
+}
+
+int
+store_names_put(struct store *s, const struct store_name *names, size_t n,
+    struct err *e)
+{
+	return s->ops->names_put(s->impl, names, n, e);
+}
+
+int
+store_each_name(struct store *s,
+    int (*cb)(void *arg, const struct store_name *n, struct err *e),
+    void *arg, struct err *e)
+{
+	return s->ops->each_name(s->impl, cb, arg, e);
+}

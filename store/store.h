@@ -305,4 +305,35 @@ struct store_prune_result {
 int store_prune(struct store *s, const struct store_prune *p,
     struct store_prune_result *r, struct err *e);
 
+/* ---------------------------------------------------------------------
+ * Names of source addresses, from DNS (dns/; issue 13).  A name is data:
+ * the store keeps what dns/ checked, bound as a value like any other.
+ */
+
+struct store_name {
+	const char *ip;
+	const char *result; /* name | nxdomain | timeout | error | malformed */
+	const char *name;   /* a host name; NULL unless result is "name" */
+	int confirmed;	    /* its A/AAAA records hold ip */
+	int64_t ttl, resolved_at, expires_at;
+};
+
+/* Calls cb with each source address of the stored records that has no
+ * name entry, or one that expired at or before `now`: never looked up
+ * first, then in address order; at most `limit`. */
+int store_names_due(struct store *s, int64_t now, size_t limit,
+    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+    struct err *e);
+
+/* Stores n entries (replacing those of the same addresses) in one
+ * transaction, or in the current batch when there is one. */
+int store_names_put(struct store *s, const struct store_name *names,
+    size_t n, struct err *e);
+
+/* Calls cb for each stored entry, in address order; the pointers are
+ * valid during the call only. */
+int store_each_name(struct store *s,
+    int (*cb)(void *arg, const struct store_name *n, struct err *e),
+    void *arg, struct err *e);
+
 #endif

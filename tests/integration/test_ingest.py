@@ -288,7 +288,7 @@ class Stored(Case):
         db = os.path.join(home, ".local/share/dmarcsift/dmarc.db")
         self.assertEqual(stat.S_IMODE(os.stat(db).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(db)).st_mode), 0o700)
-        self.assertEqual(self.sql("PRAGMA user_version", db=db), [(3,)])
+        self.assertEqual(self.sql("PRAGMA user_version", db=db), [(4,)])  # 3: TLS/failure reports, 4: source_names
         self.assertEqual(self.sql("PRAGMA journal_mode", db=db), [("wal",)])
         # $DMARCSIFT_DB and $XDG_DATA_HOME
         other = self.path("env.db")

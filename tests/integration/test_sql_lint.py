@@ -53,7 +53,8 @@ COPY = {"strcpy": (0, 1), "strcat": (0, 1), "strncpy": (0, 1), "strncat": (0, 1)
         "memcpy": (0, 1), "memmove": (0, 1)}
 READ_ONLY = {"strlen", "strcmp", "strncmp", "strchr", "strrchr", "strstr", "sizeof", "printf", "fprintf",
              "puts", "fputs", "err_set", "err_prefix"}
-SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA|WHERE|VALUES|FROM|ORDER BY|GROUP BY)\b"
+# "MAIL FROM" is SMTP's word, in every SES fix text: not SQL's FROM
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA|WHERE|VALUES|(?<!MAIL )FROM|ORDER BY|GROUP BY)\b"
                        r"|\b(AND|OR) \w|\bIN \(")
 CONVERSION = re.compile(r"%(?:%|[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?(?:hh|h|ll|l|j|z|t|L)?([diouxXeEfgGcspn]))")
 IDENT = r"[A-Za-z_]\w*"

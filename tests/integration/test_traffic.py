@@ -103,5 +103,5 @@ class Traffic(Case):
         # the next run migrates, and has nothing new to add
         proc = self.ingest("-v", EXAMPLES)
         self.assertExit(proc, EX_OK)
-        self.assertEqual(self.sql("PRAGMA user_version"), [(3,)])
+        self.assertEqual(self.sql("PRAGMA user_version"), [(4,)])
         self.assertEqual(self.sql(ROLLUP), expected)
