@@ -56,6 +56,7 @@ extern const struct command cmd_sources;
 extern const struct command cmd_ses;
 extern const struct command cmd_records;
 extern const struct command cmd_policy;
+extern const struct command cmd_html;
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);

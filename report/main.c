@@ -25,6 +25,7 @@
 #include "help.h"
 #include "freshness.h"
 #include "log.h"
+#include "outfile.h"
 #include "output.h"
 #include "selection.h"
 #include "store.h"
@@ -41,6 +42,7 @@ static const struct command *const commands[] = {
     &cmd_ses,
     &cmd_records,
     &cmd_policy,
+    &cmd_html,
 };
 
 enum {
@@ -69,6 +71,7 @@ static const struct option longopts[] = {
     {"tolerance", required_argument, NULL, OPT_TOLERANCE},
     {"max-age", required_argument, NULL, OPT_MAX_AGE},
     {"wide", no_argument, NULL, OPT_WIDE},
+    {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -117,6 +120,8 @@ usage(FILE *f)
 	      "than\n"
 	      "                       this exits 3 (default 3)\n"
 	      "      --wide           tables as wide as their content\n"
+	      "  -o, --output FILE    write to FILE (replaced only when the\n"
+	      "                       command succeeds) instead of stdout\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
@@ -162,7 +167,7 @@ parse_date(const char *s, int64_t *out)
 
 /* What the command line says, before the settings are merged. */
 struct args {
-	const char *db, *config, *sources, *tolerance, *max_age;
+	const char *db, *config, *sources, *tolerance, *max_age, *output;
 	const char *domains[MAX_DOMAINS + 1];
 	size_t nd;
 	const struct command *cmd;
@@ -244,6 +249,9 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 	case OPT_WIDE: /* output_width(): no limit */
 		setenv("COLUMNS", "0", 1);
 		return -1;
+	case 'o':
+		a->output = optarg;
+		return -1;
 	case 'h':
 		a->help = 1;
 		return -1;
@@ -265,7 +273,7 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	size_t i;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "hVo:", longopts, NULL)) != -1)
 		if ((rc = one_option(c, ctx, a)) != -1)
 			return rc;
 	if (a->help || (optind < argc && strcmp(argv[optind], "help") == 0))
@@ -371,6 +379,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 {
 	char dbpath[PATH_MAX];
 	const char *dbopt = a->db;
+	struct outfile of;
 	struct err e;
 	int rc, fresh;
 
@@ -396,8 +405,23 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		store_close(ctx->st);
 		return EX_USAGE;
+	if (a->output != NULL) {
+		if (outfile_open(&of, a->output, &e) == -1) {
+			fprintf(stderr, "dmarc-report: %s\n", e.msg);
+			store_close(ctx->st);
+			return EX_CANTCREAT;
+		}
+		ctx->out = of.f;
 	}
 	rc = a->cmd->run(ctx, &e);
+	if (a->output != NULL) {
+		if (rc == 0 && outfile_commit(&of, &e) == -1) {
+			rc = -1;
+			ctx->fail_status = EX_CANTCREAT;
+		}
+		outfile_abort(&of);
+		ctx->out = stdout;
+	}
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;
 	store_close(ctx->st);
 	classify_close(ctx->cl);

@@ -1,0 +1,321 @@
+/*
+ * html-model.c - collecting what the HTML page shows (html-model.h).
+ *
+ * Four walks over the store, each bounded by the selection: the domains;
+ * the reports (receivers, and which days are covered); the groups of
+ * records once for the totals, which rank the sources; then the groups
+ * again one day at a time for the charts.  Reading the rollup twice costs
+ * less than keeping every source's daily figures: spoofing alone can
+ * bring ten thousand sources, and only the biggest few are drawn.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "html-model.h"
+
+struct walk {
+	struct report_ctx *ctx;
+	struct html_model *m;
+	int oom;       /* add_report() ran out of memory */
+	int daily;     /* the per-day walk: fill series, not totals */
+	size_t bucket; /* ... of this bucket */
+};
+
+static struct html_domain *
+domain_of(const struct html_model *m, const char *name)
+{
+	return name != NULL ? strmap_get(&m->domains, name) : NULL;
+}
+
+static void
+copy_word(char *out, size_t len, const char *s)
+{
+	snprintf(out, len, "%s", s != NULL ? s : "");
+}
+
+static int
+add_domain(void *arg, const struct store_domain *sd, struct err *e)
+{
+	struct walk *w = arg;
+	struct html_domain *d;
+	const struct dmarc_meta *lm = sd->latest;
+
+	d = strmap_upsert(&w->m->domains, lm->domain, sizeof(*d), NULL);
+	if (d == NULL)
+		return err_set(e, "out of memory");
+	d->first = sd->first;
+	d->last = sd->last;
+	d->reports = sd->reports;
+	copy_word(d->p, sizeof(d->p), lm->p);
+	copy_word(d->sp, sizeof(d->sp), lm->sp);
+	d->pct = lm->pct;
+	return 0;
+}
+
+/* The last day a report ending at `end` covers (an end at midnight
+ * belongs to the day before). */
+static int64_t
+end_day(int64_t end)
+{
+	return end > 0 && end % 86400 == 0 ? end / 86400 - 1 : end / 86400;
+}
+
+static int
+cover_alloc(struct html_domain *d, struct err *e)
+{
+	int64_t from = d->first / 86400, to = end_day(d->last);
+
+	if (to < from || to - from >= HTML_MAX_COVER)
+		return 0;
+	d->cover_start = from;
+	d->ncover = (size_t)(to - from + 1);
+	if ((d->cover = calloc(d->ncover, 1)) == NULL)
+		return err_set(e, "out of memory");
+	return 0;
+}
+
+static int
+add_report(void *arg, const struct store_report_row *r)
+{
+	struct walk *w = arg;
+	struct html_domain *d = domain_of(w->m, r->domain);
+	struct html_receiver *rc;
+	int64_t day;
+
+	if (d == NULL)
+		return 0;
+	rc = strmap_upsert(&d->receivers, r->org_name, sizeof(*rc), NULL);
+	if (rc == NULL) {
+		w->oom = 1;
+		return -1;
+	}
+	rc->reports++;
+	if (rc->reports == 1 || r->end > rc->newest)
+		rc->newest = r->end;
+	for (day = r->begin / 86400; d->ncover > 0 && day <= end_day(r->end);
+	     day++)
+		if (day >= d->cover_start &&
+		    day < d->cover_start + (int64_t)d->ncover)
+			d->cover[day - d->cover_start] = 1;
+	return 0;
+}
+
+static int
+add_group(void *arg, const struct store_group *g, struct err *e)
+{
+	struct walk *w = arg;
+	struct html_model *m = w->m;
+	struct html_domain *d = domain_of(m, g->domain);
+	struct html_source *s;
+	struct sender snd;
+	const char *parts[3];
+	char key[512];
+	uint64_t *cell;
+
+	if (d == NULL)
+		return 0;
+	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
+	         g->dkim, g->ndkim, &snd);
+	parts[0] = g->domain;
+	parts[1] = source_label(snd.name, g->source_ip);
+	parts[2] = snd.ses ? snd.region : "";
+	strmap_key(key, sizeof(key), parts, 3);
+	if (w->daily) {
+		/* every group was seen by the totals walk */
+		if ((s = strmap_get(&m->sources, key)) == NULL)
+			return 0;
+		cell =
+		    d->series + (w->bucket * HTML_SLOTS + (size_t)s->slot) * 2;
+		cell[0] += g->dmarc_pass;
+		cell[1] += g->messages - g->dmarc_pass;
+		return 0;
+	}
+	if ((s = strmap_upsert(&m->sources, key, sizeof(*s), NULL)) == NULL)
+		return err_set(e, "out of memory");
+	if (s->name[0] == '\0') {
+		copy_word(s->name, sizeof(s->name), parts[1]);
+		copy_word(s->region, sizeof(s->region), parts[2]);
+		s->by_ip = snd.name == NULL && g->source_ip != NULL;
+		s->domain = d;
+	}
+	s->messages += g->messages;
+	s->dmarc_pass += g->dmarc_pass;
+	s->spf_aligned += g->spf_aligned;
+	s->dkim_aligned += g->dkim_aligned;
+	d->messages += g->messages;
+	d->dmarc_pass += g->dmarc_pass;
+	return 0;
+}
+
+/* Most messages first, then by name and region, as `sources` orders. */
+static int
+by_messages(const void *a, const void *b)
+{
+	const struct html_source *x = *(struct html_source *const *)a;
+	const struct html_source *y = *(struct html_source *const *)b;
+	int c;
+
+	if (x->messages != y->messages)
+		return x->messages > y->messages ? -1 : 1;
+	if ((c = strcmp(x->name, y->name)) != 0)
+		return c;
+	return strcmp(x->region, y->region);
+}
+
+/* Hands each source to its domain, most messages first, and gives the
+ * biggest HTML_TOP their own series. */
+static int
+rank_sources(struct html_model *m, struct err *e)
+{
+	size_t i, j, n = strmap_len(&m->sources);
+
+	for (i = 0; i < n; i++)
+		((struct html_source *)strmap_at(&m->sources, i)->value)
+		    ->domain->nsrc++;
+	for (i = 0; i < strmap_len(&m->domains); i++) {
+		struct html_domain *d = strmap_at(&m->domains, i)->value;
+
+		if (d->nsrc > 0 &&
+		    (d->src = calloc(d->nsrc, sizeof(*d->src))) == NULL)
+			return err_set(e, "out of memory");
+		d->nsrc = 0;
+	}
+	for (i = 0; i < n; i++) {
+		struct html_source *s = strmap_at(&m->sources, i)->value;
+
+		s->domain->src[s->domain->nsrc++] = s;
+	}
+	for (i = 0; i < strmap_len(&m->domains); i++) {
+		struct html_domain *d = strmap_at(&m->domains, i)->value;
+
+		if (d->nsrc > 0)
+			qsort(d->src, d->nsrc, sizeof(*d->src), by_messages);
+		for (j = 0; j < d->nsrc; j++)
+			d->src[j]->slot = j < HTML_TOP ? (int)j : HTML_TOP;
+	}
+	return 0;
+}
+
+/* The days to draw: the domains' reports clipped to the selection, cut
+ * into buckets; the more domains, the fewer buckets each, so that 500
+ * domains make a page of a few megabytes, not tens. */
+static void
+plan_buckets(struct report_ctx *ctx, struct html_model *m)
+{
+	int64_t from = INT64_MAX, to = INT64_MIN, span;
+	size_t i, nd = strmap_len(&m->domains), max = HTML_MAX_BUCKETS;
+
+	for (i = 0; i < nd; i++) {
+		const struct html_domain *d = strmap_at(&m->domains, i)->value;
+
+		if (d->first / 86400 < from)
+			from = d->first / 86400;
+		if (end_day(d->last) > to)
+			to = end_day(d->last);
+	}
+	if (ctx->filter.since > 0 && ctx->filter.since / 86400 > from)
+		from = ctx->filter.since / 86400;
+	if (ctx->filter.until > 0 && (ctx->filter.until - 1) / 86400 < to)
+		to = (ctx->filter.until - 1) / 86400;
+	if (to < from)
+		to = from;
+	if (nd > 1 && 2400 / nd < max)
+		max = 2400 / nd < 12 ? 12 : 2400 / nd;
+	span = to - from + 1;
+	m->start = from;
+	m->days = (unsigned)((span + (int64_t)max - 1) / (int64_t)max);
+	m->nb = (size_t)((span + m->days - 1) / m->days);
+}
+
+/* The per-day walk: one selection a day, so every group lands in the
+ * bucket of its day. */
+static int
+collect_daily(struct walk *w, struct err *e)
+{
+	struct html_model *m = w->m;
+	struct store_filter f = w->ctx->filter;
+	int64_t day, last = m->start + (int64_t)(m->nb * m->days) - 1;
+	size_t i;
+
+	for (i = 0; i < strmap_len(&m->domains); i++) {
+		struct html_domain *d = strmap_at(&m->domains, i)->value;
+
+		d->series = calloc(m->nb * HTML_SLOTS * 2, sizeof(uint64_t));
+		if (d->series == NULL)
+			return err_set(e, "out of memory");
+	}
+	w->daily = 1;
+	for (day = m->start; day <= last; day++) {
+		f.since = day * 86400;
+		f.until = (day + 1) * 86400;
+		if (w->ctx->filter.since > f.since ||
+		    (w->ctx->filter.until > 0 &&
+		     w->ctx->filter.until < f.until))
+			continue;
+		w->bucket = (size_t)((day - m->start) / m->days);
+		if (store_each_group(w->ctx->st, &f, add_group, w, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+html_collect(struct report_ctx *ctx, struct html_model *m, struct err *e)
+{
+	struct walk w;
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->generated = (int64_t)time(NULL);
+	memset(&w, 0, sizeof(w));
+	w.ctx = ctx;
+	w.m = m;
+	if (store_each_domain(ctx->st, &ctx->filter, add_domain, &w, e) == -1)
+		return -1;
+	/* the store gives the domains in name order, once each */
+	for (i = 0; i < strmap_len(&m->domains); i++) {
+		const struct strmap_entry *en = strmap_at(&m->domains, i);
+		struct html_domain *d = en->value;
+
+		d->name = en->key;
+		if (cover_alloc(d, e) == -1)
+			return -1;
+	}
+	if (strmap_len(&m->domains) == 0)
+		return 0;
+	if (store_each_report(ctx->st, &ctx->filter, add_report, &w, e) == -1)
+		return w.oom ? err_set(e, "out of memory") : -1;
+	if (store_each_group(ctx->st, &ctx->filter, add_group, &w, e) == -1 ||
+	    rank_sources(m, e) == -1)
+		return -1;
+	plan_buckets(ctx, m);
+	return collect_daily(&w, e);
+}
+
+static void
+free_domain(void *v)
+{
+	struct html_domain *d = v;
+
+	free(d->src);
+	free(d->cover);
+	free(d->series);
+	strmap_free(&d->receivers, NULL);
+}
+
+void
+html_model_free(struct html_model *m)
+{
+	strmap_free(&m->domains, free_domain);
+	strmap_free(&m->sources, NULL);
+}
+
+uint64_t
+html_series(const struct html_model *m, const struct html_domain *d,
+            size_t bucket, size_t slot, int fail)
+{
+	(void)m;
+	return d->series[(bucket * HTML_SLOTS + slot) * 2 + (fail ? 1 : 0)];
+}
