@@ -26,7 +26,8 @@
 /* Table rows per domain: all of them for one domain, fewer for many (the
  * CSV of `sources` has every one). */
 #define ROWS_ONE         40
-#define ROWS_MANY        10
+#define ROWS_SOME        10
+#define ROWS_MANY        5
 #define UNIDENTIFIED_MAX 20
 #define GAPS_SHOWN       5
 #define STALE_DAYS       3
@@ -162,7 +163,7 @@ overview(FILE *f, const struct html_model *m)
 
 static int
 charts(FILE *f, const struct html_model *m, const struct html_domain *d,
-       size_t idx)
+       size_t idx, int full)
 {
 	const char *labels[HTML_SLOTS], *rl[2] = {"DMARC pass", "DMARC fail"};
 	const char *rc[2] = {"pass", "fail"};
@@ -212,11 +213,12 @@ charts(FILE *f, const struct html_model *m, const struct html_domain *d,
 	c.ns = ns;
 	c.labels = labels;
 	c.classes = slot_class;
+	c.table = full;
 	snprintf(id, sizeof(id), "d%zu-src", idx);
 	snprintf(title, sizeof(title), "Messages per %s by source", unit);
 	c.desc = "Stacked bars: the messages each of the biggest sending "
 	         "sources sent, per period; the table below has the numbers.";
-	if (svg_stacked(f, &c, stack) == -1)
+	if (full && svg_stacked(f, &c, stack) == -1)
 		goto out;
 	snprintf(id, sizeof(id), "d%zu-res", idx);
 	snprintf(title, sizeof(title), "DMARC result per %s", unit);
@@ -227,6 +229,10 @@ charts(FILE *f, const struct html_model *m, const struct html_domain *d,
 	c.classes = rc;
 	if (svg_stacked(f, &c, result) == -1)
 		goto out;
+	if (!full) {
+		rc_ = 0;
+		goto out;
+	}
 	snprintf(id, sizeof(id), "d%zu-rate", idx);
 	snprintf(title, sizeof(title), "DMARC pass rate per %s by source",
 	         unit);
@@ -421,9 +427,16 @@ receivers(FILE *f, const struct html_model *m, const struct html_domain *d)
 	gaps(f, d);
 }
 
+/* How much each domain gets: all its charts and more rows when the page
+ * has few domains. */
+struct layout {
+	size_t rows;
+	int full;
+};
+
 static int
 domain_section(FILE *f, const struct html_model *m, const struct html_domain *d,
-               size_t idx, size_t rows)
+               size_t idx, const struct layout *lay)
 {
 	fprintf(f, "<section class=\"domain\" id=\"d%zu\" data-domain=\"", idx);
 	html_text(f, d->name);
@@ -450,9 +463,9 @@ domain_section(FILE *f, const struct html_model *m, const struct html_domain *d,
 	        plural(d->messages, "message", "messages"), d->dmarc_pass);
 	pct(f, d->dmarc_pass, d->messages);
 	fputs(").</p>\n", f);
-	if (charts(f, m, d, idx) == -1)
+	if (charts(f, m, d, idx, lay->full) == -1)
 		return -1;
-	sources_table(f, d, rows);
+	sources_table(f, d, lay->rows);
 	receivers(f, m, d);
 	fputs("</section>\n", f);
 	return 0;
@@ -462,6 +475,7 @@ static int
 html_run(struct report_ctx *ctx, struct err *e)
 {
 	struct html_model m;
+	struct layout lay;
 	size_t i, n;
 	int rc = -1;
 
@@ -481,10 +495,12 @@ html_run(struct report_ctx *ctx, struct err *e)
 	}
 	if (n > 1)
 		overview(ctx->out, &m);
+	lay.full = n <= HTML_FULL_DOMAINS;
+	lay.rows = n == 1 ? ROWS_ONE : lay.full ? ROWS_SOME : ROWS_MANY;
 	for (i = 0; i < n; i++)
 		if (domain_section(ctx->out, &m,
 		                   strmap_at(&m.domains, i)->value, i + 1,
-		                   n == 1 ? ROWS_ONE : ROWS_MANY) == -1) {
+		                   &lay) == -1) {
 			err_set(e, "out of memory");
 			goto out;
 		}

@@ -221,8 +221,8 @@ plan_buckets(struct report_ctx *ctx, struct html_model *m)
 		to = (ctx->filter.until - 1) / 86400;
 	if (to < from)
 		to = from;
-	if (nd > 1 && 2400 / nd < max)
-		max = 2400 / nd < 12 ? 12 : 2400 / nd;
+	if (nd > HTML_FULL_DOMAINS)
+		max = 1200 / nd < 8 ? 8 : 1200 / nd > 60 ? 60 : 1200 / nd;
 	span = to - from + 1;
 	m->start = from;
 	m->days = (unsigned)((span + (int64_t)max - 1) / (int64_t)max);

@@ -30,6 +30,10 @@
 #define HTML_SLOTS       (HTML_TOP + 1)
 #define HTML_MAX_BUCKETS 120
 #define HTML_MAX_COVER   4000 /* days of report coverage checked for gaps */
+/* With more domains than this, each gets the DMARC result chart and its
+ * biggest sources only (select fewer with --domain for the rest), and
+ * fewer buckets: 500 domains over three years stay under 5 MB. */
+#define HTML_FULL_DOMAINS 20
 
 struct html_domain;
 

@@ -228,6 +228,10 @@ svg_stacked(FILE *f, const struct svg_chart *c, const uint64_t *v)
 	x_axis(f, c);
 	fputs("</svg>\n", f);
 	legend(f, c);
+	if (!c->table) {
+		fputs("</figure>\n", f);
+		return 0;
+	}
 	table_head(f, c);
 	for (b = 0; b < c->nb; b++) {
 		bucket_cell(f, c, b);
@@ -297,6 +301,10 @@ svg_lines(FILE *f, const struct svg_chart *c, const int *v)
 	x_axis(f, c);
 	fputs("</svg>\n", f);
 	legend(f, c);
+	if (!c->table) {
+		fputs("</figure>\n", f);
+		return;
+	}
 	table_head(f, c);
 	for (b = 0; b < c->nb; b++) {
 		bucket_cell(f, c, b);

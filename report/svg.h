@@ -32,6 +32,7 @@ struct svg_chart {
 	size_t nb, ns;
 	const char *const *labels;  /* ns */
 	const char *const *classes; /* ns */
+	int table;                  /* add the numbers as a table */
 };
 
 /* Stacked bars: v[b * ns + s] is series s in bucket b.  Returns -1 when

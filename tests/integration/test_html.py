@@ -298,6 +298,16 @@ class Html(Case):
         self.assertEqual(text.count('<section class="domain"'), 60)
         self.assertIn("<h2>Overview</h2>", text)
         self.assertEqual(text.count("<tr data-domain="), 60)
+        # past 20 domains each gets its DMARC result chart only ...
+        self.assertEqual(text.count("DMARC result per"), 60)
+        self.assertNotIn("by source</figcaption>", text)
+        # ... and one of them selected gets every chart and its numbers
+        with open(self.page("--domain", "d007.example"), encoding="utf-8") as f:
+            one = f.read()
+        self.assertEqual(one.count('<section class="domain"'), 1)
+        self.assertIn("Messages per day by source", one)
+        self.assertIn("DMARC pass rate per day by source", one)
+        self.assertEqual(one.count("<summary>The numbers</summary>"), 3)
 
 
 def current_umask():
