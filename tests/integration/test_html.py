@@ -17,7 +17,7 @@ import tempfile
 import urllib.parse
 import zlib
 
-from dmarctest import EX_OK, Case, record, report_xml, run, utc
+from dmarctest import BUILD, EX_OK, EXAMPLES, Case, record, report_xml, utc
 
 CHROMIUM = shutil.which("chromium")
 UNSHARE = ["unshare", "--net"] if os.geteuid() == 0 and shutil.which("unshare") else []
@@ -255,6 +255,18 @@ class Html(Case):
         self.assertIn("\\u202E", text)                     # the override made visible
         self.assertIn("\\x9B31m", text)
         self.assertNotIn("\u202e", text)
+
+    def test_demo_page_screenshot(self):
+        """The examples the demo imports, as the README shows them: the
+        picture is written to the build directory (docs/html-report.png is
+        a copy of it)."""
+        self.assertExit(self.ingest(EXAMPLES), EX_OK)
+        png = os.path.join(BUILD, "html-demo.png")
+        proc = self.browser.run("--window-size=1000,1500", "--screenshot=" + png, "file://" + self.page())
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
+        width, height, colours = png_size_and_colours(png)
+        self.assertEqual((width, height), (1000, 1500))
+        self.assertGreater(colours, 100)
 
     def test_html_parses_without_errors(self):
         self.history(days=9)
