@@ -16,7 +16,9 @@
 #include <string.h>
 
 #include "html-model.h"
+#include "freshness.h"
 #include "html.h"
+#include "percent.h"
 #include "svg.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -30,39 +32,20 @@
 #define ROWS_MANY        5
 #define UNIDENTIFIED_MAX 20
 #define GAPS_SHOWN       5
-#define STALE_DAYS       3
 
 static const char *const slot_class[HTML_SLOTS] = {"c0", "c1", "c2",
                                                    "c3", "c4", "c7"};
 static const char *const line_class[HTML_SLOTS] = {"l0", "l1", "l2",
                                                    "l3", "l4", "l7"};
 
-/* part of whole in tenths of a percent, never 100.0% when some failed nor
- * 0.0% when some passed. */
-static int
-share(uint64_t part, uint64_t whole)
-{
-	uint64_t t;
-
-	if (whole == 0)
-		return 0;
-	t = (uint64_t)((double)part * 1000.0 / (double)whole + 0.5);
-	if (t >= 1000 && part < whole)
-		t = 999;
-	if (t == 0 && part > 0)
-		t = 1;
-	return (int)t;
-}
-
+/* The share as `sources` prints it (percent.h: never 100.0% when some
+ * failed, nor 0.0% when some passed); "-" for nothing. */
 static void
 pct(FILE *f, uint64_t part, uint64_t whole)
 {
-	int t = share(part, whole);
+	char s[16];
 
-	if (whole == 0)
-		fputs("-", f);
-	else
-		fprintf(f, "%d.%d%%", t / 10, t % 10);
+	fputs(whole == 0 ? "-" : percent_format(part, whole, s, sizeof(s)), f);
 }
 
 static void
@@ -73,12 +56,6 @@ date(FILE *f, int64_t t)
 	format_time(t, s, sizeof(s));
 	s[10] = '\0'; /* the day */
 	fputs(s, f);
-}
-
-static const char *
-plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
 }
 
 static void
@@ -201,7 +178,8 @@ charts(FILE *f, const struct html_model *m, const struct html_domain *d,
 			stack[b * ns + s] = p + x;
 			result[b * 2] += p;
 			result[b * 2 + 1] += x;
-			rate[b * ns + s] = p + x ? share(p, p + x) : -1;
+			rate[b * ns + s] =
+			    p + x ? (int)percent_permille(p, p + x) : -1;
 		}
 	snprintf(unit, sizeof(unit), m->days == 1 ? "day" : "%u days", m->days);
 	memset(&c, 0, sizeof(c));
@@ -297,14 +275,14 @@ sources_table(FILE *f, const struct html_domain *d, size_t rows)
 	}
 	fputs("</tbody></table>\n", f);
 	if (restn > 0)
-		fprintf(
-		    f,
-		    "<p class=\"mute\">... and %" PRIu64
-		    " more %s with %" PRIu64
-		    " %s (<code>dmarc-report sources --format csv</code> lists "
-		    "every one).</p>\n",
-		    restn, plural(restn, "source", "sources"), rest,
-		    plural(rest, "message", "messages"));
+		fprintf(f,
+		        "<p class=\"mute\">... and %" PRIu64
+		        " more %s with %" PRIu64
+		        " message%s (<code>dmarc-report sources --format "
+		        "csv</code> lists "
+		        "every one).</p>\n",
+		        restn, restn == 1 ? "source" : "sources", rest,
+		        plural(rest));
 	for (i = 0; i < d->nsrc; i++)
 		if (d->src[i]->by_ip) {
 			unid += d->src[i]->messages;
@@ -316,13 +294,13 @@ sources_table(FILE *f, const struct html_domain *d, size_t rows)
 	fprintf(
 	    f,
 	    "<h3>Unidentified sources</h3>\n<p>Addresses in no sender table "
-	    "sent %" PRIu64 " %s, %" PRIu64
+	    "sent %" PRIu64 " message%s, %" PRIu64
 	    " of them failing DMARC. If one of them is yours (a relay, a "
 	    "server, a service), add it to the sources file; the rest is "
 	    "what enforcement is for.</p>\n<table class=\"unidentified\">"
 	    "<thead><tr><th>Address</th><th class=\"n\">Messages</th>"
 	    "<th class=\"n\">DMARC fail</th></tr></thead><tbody>\n",
-	    unid, plural(unid, "message", "messages"), unid_fail);
+	    unid, plural(unid), unid_fail);
 	for (i = 0, shown = 0; i < d->nsrc && shown < UNIDENTIFIED_MAX; i++) {
 		const struct html_source *s = d->src[i];
 
@@ -413,9 +391,9 @@ receivers(FILE *f, const struct html_model *m, const struct html_domain *d)
 		int64_t age = (m->generated - newest) / 86400;
 
 		fprintf(f, "<p class=\"%s\">The newest report ends ",
-		        age > STALE_DAYS ? "sev-warn" : "fresh");
+		        age > MAX_AGE_DEFAULT_DAYS ? "sev-warn" : "fresh");
 		date(f, newest);
-		if (age > STALE_DAYS)
+		if (age > MAX_AGE_DEFAULT_DAYS)
 			fprintf(f,
 			        ", %" PRId64
 			        " days ago: if reports should still "
@@ -425,6 +403,26 @@ receivers(FILE *f, const struct html_model *m, const struct html_domain *d)
 			fputs(".</p>\n", f);
 	}
 	gaps(f, d);
+}
+
+/* The verdict of `dmarc-report policy`, first thing under the domain. */
+static void
+verdict(FILE *f, const struct html_domain *d)
+{
+	static const char *const title[] = {"Ready to tighten",
+	                                    "Not ready to tighten", "Review"};
+	char why[4096];
+
+	if (d->policy == NULL)
+		return;
+	policy_reason(d->policy, why, sizeof(why));
+	fprintf(f,
+	        "<div class=\"verdict v-%s\" data-verdict=\"%s\"><b>%s</b> "
+	        "(the verdict of <code>dmarc-report policy</code>)<br>",
+	        verdict_name(d->policy->verdict),
+	        verdict_name(d->policy->verdict), title[d->policy->verdict]);
+	html_text(f, why);
+	fputs("</div>\n", f);
 }
 
 /* How much each domain gets: all its charts and more rows when the page
@@ -450,19 +448,19 @@ domain_section(FILE *f, const struct html_model *m, const struct html_domain *d,
 	}
 	if (d->pct >= 0)
 		fprintf(f, ", pct=%d", d->pct);
-	fprintf(f, ". %" PRIu64 " %s, ", d->reports,
-	        plural(d->reports, "report", "reports"));
+	fprintf(f, ". %" PRIu64 " report%s, ", d->reports, plural(d->reports));
 	date(f, d->first);
 	fputs(" to ", f);
 	date(f, d->last);
 	fprintf(f,
 	        ".</p>\n<p class=\"totals\" data-messages=\"%" PRIu64
-	        "\" data-dmarc-pass=\"%" PRIu64 "\">%" PRIu64 " %s, %" PRIu64
-	        " passing DMARC (",
-	        d->messages, d->dmarc_pass, d->messages,
-	        plural(d->messages, "message", "messages"), d->dmarc_pass);
+	        "\" data-dmarc-pass=\"%" PRIu64 "\">%" PRIu64
+	        " message%s, %" PRIu64 " passing DMARC (",
+	        d->messages, d->dmarc_pass, d->messages, plural(d->messages),
+	        d->dmarc_pass);
 	pct(f, d->dmarc_pass, d->messages);
 	fputs(").</p>\n", f);
+	verdict(f, d);
 	if (charts(f, m, d, idx, lay->full) == -1)
 		return -1;
 	sources_table(f, d, lay->rows);

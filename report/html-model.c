@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "html-model.h"
+#include "view-sources.h"
 
 struct walk {
 	struct report_ctx *ctx;
@@ -102,99 +103,103 @@ add_report(void *arg, const struct store_report_row *r)
 	return 0;
 }
 
+/* The key of a source in m->sources: domain, label and region. */
+static void
+source_key(char *key, size_t len, const char *domain, const char *label,
+           const char *region)
+{
+	const char *parts[3];
+
+	parts[0] = domain;
+	parts[1] = label;
+	parts[2] = region;
+	strmap_key(key, len, parts, 3);
+}
+
+/* The per-day walk: each group's traffic into its source's slot. */
 static int
 add_group(void *arg, const struct store_group *g, struct err *e)
 {
 	struct walk *w = arg;
-	struct html_model *m = w->m;
-	struct html_domain *d = domain_of(m, g->domain);
+	struct html_domain *d = domain_of(w->m, g->domain);
 	struct html_source *s;
-	struct sender snd;
-	const char *parts[3];
+	struct source_id id;
 	char key[512];
 	uint64_t *cell;
 
+	(void)e;
 	if (d == NULL)
 		return 0;
-	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	         g->dkim, g->ndkim, &snd);
-	parts[0] = g->domain;
-	parts[1] = source_label(snd.name, g->source_ip);
-	parts[2] = snd.ses ? snd.region : "";
-	strmap_key(key, sizeof(key), parts, 3);
-	if (w->daily) {
-		/* every group was seen by the totals walk */
-		if ((s = strmap_get(&m->sources, key)) == NULL)
-			return 0;
-		cell =
-		    d->series + (w->bucket * HTML_SLOTS + (size_t)s->slot) * 2;
-		cell[0] += g->dmarc_pass;
-		cell[1] += g->messages - g->dmarc_pass;
+	source_identify(w->ctx->cl, g, &id);
+	source_key(key, sizeof(key), g->domain, id.label, id.region);
+	/* every group was counted by sources_collect() */
+	if ((s = strmap_get(&w->m->sources, key)) == NULL)
 		return 0;
-	}
-	if ((s = strmap_upsert(&m->sources, key, sizeof(*s), NULL)) == NULL)
-		return err_set(e, "out of memory");
-	if (s->name[0] == '\0') {
-		copy_word(s->name, sizeof(s->name), parts[1]);
-		copy_word(s->region, sizeof(s->region), parts[2]);
-		s->by_ip = snd.name == NULL && g->source_ip != NULL;
-		s->domain = d;
-	}
-	s->messages += g->messages;
-	s->dmarc_pass += g->dmarc_pass;
-	s->spf_aligned += g->spf_aligned;
-	s->dkim_aligned += g->dkim_aligned;
-	d->messages += g->messages;
-	d->dmarc_pass += g->dmarc_pass;
+	cell = d->series + (w->bucket * HTML_SLOTS + (size_t)s->slot) * 2;
+	cell[0] += g->dmarc_pass;
+	cell[1] += g->messages - g->dmarc_pass;
 	return 0;
 }
 
-/* Most messages first, then by name and region, as `sources` orders. */
+/* The totals, from the same view `sources` prints (rows by domain, most
+ * messages first): each domain's sources in that order, the biggest
+ * HTML_TOP with their own series. */
 static int
-by_messages(const void *a, const void *b)
+add_sources(struct html_model *m, const struct sources_view *v, struct err *e)
 {
-	const struct html_source *x = *(struct html_source *const *)a;
-	const struct html_source *y = *(struct html_source *const *)b;
-	int c;
+	struct html_domain *d;
+	struct html_source *s;
+	char key[512];
+	size_t i;
 
-	if (x->messages != y->messages)
-		return x->messages > y->messages ? -1 : 1;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->region, y->region);
-}
-
-/* Hands each source to its domain, most messages first, and gives the
- * biggest HTML_TOP their own series. */
-static int
-rank_sources(struct html_model *m, struct err *e)
-{
-	size_t i, j, n = strmap_len(&m->sources);
-
-	for (i = 0; i < n; i++)
-		((struct html_source *)strmap_at(&m->sources, i)->value)
-		    ->domain->nsrc++;
+	for (i = 0; i < v->n; i++)
+		if ((d = domain_of(m, v->rows[i].domain)) != NULL)
+			d->nsrc++;
 	for (i = 0; i < strmap_len(&m->domains); i++) {
-		struct html_domain *d = strmap_at(&m->domains, i)->value;
-
+		d = strmap_at(&m->domains, i)->value;
 		if (d->nsrc > 0 &&
 		    (d->src = calloc(d->nsrc, sizeof(*d->src))) == NULL)
 			return err_set(e, "out of memory");
 		d->nsrc = 0;
 	}
-	for (i = 0; i < n; i++) {
-		struct html_source *s = strmap_at(&m->sources, i)->value;
+	for (i = 0; i < v->n; i++) {
+		const struct source_row *r = &v->rows[i];
 
-		s->domain->src[s->domain->nsrc++] = s;
+		if ((d = domain_of(m, r->domain)) == NULL)
+			continue;
+		source_key(key, sizeof(key), r->domain, r->name, r->region);
+		if ((s = strmap_upsert(&m->sources, key, sizeof(*s), NULL)) ==
+		    NULL)
+			return err_set(e, "out of memory");
+		s->domain = d;
+		copy_word(s->name, sizeof(s->name), r->name);
+		copy_word(s->region, sizeof(s->region), r->region);
+		s->by_ip = r->by_ip;
+		s->messages = r->messages;
+		s->dmarc_pass = r->dmarc_pass;
+		s->spf_aligned = r->spf_aligned;
+		s->dkim_aligned = r->dkim_aligned;
+		s->slot = d->nsrc < HTML_TOP ? (int)d->nsrc : HTML_TOP;
+		d->src[d->nsrc++] = s;
+		d->messages += r->messages;
+		d->dmarc_pass += r->dmarc_pass;
 	}
-	for (i = 0; i < strmap_len(&m->domains); i++) {
-		struct html_domain *d = strmap_at(&m->domains, i)->value;
+	return 0;
+}
 
-		if (d->nsrc > 0)
-			qsort(d->src, d->nsrc, sizeof(*d->src), by_messages);
-		for (j = 0; j < d->nsrc; j++)
-			d->src[j]->slot = j < HTML_TOP ? (int)j : HTML_TOP;
-	}
+/* Each domain's verdict, from the view `policy` prints. */
+static int
+add_verdicts(struct report_ctx *ctx, struct html_model *m, struct err *e)
+{
+	struct html_domain *d;
+	size_t i;
+
+	if (policy_collect(ctx->st, &ctx->filter, ctx->cl, ctx->tolerance,
+	                   &m->policy, e) == -1)
+		return -1;
+	for (i = 0; i < m->policy.n; i++)
+		if ((d = domain_of(m, m->policy.domains[i].pub.domain)) != NULL)
+			d->policy = &m->policy.domains[i];
 	return 0;
 }
 
@@ -246,7 +251,6 @@ collect_daily(struct walk *w, struct err *e)
 		if (d->series == NULL)
 			return err_set(e, "out of memory");
 	}
-	w->daily = 1;
 	for (day = m->start; day <= last; day++) {
 		f.since = day * 86400;
 		f.until = (day + 1) * 86400;
@@ -264,8 +268,10 @@ collect_daily(struct walk *w, struct err *e)
 int
 html_collect(struct report_ctx *ctx, struct html_model *m, struct err *e)
 {
+	struct sources_view sv;
 	struct walk w;
 	size_t i;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->generated = (int64_t)time(NULL);
@@ -287,8 +293,11 @@ html_collect(struct report_ctx *ctx, struct html_model *m, struct err *e)
 		return 0;
 	if (store_each_report(ctx->st, &ctx->filter, add_report, &w, e) == -1)
 		return w.oom ? err_set(e, "out of memory") : -1;
-	if (store_each_group(ctx->st, &ctx->filter, add_group, &w, e) == -1 ||
-	    rank_sources(m, e) == -1)
+	if (sources_collect(ctx->st, &ctx->filter, ctx->cl, &sv, e) == -1)
+		return -1;
+	rc = add_sources(m, &sv, e);
+	sources_view_free(&sv);
+	if (rc == -1 || add_verdicts(ctx, m, e) == -1)
 		return -1;
 	plan_buckets(ctx, m);
 	return collect_daily(&w, e);
@@ -310,6 +319,7 @@ html_model_free(struct html_model *m)
 {
 	strmap_free(&m->domains, free_domain);
 	strmap_free(&m->sources, NULL);
+	policy_view_free(&m->policy);
 }
 
 uint64_t

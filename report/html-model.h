@@ -7,11 +7,12 @@
  * Owns the collection; the page (cmd-html.c) only reads the model.
  *
  * Promises:
- *  - The totals come from the same records, classified by the same
- *    senders table, as `dmarc-report sources`: a source's messages and
- *    DMARC passes are those `sources --domain D` prints for it, to the
- *    message.  The daily figures are the same traffic read a day at a
- *    time (the store's rollup is daily), so they add up to the totals.
+ *  - The totals and the verdicts are `dmarc-report sources`' and
+ *    `policy`'s own views (view-sources.h, view-policy.h): a source's
+ *    messages and DMARC passes, a domain's verdict and its reason, are
+ *    what those commands print, to the message.  The daily figures are the same
+ * traffic read a day at a time (the store's rollup is daily), so they add up to
+ * the totals.
  *  - Time is cut into at most HTML_MAX_BUCKETS buckets of whole days (fewer
  *    when the page has many domains, to keep it small); memory is bounded
  *    by domains x buckets x (HTML_TOP + 1), whatever the number of records.
@@ -25,6 +26,7 @@
 #include "classify.h"
 #include "command.h"
 #include "strmap.h"
+#include "view-policy.h"
 
 #define HTML_TOP         5 /* sources drawn on their own; the rest are one series */
 #define HTML_SLOTS       (HTML_TOP + 1)
@@ -65,15 +67,17 @@ struct html_domain {
 	size_t ncover;           /* 0: range too long to check */
 	unsigned char *cover;    /* 1: some report covers the day */
 	uint64_t *series;        /* [bucket][slot][0 pass, 1 fail] */
+	const struct policy_domain *policy; /* its verdict, or NULL */
 };
 
 struct html_model {
-	struct strmap domains; /* name -> struct html_domain, name order */
-	struct strmap sources; /* domain US name US region -> html_source */
-	int64_t start;         /* first bucket's day */
-	unsigned days;         /* days per bucket */
-	size_t nb;             /* buckets */
-	int64_t generated;     /* when the page was made */
+	struct strmap domains;     /* name -> struct html_domain, name order */
+	struct strmap sources;     /* domain US name US region -> html_source */
+	int64_t start;             /* first bucket's day */
+	unsigned days;             /* days per bucket */
+	size_t nb;                 /* buckets */
+	int64_t generated;         /* when the page was made */
+	struct policy_view policy; /* the verdicts `policy` prints */
 };
 
 /* Collects everything for ctx's selection (ctx->cl must be open).

@@ -81,6 +81,7 @@ class DomReader(html.parser.HTMLParser):
         self.domain = None
         self.sources = {}   # domain -> {(source, region): (messages, pass)}
         self.totals = {}    # domain -> (messages, pass)
+        self.verdicts = {}  # domain -> ready | not-ready | review
         self.tags = set()
         self.attrs = set()
         self.text = []
@@ -95,6 +96,8 @@ class DomReader(html.parser.HTMLParser):
         if tag == "tr" and "data-source" in a and self.domain is not None:
             self.sources[self.domain][(a["data-source"], a["data-region"])] = (
                 int(a["data-messages"]), int(a["data-dmarc-pass"]))
+        if tag == "div" and "data-verdict" in a:
+            self.verdicts[self.domain] = a["data-verdict"]
         if tag == "p" and a.get("class") == "totals":
             self.totals[self.domain] = (int(a["data-messages"]), int(a["data-dmarc-pass"]))
 
@@ -175,6 +178,11 @@ class Html(Case):
                 self.assertIn(key, shown)
             self.assertEqual(r.totals[dom], (sum(v[0] for v in want.values()),
                                              sum(v[1] for v in want.values())))
+        # the verdict at the top of each domain is policy's
+        proc = self.report("policy", "--format", "csv")
+        verdicts = {x["domain"]: x["verdict"] for x in csv.DictReader(io.StringIO(proc.stdout.decode()))}
+        self.assertEqual(r.verdicts, verdicts)
+        self.assertEqual(set(verdicts.values()), {"not-ready"})
 
     def test_chart_tables_add_up_to_the_totals(self):
         self.history(days=12, domains=("example.com",))
