@@ -103,11 +103,11 @@ overview(FILE *f, const struct html_model *m)
 
 	if ((v = calloc(m->nb ? m->nb : 1, sizeof(*v))) == NULL)
 		return;
-	fputs(
-	    "<section>\n<h2>Overview</h2>\n<table><thead><tr><th>Domain</th>"
-	    "<th class=\"n\">Messages</th><th class=\"n\">DMARC pass</th>"
-	    "<th>Policy</th><th>Messages over time</th></tr></thead><tbody>\n",
-	    f);
+	fputs("<section>\n<h2>Overview</h2>\n<table><thead><tr><th>Domain</th>"
+	      "<th class=\"n\">Messages</th><th class=\"n\">DMARC pass</th>"
+	      "<th>Policy</th><th>Verdict</th><th>Messages over "
+	      "time</th></tr></thead><tbody>\n",
+	      f);
 	for (i = 0; i < strmap_len(&m->domains); i++) {
 		const struct html_domain *d = strmap_at(&m->domains, i)->value;
 
@@ -128,7 +128,10 @@ overview(FILE *f, const struct html_model *m)
 		pct(f, d->dmarc_pass, d->messages);
 		fputs("</td><td>p=", f);
 		html_text(f, d->p[0] ? d->p : "?");
-		fputs("</td><td class=\"spark\">", f);
+		fprintf(f,
+		        "</td><td class=\"v-%s\">%s</td><td class=\"spark\">",
+		        d->policy ? verdict_name(d->policy->verdict) : "none",
+		        d->policy ? verdict_name(d->policy->verdict) : "-");
 		svg_spark(f, v, m->nb,
 		          m->days == 1 ? "messages per day"
 		                       : "messages per period");
@@ -405,24 +408,23 @@ receivers(FILE *f, const struct html_model *m, const struct html_domain *d)
 	gaps(f, d);
 }
 
-/* The verdict of `dmarc-report policy`, first thing under the domain. */
+/* The verdict of `dmarc-report policy`, first thing under the domain:
+ * its sentence, which starts with the verdict. */
 static void
 verdict(FILE *f, const struct html_domain *d)
 {
-	static const char *const title[] = {"Ready to tighten",
-	                                    "Not ready to tighten", "Review"};
 	char why[4096];
 
 	if (d->policy == NULL)
 		return;
 	policy_reason(d->policy, why, sizeof(why));
-	fprintf(f,
-	        "<div class=\"verdict v-%s\" data-verdict=\"%s\"><b>%s</b> "
-	        "(the verdict of <code>dmarc-report policy</code>)<br>",
+	fprintf(f, "<div class=\"verdict v-%s\" data-verdict=\"%s\"><b>",
 	        verdict_name(d->policy->verdict),
-	        verdict_name(d->policy->verdict), title[d->policy->verdict]);
+	        verdict_name(d->policy->verdict));
 	html_text(f, why);
-	fputs("</div>\n", f);
+	fputs("</b><br><span class=\"mute\">The verdict of "
+	      "<code>dmarc-report policy</code>.</span></div>\n",
+	      f);
 }
 
 /* How much each domain gets: all its charts and more rows when the page
