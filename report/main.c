@@ -405,6 +405,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		store_close(ctx->st);
 		return EX_USAGE;
+	}
 	if (a->output != NULL) {
 		if (outfile_open(&of, a->output, &e) == -1) {
 			fprintf(stderr, "dmarc-report: %s\n", e.msg);

@@ -305,6 +305,13 @@ class Html(Case):
         self.assertEqual(proc.returncode, 73)
         self.assertIn(b"-o: cannot create", proc.stderr)
 
+    def test_help(self):
+        a, b = self.report("help", "html"), self.report("html", "--help")
+        self.assertExit(a, EX_OK)
+        self.assertEqual(a.stdout, b.stdout)
+        self.assertIn(b"Usage: dmarc-report [OPTION]... html", a.stdout)
+        self.assertIn(b"-o, --output FILE", a.stdout)
+
     def test_many_domains_stay_small(self):
         doms = ["d%03d.example" % i for i in range(60)]
         self.history(days=30, domains=doms)
