@@ -72,6 +72,7 @@ extern const struct command cmd_failures;
 extern const struct command cmd_prune;
 extern const struct command cmd_resolve;
 extern const struct command cmd_check_dns;
+extern const struct command cmd_html;
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);

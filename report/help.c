@@ -33,7 +33,9 @@ static const char common_options[] =
     "--since DATE\treports that begin on or after DATE (YYYY-MM-DD UTC, "
     "or Nd: N days ago)\n"
     "--until DATE\treports that begin on or before DATE\n"
-    "--wide\tthe table is never cut to the terminal's width\n";
+    "--wide\tthe table is never cut to the terminal's width\n"
+    "-o, --output FILE\twrite to FILE, replaced only when the command "
+    "succeeds\n";
 
 static const char classify_options[] =
     "--sources FILE\tyour own senders, lines of cidr_or_domain,name "
@@ -196,6 +198,13 @@ static const struct help_page pages[] = {
 	"pct=100 would have quarantined, by source.  CSV: one row per domain "
 	"and source.",
 	classify_options, policy_columns},
+    {"html",
+	"One self-contained HTML page for a person to look at: per domain the "
+	"verdict of policy, the daily messages by source and by DMARC result, "
+	"the pass rate of the biggest sources over time, the sources, the "
+	"unidentified ones, who reported and how fresh that is.  No script, "
+	"nothing fetched; --format does not apply.",
+	classify_options, NULL},
 };
 
 static const struct help_page *
@@ -245,6 +254,10 @@ print_page(FILE *f, const struct help_page *pg)
 	if (pg->options != NULL)
 		print_options(f, pg->options);
 	print_options(f, "-h, --help\tthis help\n");
+	if (pg->columns == NULL) {
+		fprintf(f, "\nSee dmarc-report(1).\n");
+		return;
+	}
 	fputs("\nColumns (CSV, in this order; the keys of the JSON "
 	      "objects):\n",
 	    f);
@@ -277,7 +290,7 @@ help_main(int n, char **words, int flag, void (*usage)(FILE *))
 	if ((pg = find_page(words[i])) == NULL || n > i + 1) {
 		fprintf(stderr,
 		    "dmarc-report: help: %s '%s'\nCommands: reports, "
-		    "sources, ses, records, policy.\n",
+		    "sources, ses, records, policy, html.\n",
 		    pg == NULL ? "no such command" : "unexpected argument",
 		    words[pg == NULL ? i : i + 1]);
 		return EX_USAGE;

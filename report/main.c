@@ -27,6 +27,7 @@
 #include "help.h"
 #include "freshness.h"
 #include "log.h"
+#include "outfile.h"
 #include "output.h"
 #include "selection.h"
 #include "store.h"
@@ -48,6 +49,7 @@ static const struct command *const commands[] = {
     &cmd_prune,
     &cmd_resolve,
     &cmd_check_dns,
+    &cmd_html,
 };
 
 enum {
@@ -88,6 +90,7 @@ static const struct option longopts[] = {
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"dns-budget", required_argument, NULL, OPT_DNS_BUDGET},
+    {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -150,6 +153,8 @@ usage(FILE *f)
 	      "      --before DATE    prune: reports that began before DATE\n"
 	      "      --dry-run        prune: say what would go, change "
 	      "nothing\n"
+	      "  -o, --output FILE    write to FILE (replaced only when the\n"
+	      "                       command succeeds) instead of stdout\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  -V, --version        show the version and exit\n"
 	      "\n"
@@ -195,7 +200,7 @@ parse_date(const char *s, int64_t *out)
 
 /* What the command line says, before the settings are merged. */
 struct args {
-	const char *db, *config, *sources, *tolerance, *max_age;
+	const char *db, *config, *sources, *tolerance, *max_age, *output;
 	const char *domains[MAX_DOMAINS + 1];
 	size_t nd;
 	const struct command *cmd;
@@ -332,6 +337,9 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 	case OPT_DNS_TIMEOUT:
 	case OPT_DNS_BUDGET:
 		return dns_option(ctx, c, optarg);
+	case 'o':
+		a->output = optarg;
+		return -1;
 	case 'h':
 		a->help = 1;
 		return -1;
@@ -353,7 +361,7 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	size_t i;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "hVo:", longopts, NULL)) != -1)
 		if ((rc = one_option(c, ctx, a)) != -1)
 			return rc;
 	if (a->help || (optind < argc && strcmp(argv[optind], "help") == 0))
@@ -471,6 +479,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 {
 	char dbpath[PATH_MAX];
 	const char *dbopt = a->db;
+	struct outfile of;
 	struct err e;
 	int rc, fresh, exists;
 
@@ -507,7 +516,23 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 		return EX_USAGE;
 	}
 	ctx->dbpath = dbpath;
+	if (a->output != NULL) {
+		if (outfile_open(&of, a->output, &e) == -1) {
+			fprintf(stderr, "dmarc-report: %s\n", e.msg);
+			store_close(ctx->st);
+			return EX_CANTCREAT;
+		}
+		ctx->out = of.f;
+	}
 	rc = a->cmd->run(ctx, &e);
+	if (a->output != NULL) {
+		if (rc == 0 && outfile_commit(&of, &e) == -1) {
+			rc = -1;
+			ctx->fail_status = EX_CANTCREAT;
+		}
+		outfile_abort(&of);
+		ctx->out = stdout;
+	}
 	fresh = rc == 0 ? check_fresh(a->cmd, ctx, cfg->report.max_age) : 0;
 	store_close(ctx->st);
 	classify_close(ctx->cl);
