@@ -19,6 +19,7 @@
 #include "freshness.h"
 #include "html.h"
 #include "percent.h"
+#include "ses-model.h"
 #include "svg.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -320,6 +321,68 @@ sources_table(FILE *f, const struct html_domain *d, size_t rows)
 	fputs("</tbody></table>\n", f);
 }
 
+/* The rows `ses --domain D` prints, fail first, with the cause and the
+ * fix in its words: collected for the one domain, as that command does
+ * (its rows are keyed by region, address and From domain, not by policy
+ * domain). */
+static int
+ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
+    struct err *e)
+{
+	const char *one[2] = {d->name, NULL};
+	struct store_filter fl = ctx->filter;
+	char cause[256], fix[2048];
+	struct ses_model sm;
+	size_t i, n = 0;
+
+	fl.domains = one;
+	if (ses_collect(&sm, ctx->st, &fl, ctx->cl, ctx->al, e) == -1) {
+		ses_model_free(&sm);
+		return -1;
+	}
+	for (i = 0; i < strmap_len(&sm.rows); i++) {
+		const struct ses_row *r = ses_row_at(&sm, i);
+
+		if (!r->flagged)
+			continue;
+		if (n++ == 0)
+			fputs("<h3>Amazon SES findings</h3>\n<table class=\"ses\">"
+			      "<thead><tr><th>Severity</th><th>Region</th>"
+			      "<th>Source</th><th>From</th><th class=\"n\">"
+			      "Messages</th><th>Cause</th><th>Fix</th></tr>"
+			      "</thead><tbody>\n",
+			    f);
+		causes_format(r->causes, cause, sizeof(cause));
+		fix_format(r->causes, r->region, r->hf, &r->hint, fix,
+		    sizeof(fix));
+		fprintf(f, "<tr data-severity=\"%s\" data-messages=\"%" PRIu64
+		    "\" data-region=\"", ses_severity_name(r->severity),
+		    r->messages);
+		html_text(f, r->region);
+		fputs("\" data-ip=\"", f);
+		html_text(f, r->ip);
+		fprintf(f, "\"><td class=\"sev-%s\">%s</td><td>",
+		    ses_severity_name(r->severity),
+		    ses_severity_name(r->severity));
+		html_text(f, r->region);
+		fprintf(f, " <span class=\"mute\">(%s)</span></td><td>",
+		    region_evidence_name(r->evidence));
+		html_text(f, r->ip);
+		fputs("</td><td>", f);
+		html_text(f, r->hf);
+		fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td><td>",
+		    r->messages);
+		html_text(f, cause);
+		fputs("</td><td>", f);
+		html_text(f, fix);
+		fputs("</td></tr>\n", f);
+	}
+	if (n > 0)
+		fputs("</tbody></table>\n", f);
+	ses_model_free(&sm);
+	return 0;
+}
+
 /* Runs of days that no report covers, between the first and the last. */
 static void
 gaps(FILE *f, const struct html_domain *d)
@@ -435,9 +498,12 @@ struct layout {
 };
 
 static int
-domain_section(FILE *f, const struct html_model *m, const struct html_domain *d,
-               size_t idx, const struct layout *lay)
+domain_section(struct report_ctx *ctx, const struct html_model *m,
+               const struct html_domain *d, size_t idx,
+               const struct layout *lay, struct err *e)
 {
+	FILE *f = ctx->out;
+
 	fprintf(f, "<section class=\"domain\" id=\"d%zu\" data-domain=\"", idx);
 	html_text(f, d->name);
 	fputs("\">\n<h2>", f);
@@ -464,8 +530,10 @@ domain_section(FILE *f, const struct html_model *m, const struct html_domain *d,
 	fputs(").</p>\n", f);
 	verdict(f, d);
 	if (charts(f, m, d, idx, lay->full) == -1)
-		return -1;
+		return err_set(e, "out of memory");
 	sources_table(f, d, lay->rows);
+	if (ses_findings(f, ctx, d, e) == -1)
+		return -1;
 	receivers(f, m, d);
 	fputs("</section>\n", f);
 	return 0;
@@ -498,12 +566,9 @@ html_run(struct report_ctx *ctx, struct err *e)
 	lay.full = n <= HTML_FULL_DOMAINS;
 	lay.rows = n == 1 ? ROWS_ONE : lay.full ? ROWS_SOME : ROWS_MANY;
 	for (i = 0; i < n; i++)
-		if (domain_section(ctx->out, &m,
-		                   strmap_at(&m.domains, i)->value, i + 1,
-		                   &lay) == -1) {
-			err_set(e, "out of memory");
+		if (domain_section(ctx, &m, strmap_at(&m.domains, i)->value,
+		                   i + 1, &lay, e) == -1)
 			goto out;
-		}
 	html_end(ctx->out);
 	rc = ferror(ctx->out) ? err_set(e, "cannot write the page") : 0;
 out:

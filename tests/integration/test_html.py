@@ -82,6 +82,7 @@ class DomReader(html.parser.HTMLParser):
         self.sources = {}   # domain -> {(source, region): (messages, pass)}
         self.totals = {}    # domain -> (messages, pass)
         self.verdicts = {}  # domain -> ready | not-ready | review
+        self.ses = {}       # domain -> [(severity, region, ip, messages)]
         self.tags = set()
         self.attrs = set()
         self.text = []
@@ -96,6 +97,9 @@ class DomReader(html.parser.HTMLParser):
         if tag == "tr" and "data-source" in a and self.domain is not None:
             self.sources[self.domain][(a["data-source"], a["data-region"])] = (
                 int(a["data-messages"]), int(a["data-dmarc-pass"]))
+        if tag == "tr" and "data-severity" in a and self.domain is not None:
+            self.ses.setdefault(self.domain, []).append(
+                (a["data-severity"], a["data-region"], a["data-ip"], int(a["data-messages"])))
         if tag == "div" and "data-verdict" in a:
             self.verdicts[self.domain] = a["data-verdict"]
         if tag == "p" and a.get("class") == "totals":
@@ -183,6 +187,13 @@ class Html(Case):
         verdicts = {x["domain"]: x["verdict"] for x in csv.DictReader(io.StringIO(proc.stdout.decode()))}
         self.assertEqual(r.verdicts, verdicts)
         self.assertEqual(set(verdicts.values()), {"not-ready"})
+        # the SES findings of each domain are ses's rows for it
+        for dom in ("example.com", "example.net"):
+            proc = self.report("ses", "--domain", dom, "--format", "csv")
+            rows = list(csv.DictReader(io.StringIO(proc.stdout.decode(), newline="")))
+            want = sorted((x["severity"], x["region"], x["source_ip"], int(x["messages"])) for x in rows)
+            self.assertTrue(want)
+            self.assertEqual(sorted(r.ses[dom]), want)
 
     def test_chart_tables_add_up_to_the_totals(self):
         self.history(days=12, domains=("example.com",))
