@@ -21,8 +21,8 @@ static const struct column cols[] = {
     {"messages", NULL, COL_INT, 0},
     {"spf_aligned", NULL, COL_INT, 0},
     {"dkim_aligned", NULL, COL_INT, 0},
-    {"envelope_from", NULL, COL_TEXT, 0},
-    {"dkim_domains", NULL, COL_TEXT, 0},
+    {"envelope_from", NULL, COL_LIST, 0},
+    {"dkim_domains", NULL, COL_LIST, 0},
     {"cause", NULL, COL_TEXT, 0},
     {"fix", NULL, COL_TEXT, 0},
     {"severity", NULL, COL_TEXT, 0},
@@ -120,6 +120,7 @@ row_texts(const struct ses_row *r, struct texts *t)
 static int
 print_flat(struct report_ctx *ctx, const struct ses_model *m, struct err *e)
 {
+	const char *mail_from[SES_SET_MAX + 1], *dkim[SES_SET_MAX + 1];
 	struct cell c[NCOLS];
 	struct output out;
 	struct texts *t;
@@ -144,8 +145,11 @@ print_flat(struct report_ctx *ctx, const struct ses_model *m, struct err *e)
 		c[3].i = (int64_t)r->messages;
 		c[4].i = (int64_t)r->spf_aligned;
 		c[5].i = (int64_t)r->dkim_aligned;
-		c[6].s = t->mail_from;
-		c[7].s = t->dkim;
+		/* lists: a JSON array, joined with ',' in CSV as before */
+		c[6].v = mail_from;
+		c[6].i = (int64_t)ses_set_items(&r->mail_from, mail_from);
+		c[7].v = dkim;
+		c[7].i = (int64_t)ses_set_items(&r->dkim_domains, dkim);
 		c[8].s = t->cause;
 		c[9].s = t->fix;
 		c[10].s = ses_severity_name(r->severity);

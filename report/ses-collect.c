@@ -351,20 +351,28 @@ by_string(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+size_t
+ses_set_items(const struct ses_set *set, const char **out)
+{
+	size_t n = set->n;
+
+	memcpy(out, set->s, n * sizeof(out[0]));
+	qsort(out, n, sizeof(out[0]), by_string);
+	if (set->more)
+		out[n++] = "...";
+	return n;
+}
+
 void
 ses_set_join(const struct ses_set *set, char *out, size_t len)
 {
-	const char *s[SES_SET_MAX];
-	size_t used = 0, i;
+	const char *s[SES_SET_MAX + 1];
+	size_t used = 0, i, n = ses_set_items(set, s);
 
-	memcpy(s, set->s, set->n * sizeof(s[0]));
-	qsort(s, set->n, sizeof(s[0]), by_string);
 	out[0] = '\0';
-	for (i = 0; i < set->n && used < len; i++)
+	for (i = 0; i < n && used < len; i++)
 		used += (size_t)snprintf(out + used, len - used, "%s%s",
 		                         i ? "," : "", s[i]);
-	if (set->more && used < len)
-		snprintf(out + used, len - used, ",...");
 }
 
 void

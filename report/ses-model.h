@@ -99,6 +99,10 @@ const struct ses_row *ses_row_at(const struct ses_model *m, size_t i);
 const char *ses_severity_name(enum ses_severity s);
 
 /* The set's members in name order, joined with ',' (",..." when more). */
+/* The set's items sorted, then "..." when it had more than it keeps:
+ * out has room for SES_SET_MAX + 1; returns how many. */
+size_t ses_set_items(const struct ses_set *set, const char **out);
+
 void ses_set_join(const struct ses_set *set, char *out, size_t len);
 
 /* The row's notes for people: the region's disagreement, an unknown

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import time
 
 from dmarctest import EX_OK, EX_USAGE, SOURCE, Case, record, report_xml, utc
 
@@ -208,3 +209,23 @@ class JsonDoc(Populated):
                         keys += [k.strip() for k in line.split("|")[1].split(",")]
                 header = self.out(cmd, "--format", "csv").split("\r\n", 1)[0].split(",")
                 self.assertEqual(sorted(keys), sorted(header))
+
+
+class SesJson(Case):
+    """ses: the MAIL FROM and DKIM domain lists are JSON arrays, and the
+    same items joined with commas in CSV (issue 12 item 8)."""
+
+    def test_lists_are_arrays(self):
+        day = int(time.time()) // 86400 * 86400 - 86400
+        recs = [record(ip="54.240.7.%d" % (10 + i), count=3, dkim="fail", spf="fail",
+                       envelope_from=ef,
+                       dkim_results=(("amazonses.com", "uku4taia5b5tsbglxyj6zym32efj7xqv", "pass"),),
+                       spf_results=((ef, "mfrom", "pass"),))
+                for i, ef in enumerate(["eu-west-1.amazonses.com"])]
+        self.write("r.xml", report_xml(records=recs, begin=day, end=day + 86399))
+        self.assertExit(self.ingest("--offline", self.path("r.xml")), EX_OK)
+        rows = json.loads(self.report("ses", "--format", "json").stdout)
+        self.assertEqual(rows[0]["envelope_from"], ["eu-west-1.amazonses.com"])
+        self.assertEqual(rows[0]["dkim_domains"], ["amazonses.com"])
+        out = self.report("ses", "--format", "csv").stdout.decode()
+        self.assertIn(",eu-west-1.amazonses.com,amazonses.com,", out)
