@@ -111,3 +111,16 @@ view_empty(const struct report_ctx *ctx, const struct column *cols,
 		return -1;
 	return view_end(&o, e);
 }
+
+int
+source_cmp(uint64_t am, const char *an, const char *ar, uint64_t bm,
+    const char *bn, const char *br)
+{
+	int c;
+
+	if (am != bm)
+		return am > bm ? -1 : 1;
+	if ((c = strcmp(an, bn)) != 0)
+		return c;
+	return strcmp(ar, br);
+}

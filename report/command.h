@@ -110,6 +110,11 @@ struct source_id {
 void source_identify(const struct classifier *cl, const struct store_group *g,
                      struct source_id *out);
 
+/* The order every view lists sources in: most messages first, then by
+ * name and region (qsort-style result). */
+int source_cmp(uint64_t am, const char *an, const char *ar, uint64_t bm,
+    const char *bn, const char *br);
+
 /* "" for 1, "s" otherwise: "1 message", "2 messages". */
 const char *plural(uint64_t n);
 

@@ -63,13 +63,9 @@ static int
 by_messages(const void *a, const void *b)
 {
 	const struct policy_source *x = a, *y = b;
-	int c;
 
-	if (x->messages != y->messages)
-		return x->messages > y->messages ? -1 : 1;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->region, y->region);
+	return source_cmp(x->messages, x->name, x->region, y->messages,
+	    y->name, y->region);
 }
 
 static void

@@ -66,11 +66,8 @@ row_order(const void *a, const void *b)
 
 	if ((c = strcmp(x->domain, y->domain)) != 0)
 		return c;
-	if (x->messages != y->messages)
-		return x->messages > y->messages ? -1 : 1;
-	if ((c = strcmp(x->name, y->name)) != 0)
-		return c;
-	return strcmp(x->region, y->region);
+	return source_cmp(x->messages, x->name, x->region, y->messages,
+	    y->name, y->region);
 }
 
 static void
