@@ -9,6 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* the analyzer's macros of err.h would rename the definitions below */
+#undef err_set
+#undef err_prefix
+#undef err_errno
+
 int
 err_set(struct err *e, const char *fmt, ...)
 {

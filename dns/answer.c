@@ -220,7 +220,6 @@ dns_parse_answer(const unsigned char *abuf, int alen, int type,
 			goto bad;
 		if (ttl > 0x7fffffff) /* RFC 2181 section 8 */
 			ttl = 0;
-		rc = 1;
 		if (rclass != 1)
 			rc = 0; /* not IN: ignored */
 		else if (rtype == (uint16_t)type)

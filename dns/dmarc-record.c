@@ -60,7 +60,6 @@ parse_uris(const char *tag, const char *v, char (*out)[DNS_NAME_MAX], size_t *n,
 		item[l] = '\0';
 		while (l > 0 && (item[l - 1] == ' ' || item[l - 1] == '\t'))
 			item[--l] = '\0';
-		p = wsp(p);
 		dns_escape(wsp(item), esc, sizeof(esc));
 		if (strncasecmp(wsp(item), "mailto:", 7) != 0 ||
 		    (at = strrchr(item, '@')) == NULL) {

@@ -202,7 +202,7 @@ imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
 					  : "");
 		break;
 	case GUARD_LINES:
-		snprintf(out, len, "the server sent more than %u lines in "
+		snprintf(out, len, "the server sent more than %d lines in "
 				   "answer to one command (a flood of untagged "
 				   "responses)",
 		    GUARD_MAX_LINES);

@@ -190,6 +190,8 @@ imap_tls_verify(mailstream *s, const char *host, const char *ca_file,
 		err_set(e, "the server presented no certificate");
 		goto out;
 	}
+	/* an array of handles (pointers): sizeof(*crts) is one handle */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	if ((crts = calloc(carray_count(chain), sizeof(*crts))) == NULL) {
 		err_set(e, "out of memory");
 		goto out;

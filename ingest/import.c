@@ -419,6 +419,9 @@ parse_once(struct importer *imp, struct report_ctx *rc,
 	enum parse_status st;
 
 	warn_init(sw);
+	/* a stream that does not open leaves res as it is: next_doc read
+	 * by the caller must not be the stack's garbage */
+	memset(res, 0, sizeof(*res));
 	if (stream_open(&s, o, imp->lim, sw, e) == -1)
 		return PARSE_REJECT;
 	rd = stream_reader(&s);

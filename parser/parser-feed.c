@@ -151,7 +151,7 @@ strip_nul_padding(struct parser *p, const unsigned char *c, size_t n,
 	size_t i, keep = z ? (size_t)(z - c) : n;
 
 	if (p->nul_pad > 0 && keep > 0)
-		z = c, keep = 0; /* data after padding: not padding */
+		keep = 0; /* data after padding: not padding */
 	for (i = keep; i < n; i++)
 		if (c[i] != '\0')
 			return err_set(

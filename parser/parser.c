@@ -282,7 +282,8 @@ salvage(struct parser *p, struct reader *in, const struct parse_handler *h,
 	rp.rest = n == 0 ? NULL : in;
 	whole = 0;
 	if (rp.rest == NULL) {
-		st = run_once(p, &rd, PARSE_SALVAGE, 0, &dry, res, e);
+		/* a dry run only to learn whether the document is whole */
+		(void)run_once(p, &rd, PARSE_SALVAGE, 0, &dry, res, e);
 		whole = !p->feedback_done && !p->failed;
 		rp.pos = 0;
 	}

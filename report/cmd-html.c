@@ -332,7 +332,7 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 	const char *one[2] = {d->name, NULL};
 	struct store_filter fl = ctx->filter;
 	char cause[256], fix[2048];
-	struct ses_model sm;
+	struct ses_model sm = {0};
 	size_t i, n = 0;
 
 	fl.domains = one;

@@ -80,14 +80,30 @@ same_set(const struct ses_set *a, const struct ses_set *b)
 	return 1;
 }
 
+/* Member by member, not memcmp: the padding between members is not
+ * ours to compare.  The strings are pooled, so equal pointers are equal
+ * texts. */
+static int
+same_hint(const struct diag_hint *x, const struct diag_hint *y)
+{
+	return x->policy_domain == y->policy_domain &&
+	       x->mail_from == y->mail_from &&
+	       x->spf_results == y->spf_results &&
+	       x->dkim_domain == y->dkim_domain &&
+	       x->dkim_selector == y->dkim_selector &&
+	       x->strict_spf == y->strict_spf &&
+	       x->strict_dkim == y->strict_dkim && x->product == y->product &&
+	       x->ses_dkim_fails == y->ses_dkim_fails &&
+	       x->working_mail_from == y->working_mail_from &&
+	       x->working_region == y->working_region &&
+	       x->same_region_healthy == y->same_region_healthy;
+}
+
 static int
 same_fix(const struct ses_row *a, const struct ses_row *b)
 {
-	const struct diag_hint *x = &a->hint, *y = &b->hint;
-
 	return a->causes == b->causes && a->hf == b->hf &&
-	       strcmp(a->region, b->region) == 0 &&
-	       memcmp(x, y, sizeof(*x)) == 0;
+	       strcmp(a->region, b->region) == 0 && same_hint(&a->hint, &b->hint);
 }
 
 static void
@@ -271,10 +287,9 @@ print_blocks(struct report_ctx *ctx, const struct ses_model *m,
 {
 	FILE *f = ctx->out;
 	const struct ses_row *r;
-	struct block b;
+	struct block b = {0};
 	size_t i, nblocks = 0;
 
-	b.first = NULL;
 	for (i = 0; i <= strmap_len(&m->rows); i++) {
 		r = i < strmap_len(&m->rows) ? ses_row_at(m, i) : NULL;
 		if (r != NULL && !r->flagged)
@@ -353,7 +368,7 @@ static int
 ses_run(struct report_ctx *ctx, struct err *e)
 {
 	int table = ctx->format == &output_table;
-	struct ses_model m;
+	struct ses_model m = {0};
 	struct texts *t = NULL;
 	int rc;
 

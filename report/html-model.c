@@ -157,7 +157,9 @@ add_sources(struct html_model *m, const struct sources_view *v, struct err *e)
 			d->nsrc++;
 	for (i = 0; i < strmap_len(&m->domains); i++) {
 		d = strmap_at(&m->domains, i)->value;
+		/* an array of pointers: sizeof(*d->src) is one pointer */
 		if (d->nsrc > 0 &&
+		    /* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		    (d->src = calloc(d->nsrc, sizeof(*d->src))) == NULL)
 			return err_set(e, "out of memory");
 		d->nsrc = 0;

@@ -473,20 +473,24 @@ check_fresh(const struct command *cmd, struct report_ctx *ctx,
 	return EXIT_STALE;
 }
 
-/* Opens the store, runs the command; returns the exit status. */
+/* Opens the store, runs the command; returns the exit status.  dbpath
+ * (PATH_MAX bytes, the caller's: ctx keeps pointing at it) receives the
+ * store's location. */
 static int
-run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
+run(const struct args *a, const struct config *cfg, struct report_ctx *ctx,
+    char *dbpath)
 {
-	char dbpath[PATH_MAX];
 	const char *dbopt = a->db;
 	struct outfile of;
 	struct err e;
 	int rc, fresh, exists;
 
+	if (a->cmd == NULL) /* parse_args returns -1 only with one */
+		return EX_SOFTWARE;
 	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
 	if (dbopt == NULL && env("DMARCSIFT_DB") == NULL)
 		dbopt = cfg->db;
-	if (store_locate(dbopt, 0, dbpath, sizeof(dbpath), &e) == -1) {
+	if (store_locate(dbopt, 0, dbpath, PATH_MAX, &e) == -1) {
 		fprintf(stderr, "dmarc-report: %s\n", e.msg);
 		return EX_USAGE;
 	}
@@ -553,6 +557,7 @@ run(const struct args *a, const struct config *cfg, struct report_ctx *ctx)
 int
 main(int argc, char **argv)
 {
+	char dbpath[PATH_MAX];
 	struct report_ctx ctx;
 	struct config cfg;
 	struct args a;
@@ -566,7 +571,7 @@ main(int argc, char **argv)
 		return rc;
 	config_init(&cfg);
 	if ((rc = configure(&a, &cfg, &ctx)) == -1)
-		rc = run(&a, &cfg, &ctx);
+		rc = run(&a, &cfg, &ctx, dbpath);
 	config_free(&cfg);
 	return rc;
 }

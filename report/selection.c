@@ -114,7 +114,7 @@ one_domain(void *arg, const struct store_domain *d, struct err *e)
 	size_t i, n;
 
 	(void)e;
-	for (i = 0; k->wanted[i] != NULL && i < sizeof(k->found); i++)
+	for (i = 0; i < sizeof(k->found) && k->wanted[i] != NULL; i++)
 		if (strcmp(k->wanted[i], name) == 0)
 			k->found[i] = 1;
 	n = inert_copy(shown, sizeof(shown), name, strlen(name));
@@ -146,7 +146,7 @@ selection_known_domains(struct store *st, const char *const *domains,
 		return -1;
 	if (k.count == 0)
 		return 0;
-	for (i = 0; domains[i] != NULL && i < sizeof(k.found); i++)
+	for (i = 0; i < sizeof(k.found) && domains[i] != NULL; i++)
 		if (!k.found[i]) {
 			inert_copy(shown, sizeof(shown), domains[i],
 			    strlen(domains[i]));

@@ -69,9 +69,11 @@ open_svg(FILE *f, const struct svg_chart *c)
 static void
 y_axis(FILE *f, double top, double step, int pct)
 {
-	double v;
+	unsigned k;
 
-	for (v = 0; v <= top + step / 2; v += step) {
+	/* an integer counter: a double summed step by step drifts */
+	for (k = 0; (double)k * step <= top + step / 2; k++) {
+		double v = (double)k * step;
 		double y = TOP + PH - v / top * PH;
 
 		fprintf(
@@ -203,7 +205,8 @@ svg_stacked(FILE *f, const struct svg_chart *c, const uint64_t *v)
 		top = step;
 	bw = PW / (double)c->nb;
 	gap = bw > 4 ? bw * 0.15 : 0;
-	if ((base = calloc(c->nb, sizeof(*base))) == NULL)
+	/* calloc(0) may be NULL, which is not "out of memory" */
+	if ((base = calloc(c->nb > 0 ? c->nb : 1, sizeof(*base))) == NULL)
 		return -1;
 	open_svg(f, c);
 	y_axis(f, top, step, 0);

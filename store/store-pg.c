@@ -123,8 +123,11 @@ connect_to(const char *location, PGconn **c, char **name, struct err *e)
 	if ((*name = redact(location)) == NULL)
 		return err_set(e, "out of memory");
 	*c = PQconnectdbParams(keys, values, 1);
-	if (*c == NULL)
+	if (*c == NULL) {
+		free(*name);
+		*name = NULL;
 		return err_set(e, "out of memory");
+	}
 	if (PQstatus(*c) != CONNECTION_OK) {
 		char msg[512];
 		size_t n;

@@ -336,8 +336,10 @@ tls_failures(struct sq *q, sqlite3_stmt *st, struct store_tls_day *d,
 		if ((t && !x->result_type) || (mx && !x->receiving_mx))
 			return err_set(e, "out of memory");
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sq_err(q, e, "cannot query the TLS failures");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		sq_err(q, e, "cannot query the TLS failures");
+		return -1; /* the caller frees the rows copied so far */
+	}
 	d->failures = out;
 	return 0;
 }
