@@ -14,25 +14,7 @@
 #include "check-dns.h"
 #include "records.h"
 
-#define ADD(...)                                                               \
-	do {                                                                   \
-		if (finding_add(__VA_ARGS__) == -1)                            \
-			return err_set(e, "out of memory");                    \
-	} while (0)
-
-static int
-unreadable(struct findings *f, const char *check, const char *name,
-           const struct dns_answer *a, struct err *e)
-{
-	if (a->status == DNS_OK || a->status == DNS_NXDOMAIN ||
-	    a->status == DNS_NODATA)
-		return 0;
-	ADD(f, check, name, "warning",
-	    "check again later; the domain's name "
-	    "servers must answer",
-	    "could not be read: %s", dns_status_name(a->status));
-	return 1;
-}
+#define ADD CHECK_ADD
 
 static int
 check_mx(struct dns *d, const char *mail_from, const char *region,
@@ -45,7 +27,7 @@ check_mx(struct dns *d, const char *mail_from, const char *region,
 
 	if (dns_query(d, mail_from, DNS_T_MX, &a, e) == -1)
 		return -1;
-	if ((rc = unreadable(f, "mail-from-mx", mail_from, &a, e)) != 0) {
+	if ((rc = check_unreadable(f, "mail-from-mx", mail_from, &a, e)) != 0) {
 		dns_answer_free(&a);
 		return rc < 0 ? -1 : 0;
 	}
@@ -258,7 +240,7 @@ check_dkim(struct dns *d, const char *dkim_domain, const char *selector,
 		return 0; /* not a name DNS can hold: nothing to ask */
 	if (dns_query(d, name, DNS_T_CNAME, &a, e) == -1)
 		return -1;
-	if ((rc = unreadable(f, "dkim", name, &a, e)) != 0) {
+	if ((rc = check_unreadable(f, "dkim", name, &a, e)) != 0) {
 		dns_answer_free(&a);
 		return rc < 0 ? -1 : 0;
 	}

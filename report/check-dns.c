@@ -62,23 +62,18 @@ findings_free(struct findings *f)
 	memset(f, 0, sizeof(*f));
 }
 
-#define ADD(...)                                                               \
-	do {                                                                   \
-		if (finding_add(__VA_ARGS__) == -1)                            \
-			return err_set(e, "out of memory");                    \
-	} while (0)
+#define ADD CHECK_ADD
 
-/* A record that could not be read: one warning; returns 1. */
-static int
-unreadable(struct findings *f, const char *check, const char *name,
-           const struct dns_answer *a)
+int
+check_unreadable(struct findings *f, const char *check, const char *name,
+                 const struct dns_answer *a, struct err *e)
 {
 	if (a->status == DNS_OK || a->status == DNS_NXDOMAIN ||
 	    a->status == DNS_NODATA)
 		return 0;
-	finding_add(f, check, name, "warning",
-	            "check again later; the domain's name servers must answer",
-	            "could not be read: %s", dns_status_name(a->status));
+	ADD(f, check, name, "warning",
+	    "check again later; the domain's name servers must answer",
+	    "could not be read: %s", dns_status_name(a->status));
 	return 1;
 }
 
@@ -90,7 +85,7 @@ check_external(struct dns *d, const struct align *al, const char *domain,
 {
 	char od[ALIGN_NAME_MAX], odest[ALIGN_NAME_MAX], name[600], fix[1400];
 	struct dns_answer a;
-	int ok = 0;
+	int ok = 0, rc;
 
 	if (align_org_domain(al, domain, od, sizeof(od)) == -1 ||
 	    align_org_domain(al, dest, odest, sizeof(odest)) == -1 ||
@@ -101,9 +96,9 @@ check_external(struct dns *d, const struct align *al, const char *domain,
 		return -1;
 	for (size_t i = 0; i < a.n; i++)
 		ok |= records_is_dmarc(a.rr[i].txt);
-	if (unreadable(f, "dmarc-rua", name, &a)) {
+	if ((rc = check_unreadable(f, "dmarc-rua", name, &a, e)) != 0) {
 		dns_answer_free(&a);
-		return 0;
+		return rc < 0 ? -1 : 0;
 	}
 	dns_answer_free(&a);
 	if (ok) {
@@ -187,9 +182,9 @@ check_dmarc(struct dns *d, const struct align *al, const char *domain,
 	snprintf(name, sizeof(name), "_dmarc.%s", domain);
 	if (dns_query(d, name, DNS_T_TXT, &a, e) == -1)
 		return -1;
-	if (unreadable(f, "dmarc", name, &a)) {
+	if ((rc = check_unreadable(f, "dmarc", name, &a, e)) != 0) {
 		dns_answer_free(&a);
-		return 0;
+		return rc < 0 ? -1 : 0;
 	}
 	for (size_t i = 0; i < a.n; i++)
 		if (records_is_dmarc(a.rr[i].txt) && n++ == 0)

@@ -37,6 +37,20 @@ int finding_add(struct findings *f, const char *check, const char *name,
     __attribute__((format(printf, 6, 7)));
 void findings_free(struct findings *f);
 
+/* finding_add() in a check: out of memory returns -1 from the caller,
+ * whose struct err is named e. */
+#define CHECK_ADD(...)                                                         \
+	do {                                                                   \
+		if (finding_add(__VA_ARGS__) == -1)                            \
+			return err_set(e, "out of memory");                    \
+	} while (0)
+
+/* A record that could not be read (timeout, SERVFAIL...): adds one
+ * warning and returns 1; 0 when the answer is usable (NXDOMAIN and NODATA
+ * are answers); -1 when out of memory. */
+int check_unreadable(struct findings *f, const char *check, const char *name,
+                     const struct dns_answer *a, struct err *e);
+
 /* _dmarc.<domain>: one record, parsed; rua destinations in another
  * organisation need their authorisation record.  *aspf gets the record's
  * aspf ('r' when absent, 0 when there is no valid record). */
