@@ -43,7 +43,10 @@ struct tag_scan {
 static void
 tag_name(struct tag_scan *t, unsigned char c)
 {
-	if (c == ':') {
+	if (c > '>') { /* letters and '_': most bytes of a name, tested once */
+		if (t->nlen < sizeof(t->name))
+			t->name[t->nlen++] = (char)c;
+	} else if (c == ':') {
 		t->nlen = 0;
 	} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
 	           c == '>' || c == '/' || c == '<') {
@@ -53,6 +56,16 @@ tag_name(struct tag_scan *t, unsigned char c)
 	} else if (t->nlen < sizeof(t->name)) {
 		t->name[t->nlen++] = (char)c;
 	}
+}
+
+/* The position of byte c in s[i..n), or n: memchr runs many bytes a
+ * step, and text and end tags, most of a report, need no more. */
+static size_t
+skip_to(const unsigned char *s, size_t i, size_t n, unsigned char c)
+{
+	const unsigned char *p = memchr(s + i, c, n - i);
+
+	return p != NULL ? (size_t)(p - s) : n;
 }
 
 /* Returns -1 when a start tag has more than MAX_ATTRS attributes. */
@@ -66,8 +79,9 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 		c = s[i];
 		switch (t->st) {
 		case TS_TEXT:
-			if (c == '<')
-				t->st = TS_OPEN;
+			if (c != '<' && (i = skip_to(s, i, n, '<')) == n)
+				return 0;
+			t->st = TS_OPEN;
 			break;
 		case TS_OPEN: /* just after '<' */
 			t->attrs = 0;
@@ -101,8 +115,9 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 				t->st = TS_OPEN;
 			break;
 		case TS_OTHER: /* end tag, comment, PI, DOCTYPE, CDATA */
-			if (c == '>')
-				t->st = TS_TEXT;
+			if (c != '>' && (i = skip_to(s, i, n, '>')) == n)
+				return 0;
+			t->st = TS_TEXT;
 			break;
 		}
 	}
