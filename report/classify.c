@@ -14,6 +14,7 @@
 
 #include "ascii.h"
 #include "hash.h"
+#include "source-names.h"
 
 /*
  * THE SENDERS TABLE -- the one place to update.  Last checked 2026-11.
@@ -207,6 +208,7 @@ struct classifier {
 	 * order, of those that can hold an address starting with b. */
 	size_t *ipx;
 	size_t ipoff[2][257];
+	struct source_names *names; /* attached, owned; NULL: none */
 };
 
 const char *
@@ -417,18 +419,42 @@ match_ip(const struct classifier *c, const struct net *a)
 static const struct rule ses_by_ptr = {K_CIDR, NULL, {0, {0}, 0}, SENDER_SES,
     1};
 
+/* The rule a forward-confirmed PTR name matches (classify.h), or NULL;
+ * tmp holds a rule of the PTR table. */
+static const struct rule *
+match_ptr(const struct classifier *c, const char *ptr, struct rule *tmp)
+{
+	const struct rule *r = match_domain(c, ptr, K_CIDR); /* user's only */
+	char region[REGION_MAX];
+
+	if (r != NULL || ptr == NULL)
+		return r;
+	if (ses_ptr_region(ptr, region, sizeof(region)))
+		return &ses_by_ptr;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->kind = K_CIDR;
+	tmp->name = classify_ptr_sender(ptr);
+	return tmp->name != NULL ? tmp : NULL;
+}
+
 void
 classify_record(const struct classifier *c, const struct classify_input *in,
     struct sender *out)
 {
-	const struct rule *r;
+	const struct rule *r, *by_ptr = NULL;
+	struct classify_input named;
 	struct region_guess g;
+	struct rule tmp;
 	struct net a;
-	char region[REGION_MAX];
 	size_t i;
 	enum signal via;
 
 	memset(out, 0, sizeof(*out));
+	if (in->ptr == NULL && c->names != NULL) {
+		named = *in;
+		named.ptr = source_names_confirmed(c->names, in->source_ip);
+		in = &named;
+	}
 	/* SES's marks on mail another host delivered name the original
 	 * sender, not this one: only the address speaks */
 	out->in_transit = classify_in_transit(c, in);
@@ -449,11 +475,11 @@ classify_record(const struct classifier *c, const struct classify_input *in,
 	    net_parse_addr(in->source_ip, &a) == 0)
 		r = match_ip(c, &a);
 	if ((r == NULL || r->name == NULL) &&
-	    ses_ptr_region(in->ptr, region, sizeof(region)))
-		r = &ses_by_ptr;
+	    (by_ptr = match_ptr(c, in->ptr, &tmp)) != NULL)
+		r = by_ptr;
 	if (r == NULL || r->name == NULL)
 		return;
-	via = r == &ses_by_ptr	   ? SIGNAL_PTR
+	via = r == by_ptr	   ? SIGNAL_PTR
 	      : r->kind == K_CIDR ? SIGNAL_IP
 	      : r->kind == K_DKIM ? SIGNAL_DKIM
 				  : SIGNAL_BOUNCE;
@@ -485,65 +511,23 @@ classify(const struct classifier *c, const char *source_ip,
 	classify_record(c, &in, out);
 }
 
+void
+classify_attach_names(struct classifier *c, struct source_names *names)
+{
+	source_names_free(c->names);
+	c->names = names;
+}
+
+const struct source_names *
+classify_names(const struct classifier *c)
+{
+	return c->names;
+}
+
 int
 classify_ses_domain(const char *domain, char *region, size_t len)
 {
 	return ses_domain_region(domain, region, len);
-}
-
-/* What the SPF results for an SES MAIL FROM say of the sending host: 1
- * SES authorised it (pass), -1 it did not (fail, softfail), 0 neither or
- * no such result. */
-static int
-ses_spf_verdict(const struct classify_input *in)
-{
-	char region[REGION_MAX];
-	int verdict = 0;
-	size_t i;
-
-	for (i = 0; i < in->nspf; i++) {
-		const char *res = in->spf[i].result;
-
-		if ((in->spf[i].scope != NULL &&
-			strcmp(in->spf[i].scope, "helo") == 0) ||
-		    !ses_domain_region(in->spf[i].domain, region,
-			sizeof(region)) ||
-		    res == NULL)
-			continue;
-		if (strcmp(res, "pass") == 0)
-			return 1;
-		if (strcmp(res, "fail") == 0 || strcmp(res, "softfail") == 0)
-			verdict = -1;
-	}
-	return verdict;
-}
-
-int
-classify_in_transit(const struct classifier *c,
-    const struct classify_input *in)
-{
-	char region[REGION_MAX];
-	int verdict = ses_spf_verdict(in), broken = verdict == -1;
-	struct net a;
-	size_t i;
-
-	if (verdict == 1)
-		return 0;
-	for (i = 0; i < in->ndkim; i++) {
-		if (in->dkim[i].domain == NULL ||
-		    !ses_domain_matches(in->dkim[i].domain, "amazonses.com"))
-			continue;
-		if (in->dkim[i].result != NULL &&
-		    strcmp(in->dkim[i].result, "pass") == 0)
-			return 0;
-		broken = 1;
-	}
-	/* an address that is no address is not known to be elsewhere */
-	if (!broken || in->source_ip == NULL ||
-	    net_parse_addr(in->source_ip, &a) == -1 ||
-	    classify_ip_is_ses(c, in->source_ip))
-		return 0;
-	return !ses_ptr_region(in->ptr, region, sizeof(region));
 }
 
 int
@@ -796,5 +780,6 @@ classify_close(struct classifier *c)
 	free(c->dom);
 	free(c->ipx);
 	ses_regions_close(c->regions);
+	source_names_free(c->names);
 	free(c);
 }

@@ -14,8 +14,12 @@
  *    other addresses.)  Within each kind of signal the user's entries are
  *    tried before the built-in ones.
  *  - A domain entry matches the name itself and every name below it.
- *    A forward-confirmed PTR name under smtp-out.amazonses.com (when the
- *    caller has one) marks an SES host when nothing else matched.
+ *  - After the address: the source's forward-confirmed PTR name (the
+ *    input's, else the names attached with classify_attach_names(); an
+ *    unconfirmed name is never used): the user's domain entries, then a
+ *    name under smtp-out.[<region>.]amazonses.com (an SES host), then the
+ *    PTR table of classify-host.c (*.outbound.protection.outlook.com...);
+ *    such a sender says via SIGNAL_PTR.
  *  - The SES region comes from ses-region.h, with its evidence: the MAIL
  *    FROM, the amazonses.com DKIM selector, the PTR, the /24 table, in
  *    that order; a region nothing shows is "unknown", never guessed.
@@ -85,6 +89,23 @@ struct classify_input {
 int classify_open(struct classifier **out, const char *user_file,
     struct err *e);
 void classify_close(struct classifier *c);
+
+/* Hands the names of source addresses (source-names.h) to c, which owns
+ * them from then on (classify_close frees them): classify_record() takes
+ * the PTR from there when the input has none.  names may be NULL. */
+struct source_names;
+void classify_attach_names(struct classifier *c, struct source_names *names);
+
+/* The names attached, or NULL. */
+const struct source_names *classify_names(const struct classifier *c);
+
+/* The sender a PTR name names by the PTR table (classify-host.c), or
+ * NULL: SES's names are ses_ptr_region()'s. */
+const char *classify_ptr_sender(const char *ptr);
+
+/* "mail-from", "dkim", "ip" or "ptr": what named the sender; NULL for
+ * SIGNAL_NONE. */
+const char *classify_signal_name(enum signal s);
 
 /* Classifies one record (or group of records). */
 void classify_record(const struct classifier *c,

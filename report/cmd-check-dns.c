@@ -8,9 +8,10 @@
  * says SES) gives the custom MAIL FROM domains (envelope_from, else the
  * SPF domains, that are not under amazonses.com) and the customer DKIM
  * selectors (signatures of the domain or below it, not amazonses.com's).
- * The region of each comes from classify() (MAIL FROM) or from the
- * source's forward-confirmed name (smtp-out.<region>.amazonses.com);
- * unconfirmed names are never used.
+ * The region of each comes from classify(), which reads the source's
+ * forward-confirmed name (smtp-out.<region>.amazonses.com) from the names
+ * tools_open() attached, as every view does; unconfirmed names are never
+ * used.
  *
  * Output: the table prints each domain's findings as prose (with their
  * fixes); CSV and JSON have one row per finding, ok rows included.
@@ -50,23 +51,8 @@ struct seen {
 struct collect {
 	struct report_ctx *ctx;
 	struct strmap domains; /* policy domain -> struct need */
-	struct strmap names;   /* ip -> confirmed name */
 	int explicit_domains;  /* given as arguments: add no others */
 };
-
-static int
-keep_name(void *arg, const struct store_name *n, struct err *e)
-{
-	struct strmap *names = arg;
-	const char **v;
-
-	if (n->name == NULL || !n->confirmed)
-		return 0; /* an unconfirmed name never says anything */
-	if ((v = strmap_upsert(names, n->ip, sizeof(*v), NULL)) == NULL ||
-	    (*v = strmap_intern(names, n->name)) == NULL)
-		return err_set(e, "out of memory");
-	return 0;
-}
 
 static int
 add_domain(void *arg, const struct store_domain *d, struct err *e)
@@ -137,7 +123,6 @@ each_group(void *arg, const struct store_group *g, struct err *e)
 	struct collect *c = arg;
 	struct need *nd = strmap_get(&c->domains, g->domain);
 	struct sender s;
-	const char **name;
 	char region[REGION_MAX] = "";
 
 	(void)e;
@@ -149,9 +134,6 @@ each_group(void *arg, const struct store_group *g, struct err *e)
 		return 0;
 	if (strcmp(s.region, REGION_UNKNOWN) != 0)
 		snprintf(region, sizeof(region), "%s", s.region);
-	else if (g->source_ip != NULL &&
-	         (name = strmap_get(&c->names, g->source_ip)) != NULL)
-		records_ses_region(*name, "smtp-out", region, sizeof(region));
 	note_group(nd, g, region);
 	return 0;
 }
@@ -319,7 +301,6 @@ run(struct report_ctx *ctx, struct err *e)
 	if (add_args(&c, e) == -1 ||
 	    (ctx->nargs == 0 && store_each_domain(ctx->st, &ctx->filter,
 	                                          add_domain, &c, e) == -1) ||
-	    store_each_name(ctx->st, keep_name, &c.names, e) == -1 ||
 	    store_each_group(ctx->st, &ctx->filter, each_group, &c, e) == -1)
 		goto out;
 	if (strmap_len(&c.domains) == 0) {
@@ -342,7 +323,6 @@ run(struct report_ctx *ctx, struct err *e)
 out:
 	findings_free(&f);
 	strmap_free(&c.domains, free_need);
-	strmap_free(&c.names, NULL);
 	return rc;
 }
 

@@ -151,7 +151,7 @@ charts(FILE *f, const struct html_model *m, const struct html_domain *d,
 	uint64_t *stack, *result;
 	int *rate;
 	size_t ns = d->nsrc < HTML_TOP ? d->nsrc : HTML_TOP, b, s, k;
-	char id[32], title[96], unit[32], names[HTML_TOP][168];
+	char id[32], title[96], unit[32], names[HTML_TOP][300];
 	struct svg_chart c;
 	int rc_ = -1;
 
@@ -312,7 +312,7 @@ sources_table(FILE *f, const struct html_domain *d, size_t rows)
 			continue;
 		shown++;
 		fputs("<tr><td>", f);
-		html_text(f, s->name);
+		html_text(f, s->label); /* with its DNS name, if any */
 		fprintf(f,
 		        "</td><td class=\"n\">%" PRIu64
 		        "</td><td class=\"n\">%" PRIu64 "</td></tr>\n",

@@ -26,6 +26,9 @@ static const struct column cols[] = {
     {"rejected", NULL, COL_INT, 0},
     {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
     {"domain", NULL, COL_TEXT, 0},
+    {"source_name", NULL, COL_TEXT, 0}, /* DNS: source-names.h */
+    {"source_name_confirmed", NULL, COL_BOOL, 0},
+    {"name_evidence", NULL, COL_TEXT, 0},
 };
 
 /* The table: shares of the messages instead of the three counts, to keep
@@ -49,11 +52,19 @@ static const struct column table_cols[] = {
  * domain: spoofing can bring thousands of addresses. */
 #define TABLE_UNKNOWN_MAX 20
 
+/* label: room for the table's SOURCE (source_row_label()) */
 static void
-fill(const struct source_row *s, int table, struct cell *c)
+fill(const struct source_row *s, int table, struct cell *c, char *label,
+    size_t len)
 {
+	int confirmed = name_state_bool(s->name_state);
+
 	memset(c, 0, sizeof(*c) * NCOLS);
-	c[0].s = s->name;
+	c[0].s = source_row_source(s);
+	if (table) {
+		source_row_label(s, label, len);
+		c[0].s = label;
+	}
 	c[1].s = s->region;
 	c[2].i = (int64_t)s->ips;
 	c[3].i = (int64_t)s->messages;
@@ -69,6 +80,10 @@ fill(const struct source_row *s, int table, struct cell *c)
 	c[8].i = (int64_t)s->rejected;
 	c[9].s = s->region[0] ? region_evidence_name(s->evidence) : NULL;
 	c[10].s = s->domain;
+	c[11].s = s->name_state != NAME_NONE ? s->dns_name : NULL;
+	c[12].i = confirmed == 1;
+	c[12].null = confirmed == -1;
+	c[13].s = classify_signal_name(s->via);
 }
 
 static int
@@ -82,7 +97,7 @@ print_flat(struct report_ctx *ctx, const struct sources_view *v,
 	if (view_begin(&out, ctx, cols, NCOLS, e) == -1)
 		return -1;
 	for (i = 0; i < v->n; i++) {
-		fill(&v->rows[i], 0, c);
+		fill(&v->rows[i], 0, c, NULL, 0);
 		if (view_row(&out, c, e) == -1)
 			return -1;
 	}
@@ -98,7 +113,7 @@ print_table_domain(struct report_ctx *ctx, const struct sources_view *v,
 	struct cell c[NCOLS];
 	struct output out;
 	size_t i, unknown = 0, hidden = 0;
-	char line[300], share[16];
+	char line[300], share[16], label[SOURCE_LABEL_MAX];
 
 	if (view_begin(&out, ctx, table_cols, NTABLE, e) == -1)
 		return -1;
@@ -112,7 +127,7 @@ print_table_domain(struct report_ctx *ctx, const struct sources_view *v,
 			hidden_messages += s->messages;
 			continue;
 		}
-		fill(s, 1, c);
+		fill(s, 1, c, label, sizeof(label));
 		if (view_row(&out, c, e) == -1)
 			return -1;
 	}

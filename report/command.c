@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "align.h"
+#include "source-names.h"
 
 void
 format_time(int64_t t, char *out, size_t len)
@@ -39,6 +40,21 @@ say_empty(struct report_ctx *ctx, const char *what)
 		        what);
 }
 
+/* The names of the source addresses (source-names.h), handed to the
+ * classifier: every command that classifies sees the same PTR names. */
+static int
+tools_names(struct report_ctx *ctx, struct err *e)
+{
+	struct source_names *names = NULL;
+
+	if (ctx->st == NULL)
+		return 0;
+	if (source_names_load(ctx->st, ctx->al, &names, e) == -1)
+		return -1;
+	classify_attach_names(ctx->cl, names);
+	return 0;
+}
+
 int
 tools_open(struct report_ctx *ctx, struct err *e)
 {
@@ -49,7 +65,7 @@ tools_open(struct report_ctx *ctx, struct err *e)
 		ctx->fail_status = EX_USAGE;
 		return -1;
 	}
-	return 0;
+	return tools_names(ctx, e);
 }
 
 const char *
@@ -66,6 +82,11 @@ source_identify(const struct classifier *cl, const struct store_group *g,
 	         g->ndkim, &out->snd);
 	out->label = source_label(out->snd.name, g->source_ip);
 	out->region = out->snd.ses ? out->snd.region : "";
+	out->dns = source_names_get(classify_names(cl), g->source_ip);
+	out->by_org = out->snd.name == NULL && out->dns != NULL &&
+	              out->dns->org != NULL;
+	if (out->by_org)
+		out->label = out->dns->org;
 }
 
 const char *

@@ -100,11 +100,18 @@ int report_dns_allowed(struct report_ctx *ctx, struct err *e);
 const char *source_label(const char *name, const char *ip);
 
 /* A group of records classified, with the two strings that tell its
- * source apart: label (source_label()) and region ("" unless SES). */
+ * source apart: label (source_label()) and region ("" unless SES).  An
+ * unidentified source whose address has a confirmed name (the names the
+ * classifier holds, source-names.h) is labelled by the name's
+ * organisational domain instead, so that the addresses of one
+ * organisation make one source (by_org). */
+struct source_name;
 struct source_id {
 	struct sender snd;
 	const char *label;
 	const char *region; /* points into snd, or "" */
+	const struct source_name *dns; /* the address's name entry, or NULL */
+	int by_org;                    /* label is dns->org */
 };
 
 void source_identify(const struct classifier *cl, const struct store_group *g,

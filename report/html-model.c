@@ -177,6 +177,7 @@ add_sources(struct html_model *m, const struct sources_view *v, struct err *e)
 		copy_word(s->name, sizeof(s->name), r->name);
 		copy_word(s->region, sizeof(s->region), r->region);
 		s->by_ip = r->by_ip;
+		source_row_label(r, s->label, sizeof(s->label));
 		s->messages = r->messages;
 		s->dmarc_pass = r->dmarc_pass;
 		s->spf_aligned = r->spf_aligned;

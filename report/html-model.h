@@ -25,6 +25,7 @@
 
 #include "classify.h"
 #include "command.h"
+#include "source-names.h"
 #include "strmap.h"
 #include "view-policy.h"
 
@@ -41,9 +42,12 @@ struct html_domain;
 
 struct html_source {
 	struct html_domain *domain;
-	char name[128];
+	char name[256];
 	char region[REGION_MAX];
 	int by_ip; /* unidentified: named by its address */
+	/* unidentified: the address (or organisation) with its DNS name, as
+	 * `sources` shows it (source_row_label()) */
+	char label[SOURCE_LABEL_MAX];
 	int slot;  /* 0..HTML_TOP-1, or HTML_TOP: drawn with the rest */
 	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
 };

@@ -3,6 +3,7 @@
  */
 #include "view-sources.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,9 @@
 /* A row while it is being summed: the set of addresses beside it. */
 struct acc {
 	struct source_row row;
-	struct strmap ips; /* named sources: the set of addresses */
+	struct strmap ips; /* named sources and orgs: the set of addresses */
+	int by_org;        /* unidentified, named by its name's org */
+	const struct source_name *dns; /* of its (first) address */
 };
 
 struct walk {
@@ -43,10 +46,15 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 		snprintf(a->row.name, sizeof(a->row.name), "%s", id.label);
 		snprintf(a->row.region, sizeof(a->row.region), "%s", id.region);
 		a->row.by_ip = id.snd.name == NULL && g->source_ip != NULL;
+		a->by_org = id.by_org;
+		a->dns = id.dns;
 	}
-	if (!a->row.by_ip && g->source_ip != NULL &&
+	if ((!a->row.by_ip || a->by_org) && g->source_ip != NULL &&
 	    strmap_upsert(&a->ips, g->source_ip, 1, NULL) == NULL)
 		return err_set(e, "out of memory");
+	if (id.snd.name != NULL &&
+	    (a->row.via == SIGNAL_NONE || id.snd.via < a->row.via))
+		a->row.via = id.snd.via;
 	a->row.messages += g->messages;
 	a->row.dmarc_pass += g->dmarc_pass;
 	a->row.spf_aligned += g->spf_aligned;
@@ -66,14 +74,33 @@ row_order(const void *a, const void *b)
 
 	if ((c = strcmp(x->domain, y->domain)) != 0)
 		return c;
-	return source_cmp(x->messages, x->name, x->region, y->messages,
-	    y->name, y->region);
+	return source_cmp(x->messages, source_row_source(x), x->region,
+	    y->messages, source_row_source(y), y->region);
 }
 
 static void
 free_acc(void *v)
 {
 	strmap_free(&((struct acc *)v)->ips, NULL);
+}
+
+/* An unidentified row's address and DNS name: one address shows its own
+ * name; the addresses of one organisation its organisational domain. */
+static void
+name_row(struct source_row *r, const struct acc *a)
+{
+	if (r->ips > 1) {
+		snprintf(r->dns_name, sizeof(r->dns_name), "%s", r->name);
+		r->name_state = NAME_CONFIRMED;
+		return;
+	}
+	snprintf(r->addr, sizeof(r->addr), "%s",
+	    a->by_org ? strmap_at(&a->ips, 0)->key : r->name);
+	if (a->dns != NULL) {
+		snprintf(r->dns_name, sizeof(r->dns_name), "%s", a->dns->name);
+		r->name_state =
+		    a->dns->confirmed ? NAME_CONFIRMED : NAME_UNCONFIRMED;
+	}
 }
 
 /* Copies the sums out of the map into v->rows, in order. */
@@ -88,7 +115,10 @@ flatten(struct walk *w, struct sources_view *v, struct err *e)
 		struct acc *a = strmap_at(&w->sources, i)->value;
 
 		v->rows[i] = a->row;
-		v->rows[i].ips = a->row.by_ip ? 1 : strmap_len(&a->ips);
+		v->rows[i].ips =
+		    a->row.by_ip && !a->by_org ? 1 : strmap_len(&a->ips);
+		if (a->row.by_ip)
+			name_row(&v->rows[i], a);
 	}
 	v->n = n;
 	if (n > 0)
@@ -126,4 +156,24 @@ sources_view_free(struct sources_view *v)
 {
 	free(v->rows);
 	memset(v, 0, sizeof(*v));
+}
+
+const char *
+source_row_source(const struct source_row *r)
+{
+	return r->addr[0] != '\0' ? r->addr : r->name;
+}
+
+void
+source_row_label(const struct source_row *r, char *out, size_t len)
+{
+	source_names_label(out, len, source_row_source(r),
+	    r->name_state != NAME_NONE ? r->dns_name : NULL,
+	    r->name_state == NAME_CONFIRMED, r->by_ip ? r->ips : 1);
+}
+
+int
+name_state_bool(enum name_state s)
+{
+	return s == NAME_NONE ? -1 : s == NAME_CONFIRMED;
 }

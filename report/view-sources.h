@@ -5,7 +5,9 @@
  * it as a table, CSV or JSON; an HTML view can render the same model.
  *
  * A source is a known sender from the senders table (Amazon SES split by
- * region), or, for mail that matches nothing, its IP address.  The store
+ * region), or, for mail that matches nothing, its IP address -- or, when
+ * the address has a confirmed name (source-names.h), the organisational
+ * domain of that name, one source for all the organisation's addresses.  The store
  * sums the records by everything that decides the source (one pass, in
  * SQL); the groups, far fewer than the records, are classified here.
  *
@@ -21,14 +23,26 @@
 
 #include "classify.h"
 #include "err.h"
+#include "source-names.h"
 #include "store.h"
+
+/* What a source's name is from DNS (source-names.h). */
+enum name_state {
+	NAME_NONE,        /* no name, or several addresses */
+	NAME_UNCONFIRMED, /* shown, never used */
+	NAME_CONFIRMED,
+};
 
 struct source_row {
 	char domain[256]; /* the reports' policy domain ("" when absent) */
-	char name[128];   /* the sender's name, or the address */
+	char name[256];   /* the sender's name, the address, or the org */
 	char region[REGION_MAX]; /* SES only, else "" */
-	int by_ip;               /* unknown: named by its one address */
-	uint64_t ips;            /* distinct addresses */
+	int by_ip;    /* unidentified: named by its address or its org */
+	char addr[256]; /* unidentified with one address: it; else "" */
+	char dns_name[256]; /* unidentified: the name, or the org */
+	enum name_state name_state;
+	enum signal via; /* known: the strongest signal of its groups */
+	uint64_t ips;    /* distinct addresses */
 	uint64_t messages, dmarc_pass, spf_aligned, dkim_aligned;
 	uint64_t quarantined, rejected;
 	enum region_evidence evidence; /* SES: the strongest of its groups */
@@ -47,5 +61,17 @@ int sources_collect(struct store *st, const struct store_filter *f,
                     struct err *e);
 
 void sources_view_free(struct sources_view *v);
+
+/* What the CSV's source column holds: the one address of an unidentified
+ * source, else its name. */
+const char *source_row_source(const struct source_row *r);
+
+/* What a table shows: source_row_source() with the DNS name beside it
+ * (source_names_label()). */
+void source_row_label(const struct source_row *r, char *out, size_t len);
+
+/* "confirmed" state as the CSV's source_name_confirmed: 1, 0, or -1 for
+ * no name (null). */
+int name_state_bool(enum name_state s);
 
 #endif

@@ -361,5 +361,7 @@ store_each_name(struct store *s,
     int (*cb)(void *arg, const struct store_name *n, struct err *e),
     void *arg, struct err *e)
 {
+	if (s->ops->each_name == NULL)
+		return 0; /* a backend that keeps no names has none */
 	return s->ops->each_name(s->impl, cb, arg, e);
 }
