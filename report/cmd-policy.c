@@ -37,6 +37,8 @@ static const struct column cols[] = {
     {"quarantine_at_pct100", NULL, COL_INT, 0},
     {"verdict", NULL, COL_TEXT, 0},
     {"reason", NULL, COL_TEXT, 0},
+    {"source_name", NULL, COL_TEXT, 0}, /* DNS: source-names.h */
+    {"source_name_confirmed", NULL, COL_BOOL, 0},
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -113,10 +115,25 @@ print_heading(FILE *f, const struct policy_domain *d)
 	output_text(f, 0, "", "", line, 100);
 }
 
+/* c: the source's cells (the table's, or the CSV's from "source" on);
+ * names: the CSV's source_name cell, or NULL; label: room for the
+ * table's SOURCE. */
 static void
-fill_source(const struct policy_source *s, int table, struct cell *c)
+fill_source(const struct policy_source *s, int table, struct cell *c,
+    struct cell *names, char *label, size_t len)
 {
-	c[0].s = s->name;
+	int confirmed = name_state_bool(s->name_state);
+
+	c[0].s = s->addr[0] ? s->addr : s->name;
+	if (table) {
+		policy_source_label(s, label, len);
+		c[0].s = label;
+	}
+	if (names != NULL) {
+		names[0].s = s->name_state != NAME_NONE ? s->dns_name : NULL;
+		names[1].i = confirmed == 1;
+		names[1].null = confirmed == -1;
+	}
 	c[1].s = s->region;
 	c[2].i = s->known;
 	c[3].i = (int64_t)s->messages;
@@ -130,7 +147,7 @@ static int
 print_table_domain(struct report_ctx *ctx, const struct policy_domain *d,
     size_t index, struct err *e)
 {
-	char reason[REASON_MAX];
+	char reason[REASON_MAX], label[SOURCE_LABEL_MAX];
 	uint64_t hidden_messages = 0;
 	struct cell c[NTABLE];
 	struct output out;
@@ -157,7 +174,7 @@ print_table_domain(struct report_ctx *ctx, const struct policy_domain *d,
 			continue;
 		}
 		memset(c, 0, sizeof(c));
-		fill_source(s, 1, c);
+		fill_source(s, 1, c, NULL, label, sizeof(label));
 		if (view_row(&out, c, e) == -1)
 			return -1;
 	}
@@ -218,10 +235,12 @@ print_flat_domain(struct output *out, const struct policy_domain *d,
 		memset(c, 0, sizeof(c));
 		fill_domain(d, first, last, reason, c);
 		if (d->nsources > 0) {
-			fill_source(&d->sources[i], 0, c + 14);
+			fill_source(&d->sources[i], 0, c + 14, c + 23, NULL,
+			    0);
 		} else {
 			c[16].null = c[17].null = c[18].null = 1;
 			c[19].null = c[20].null = 1;
+			c[24].null = 1;
 		}
 		if (view_row(out, c, e) == -1)
 			return -1;

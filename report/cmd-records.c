@@ -11,19 +11,18 @@
  * per signature, empty ones included, so that the n-th item of each
  * describes the n-th signature (issue 12).
  *
- * Rows stream from the store in report order; only the set of From
- * domains with healthy SES mail (for region-gap) is computed first, from
- * the grouped pass the ses command uses.
+ * The rows are view-records.c's (collected, streaming); this file
+ * renders them.  The names of addresses (source-names.h) fill
+ * parsedmarc's source_reverse_dns and source_base_domain (the
+ * organisational domain of a confirmed name only), and the table shows a
+ * name beside its address.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "align.h"
-#include "classify.h"
 #include "command.h"
-#include "diagnose.h"
-#include "strmap.h"
+#include "view-records.h"
 
 static const struct column cols[] = {
     {"org_name", NULL, COL_TEXT, 0},
@@ -62,11 +61,15 @@ static const struct column cols[] = {
     {"ses_region", NULL, COL_TEXT, 0},
     {"cause", NULL, COL_TEXT, 0},
     {"region_evidence", NULL, COL_TEXT, 0}, /* SES: ses-region.h */
+    {"source_reverse_dns", NULL, COL_TEXT, 0}, /* DNS: source-names.h */
+    {"source_base_domain", NULL, COL_TEXT, 0},
+    {"source_name_confirmed", NULL, COL_BOOL, 0},
+    {"name_evidence", NULL, COL_TEXT, 0},
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
-/* The table cannot hold 35 columns in 100: it shows the essentials (and
+/* The table cannot hold 40 columns in 100: it shows the essentials (and
  * says where the rest is). */
 static const struct column table_cols[] = {
     {"begin_date", "DAY", COL_TEXT, 0},
@@ -81,192 +84,36 @@ static const struct column table_cols[] = {
 
 #define NTABLE (sizeof(table_cols) / sizeof(table_cols[0]))
 
-/* A list of one record's items: pointers into the record (valid during
- * the callback) or into the walk's copy of the report's errors. */
-struct plist {
-	const char **v;
-	size_t n, cap;
-};
-
-/* Appends item, NULL included: a missing value keeps its place. */
-static int
-pl_add(struct plist *l, const char *item)
-{
-	const char **nv;
-	size_t cap;
-
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 8;
-		if ((nv = realloc(l->v, cap * sizeof(*nv))) == NULL)
-			return -1;
-		l->v = nv;
-		l->cap = cap;
-	}
-	l->v[l->n++] = item;
-	return 0;
-}
-
-enum {
-	L_DKIM_D,
-	L_DKIM_S,
-	L_DKIM_R,
-	L_SPF_D,
-	L_SPF_S,
-	L_SPF_R,
-	L_REASONS,
-	L_COMMENTS,
-	L_ERRORS,
-	L_COUNT
-};
-
-struct walk {
+struct render {
 	struct report_ctx *ctx;
-	struct strmap healthy;
 	struct output out;
 	int started; /* out is begun */
-	struct plist list[L_COUNT];
-	char *errors; /* the report's errors, split at newlines */
-	size_t errors_cap;
-	uint64_t rows;
+	char label[SOURCE_LABEL_MAX];
 };
-
-static int
-find_healthy(void *arg, const struct store_group *g, struct err *e)
-{
-	struct walk *w = arg;
-	struct sender snd;
-
-	if (g->header_from == NULL ||
-	    g->spf_aligned + g->dkim_aligned <= g->dmarc_pass)
-		return 0;
-	classify(w->ctx->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	    g->dkim, g->ndkim, &snd);
-	if (snd.ses &&
-	    strmap_upsert(&w->healthy, g->header_from, 1, NULL) == NULL)
-		return err_set(e, "out of memory");
-	return 0;
-}
-
-/* The report's errors, stored joined with newlines, as items. */
-static int
-split_errors(struct walk *w, const char *errors)
-{
-	size_t n = strlen(errors) + 1;
-	char *p, *nl, *np;
-
-	if (n > w->errors_cap) {
-		if ((np = realloc(w->errors, n)) == NULL)
-			return -1;
-		w->errors = np;
-		w->errors_cap = n;
-	}
-	memcpy(w->errors, errors, n);
-	for (p = w->errors; p != NULL; p = nl ? nl + 1 : NULL) {
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl = '\0';
-		if (pl_add(&w->list[L_ERRORS], p) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-build_lists(struct walk *w, const struct dmarc_meta *m,
-    const struct dmarc_record *r)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < L_COUNT; i++)
-		w->list[i].n = 0;
-	for (i = 0; i < r->ndkim; i++) {
-		const struct dmarc_dkim *d = &r->dkim_results[i];
-
-		/* a missing selector is written none in CSV, as parsedmarc
-		 * does, and null in JSON */
-		rc |= pl_add(&w->list[L_DKIM_D], d->domain);
-		rc |= pl_add(&w->list[L_DKIM_S], d->selector);
-		rc |= pl_add(&w->list[L_DKIM_R], d->result);
-	}
-	for (i = 0; i < r->nspf; i++) {
-		const struct dmarc_spf *sp = &r->spf_results[i];
-
-		rc |= pl_add(&w->list[L_SPF_D], sp->domain);
-		rc |= pl_add(&w->list[L_SPF_S], sp->scope);
-		rc |= pl_add(&w->list[L_SPF_R], sp->result);
-	}
-	for (i = 0; i < r->nreasons; i++) {
-		rc |= pl_add(&w->list[L_REASONS], r->reasons[i].type);
-		rc |= pl_add(&w->list[L_COMMENTS], r->reasons[i].comment);
-	}
-	if (m->errors != NULL && m->errors[0] != '\0')
-		rc |= split_errors(w, m->errors);
-	return rc;
-}
 
 /* Sets a list cell. */
 static void
-list(struct cell *c, const struct walk *w, int i)
+list(struct cell *c, const struct record_row *row, enum record_list i)
 {
-	c->v = w->list[i].v;
-	c->i = (int64_t)w->list[i].n;
+	c->v = row->list[i].v;
+	c->i = (int64_t)row->list[i].n;
 }
 
-static int
-one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
-    struct err *e)
+/* The CSV and JSON columns of one row. */
+static void
+fill(const struct record_row *row, struct cell *c)
 {
-	struct walk *w = arg;
-	struct report_ctx *ctx = w->ctx;
-	int table = ctx->format == &output_table;
-	struct cell c[NCOLS], tc[NTABLE];
-	char b[32], cause[160] = "";
-	struct sender snd;
-	int spf_ok = r->spf != NULL && strcmp(r->spf, "pass") == 0;
-	int dkim_ok = r->dkim != NULL && strcmp(r->dkim, "pass") == 0;
+	const struct dmarc_meta *m = row->m;
+	const struct dmarc_record *r = row->r;
+	const struct sender *snd = &row->snd;
 
-	if (!w->started) {
-		if (output_begin(&w->out, ctx->format, ctx->out,
-			table ? table_cols : cols, table ? NTABLE : NCOLS) == -1)
-			return err_set(e, "out of memory");
-		w->started = 1;
-	}
-	w->rows++;
-	if (build_lists(w, m, r) != 0)
-		return err_set(e, "out of memory");
-	classify(ctx->cl, r->source_ip, r->envelope_from, r->spf_results,
-	    r->nspf, r->dkim_results, r->ndkim, &snd);
-	if (snd.ses && (!spf_ok || !dkim_ok)) {
-		struct diag_input in;
-		unsigned causes;
-
-		memset(&in, 0, sizeof(in));
-		in.domain = m->domain;
-		in.source_ip = r->source_ip;
-		in.header_from = r->header_from;
-		in.envelope_from = r->envelope_from;
-		in.adkim = m->adkim;
-		in.aspf = m->aspf;
-		in.dkim = r->dkim_results;
-		in.ndkim = r->ndkim;
-		in.spf = r->spf_results;
-		in.nspf = r->nspf;
-		in.spf_fails = !spf_ok;
-		in.dkim_fails = !dkim_ok;
-		causes = diagnose(ctx->al, ctx->cl, &in, NULL);
-		if (strcmp(snd.region, REGION_UNKNOWN) != 0 && !spf_ok &&
-		    !dkim_ok && r->header_from != NULL &&
-		    strmap_get(&w->healthy, r->header_from) != NULL)
-			causes |= CAUSE_REGION_GAP;
-		causes_format(causes, cause, sizeof(cause));
-	}
-	memset(c, 0, sizeof(c));
+	memset(c, 0, sizeof(*c) * NCOLS);
 	c[0].s = m->org_name;
 	c[1].s = m->email;
 	c[2].s = m->report_id;
 	c[3].i = m->begin;
 	c[4].i = m->end;
-	list(&c[5], w, L_ERRORS);
+	list(&c[5], row, RL_ERRORS);
 	c[6].s = m->domain;
 	c[7].s = m->adkim;
 	c[8].s = m->aspf;
@@ -278,41 +125,70 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 	c[13].s = m->fo;
 	c[14].s = m->testing;
 	c[15].s = r->source_ip;
-	c[16].s = snd.name;
+	c[16].s = snd->name;
 	c[17].i = r->count;
-	c[18].i = spf_ok;
-	c[19].i = dkim_ok;
-	c[20].i = spf_ok || dkim_ok;
+	c[18].i = row->spf_ok;
+	c[19].i = row->dkim_ok;
+	c[20].i = row->spf_ok || row->dkim_ok;
 	c[21].s = r->disposition;
-	list(&c[22], w, L_REASONS);
-	list(&c[23], w, L_COMMENTS);
+	list(&c[22], row, RL_REASONS);
+	list(&c[23], row, RL_COMMENTS);
 	c[24].s = r->envelope_from;
 	c[25].s = r->header_from;
 	c[26].s = r->envelope_to;
-	list(&c[27], w, L_DKIM_D);
-	list(&c[28], w, L_DKIM_S);
-	list(&c[29], w, L_DKIM_R);
-	list(&c[30], w, L_SPF_D);
-	list(&c[31], w, L_SPF_S);
-	list(&c[32], w, L_SPF_R);
-	c[33].s = snd.ses ? snd.region : NULL;
-	c[34].s = snd.ses ? cause : NULL;
-	c[35].s = snd.ses ? region_evidence_name(snd.evidence) : NULL;
-	if (!table)
+	list(&c[27], row, RL_DKIM_DOMAINS);
+	list(&c[28], row, RL_DKIM_SELECTORS);
+	list(&c[29], row, RL_DKIM_RESULTS);
+	list(&c[30], row, RL_SPF_DOMAINS);
+	list(&c[31], row, RL_SPF_SCOPES);
+	list(&c[32], row, RL_SPF_RESULTS);
+	c[33].s = snd->ses ? snd->region : NULL;
+	c[34].s = snd->ses ? row->cause : NULL;
+	c[35].s = snd->ses ? region_evidence_name(snd->evidence) : NULL;
+	c[36].s = row->dns != NULL ? row->dns->name : NULL;
+	c[37].s = row->dns != NULL ? row->dns->org : NULL;
+	c[38].i = row->dns != NULL && row->dns->confirmed;
+	c[38].null = row->dns == NULL;
+	c[39].s = classify_signal_name(snd->via);
+}
+
+static int
+one(void *arg, const struct record_row *row, struct err *e)
+{
+	struct render *w = arg;
+	struct report_ctx *ctx = w->ctx;
+	int table = ctx->format == &output_table;
+	struct cell c[NCOLS], tc[NTABLE];
+	char b[32];
+
+	if (!w->started) {
+		if (output_begin(&w->out, ctx->format, ctx->out,
+			table ? table_cols : cols, table ? NTABLE : NCOLS) == -1)
+			return err_set(e, "out of memory");
+		w->started = 1;
+	}
+	if (!table) {
+		fill(row, c);
 		return output_row(&w->out, c) == -1
 			   ? err_set(e, "cannot write the output")
 			   : 0;
+	}
 	memset(tc, 0, sizeof(tc));
-	format_time(m->begin, b, sizeof(b));
+	format_time(row->m->begin, b, sizeof(b));
 	b[10] = '\0'; /* YYYY-MM-DD */
 	tc[0].s = b;
-	tc[1].s = m->org_name;
-	tc[2].s = r->source_ip;
-	tc[3].i = r->count;
-	tc[4].i = spf_ok;
-	tc[5].i = dkim_ok;
-	tc[6].s = r->header_from;
-	tc[7].s = cause;
+	tc[1].s = row->m->org_name;
+	tc[2].s = row->r->source_ip;
+	if (row->dns != NULL && row->r->source_ip != NULL) {
+		source_names_label(w->label, sizeof(w->label),
+		    row->r->source_ip, row->dns->name, row->dns->confirmed, 1);
+		tc[2].s = w->label;
+	}
+	tc[3].i = row->r->count;
+	tc[4].i = row->spf_ok;
+	tc[5].i = row->dkim_ok;
+	tc[6].s = row->r->header_from;
+	tc[7].s = row->cause;
 	return output_row(&w->out, tc) == -1
 		   ? err_set(e, "cannot write the output")
 		   : 0;
@@ -321,18 +197,17 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 static int
 records_run(struct report_ctx *ctx, struct err *e)
 {
-	struct walk w;
-	size_t i;
+	struct render w;
+	uint64_t rows = 0;
 	int rc;
 
 	if (tools_open(ctx, e) == -1)
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.ctx = ctx;
-	rc = store_each_group(ctx->st, &ctx->filter, find_healthy, &w, e);
-	if (rc == 0)
-		rc = store_each_record(ctx->st, &ctx->filter, one, &w, e);
-	if (rc == 0 && w.rows == 0) {
+	rc = records_collect(ctx->st, &ctx->filter, ctx->cl, ctx->al, one, &w,
+	    &rows, e);
+	if (rc == 0 && rows == 0) {
 		say_empty(ctx, "records");
 		/* scripts still get a header or an empty array */
 		if (ctx->format != &output_table) {
@@ -345,14 +220,10 @@ records_run(struct report_ctx *ctx, struct err *e)
 	}
 	if (w.started && output_end(&w.out) == -1 && rc == 0)
 		rc = err_set(e, "cannot write the output");
-	if (rc == 0 && w.rows > 0 && ctx->format == &output_table)
+	if (rc == 0 && rows > 0 && ctx->format == &output_table)
 		fprintf(ctx->out, "%llu record%s; --format csv or json gives "
 				  "all %zu columns.\n",
-		    (unsigned long long)w.rows, w.rows == 1 ? "" : "s", NCOLS);
-	for (i = 0; i < L_COUNT; i++)
-		free(w.list[i].v);
-	free(w.errors);
-	strmap_free(&w.healthy, NULL);
+		    (unsigned long long)rows, rows == 1 ? "" : "s", NCOLS);
 	return rc;
 }
 

@@ -1,9 +1,11 @@
 /*
  * cmd-reports.c - `dmarc-report reports`: one row per stored report.
+ * The rows are view-reports.c's; this file renders them.
  */
 #include <string.h>
 
 #include "command.h"
+#include "view-reports.h"
 
 /* CSV and JSON: the exact columns scripts rely on. */
 static const struct column cols[] = {
@@ -28,57 +30,60 @@ static const struct column table_cols[] = {
     {"messages", "MESSAGES", COL_INT, 0},
 };
 
-struct rows_ctx {
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+struct render {
 	struct report_ctx *ctx;
 	struct output out;
 	int started;
 };
 
 static int
-one(void *arg, const struct store_report_row *r)
+one(void *arg, const struct report_row *r, struct err *e)
 {
-	struct rows_ctx *rc = arg;
-	struct cell c[7];
-	int table = rc->ctx->format == &output_table;
+	struct render *w = arg;
+	struct cell c[NCOLS];
+	int table = w->ctx->format == &output_table;
 
-	if (!rc->started) {
-		if (output_begin(&rc->out, rc->ctx->format, rc->ctx->out,
-			table ? table_cols : cols, 7) == -1)
-			return -1;
-		rc->started = 1;
+	if (!w->started) {
+		if (output_begin(&w->out, w->ctx->format, w->ctx->out,
+			table ? table_cols : cols, NCOLS) == -1)
+			return err_set(e, "out of memory");
+		w->started = 1;
 	}
 	memset(c, 0, sizeof(c));
 	c[0].s = r->org_name;
 	c[1].s = r->report_id;
 	c[2].s = r->domain;
 	c[3].i = r->begin;
-	c[4].i = table ? (r->end - r->begin + 1800) / 3600 : r->end;
+	c[4].i = table ? r->hours : r->end;
 	c[5].i = (int64_t)r->records;
 	c[6].i = (int64_t)r->messages;
-	return output_row(&rc->out, c);
+	if (output_row(&w->out, c) == -1)
+		return err_set(e, "cannot write the output");
+	return 0;
 }
 
 static int
 reports_run(struct report_ctx *ctx, struct err *e)
 {
-	struct rows_ctx rc;
+	struct render w;
 
-	memset(&rc, 0, sizeof(rc));
-	rc.ctx = ctx;
-	if (store_each_report(ctx->st, &ctx->filter, one, &rc, e) == -1)
+	memset(&w, 0, sizeof(w));
+	w.ctx = ctx;
+	if (reports_collect(ctx->st, &ctx->filter, one, &w, NULL, e) == -1) {
+		if (w.started)
+			output_end(&w.out);
 		return -1;
-	if (!rc.started) {
+	}
+	if (!w.started) {
 		say_empty(ctx, "reports");
 		if (ctx->format == &output_table)
 			return 0;
 		/* scripts still get a header or an empty array */
-		if (output_begin(&rc.out, ctx->format, ctx->out, cols,
-			sizeof(cols) / sizeof(cols[0])) == -1)
-			return err_set(e, "output failed");
+		return view_empty(ctx, cols, NCOLS, e);
 	}
-	if (output_end(&rc.out) == -1)
-		return err_set(e, "cannot write the output");
-	return 0;
+	return view_end(&w.out, e);
 }
 
 const struct command cmd_reports = {"reports",

@@ -17,6 +17,7 @@
 /* While summing: per domain, its sources. */
 struct acc_domain {
 	struct strmap sources; /* name US region -> struct policy_source */
+	struct strmap addrs;   /* name US region US ip: addresses counted */
 	uint64_t messages, dmarc_pass;
 };
 
@@ -27,6 +28,36 @@ struct walk {
 	struct policy_domain *out;
 	size_t n, cap;
 };
+
+/* An unidentified source's addresses: the one it has, with its DNS name,
+ * or how many (the organisation's, grouped by name). */
+static int
+count_address(struct acc_domain *d, struct policy_source *s, const char *key,
+              const char *ip, const struct source_name *dns)
+{
+	const char *parts[2] = {key, ip};
+	char k[512];
+	int created;
+
+	strmap_key(k, sizeof(k), parts, 2);
+	if (strmap_upsert(&d->addrs, k, 1, &created) == NULL)
+		return -1;
+	if (!created)
+		return 0;
+	if (++s->ips > 1) {
+		snprintf(s->dns_name, sizeof(s->dns_name), "%s", s->name);
+		s->addr[0] = '\0';
+		s->name_state = NAME_CONFIRMED;
+		return 0;
+	}
+	snprintf(s->addr, sizeof(s->addr), "%s", ip);
+	if (dns != NULL) {
+		snprintf(s->dns_name, sizeof(s->dns_name), "%s", dns->name);
+		s->name_state = dns->confirmed ? NAME_CONFIRMED
+		                               : NAME_UNCONFIRMED;
+	}
+	return 0;
+}
 
 static int
 add_group(void *arg, const struct store_group *g, struct err *e)
@@ -52,6 +83,9 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 		snprintf(s->region, sizeof(s->region), "%s", id.region);
 		s->known = id.snd.name != NULL;
 	}
+	if (!s->known && g->source_ip != NULL &&
+	    count_address(d, s, key, g->source_ip, id.dns) == -1)
+		return err_set(e, "out of memory");
 	s->messages += g->messages;
 	s->dmarc_pass += g->dmarc_pass;
 	d->messages += g->messages;
@@ -64,14 +98,16 @@ by_messages(const void *a, const void *b)
 {
 	const struct policy_source *x = a, *y = b;
 
-	return source_cmp(x->messages, x->name, x->region, y->messages,
-	    y->name, y->region);
+	return source_cmp(x->messages, x->addr[0] ? x->addr : x->name,
+	    x->region, y->messages, y->addr[0] ? y->addr : y->name,
+	    y->region);
 }
 
 static void
 free_acc(void *v)
 {
 	strmap_free(&((struct acc_domain *)v)->sources, NULL);
+	strmap_free(&((struct acc_domain *)v)->addrs, NULL);
 }
 
 static void
@@ -315,6 +351,7 @@ put_flagged(struct text *t, const struct policy_domain *d, int known,
             size_t max)
 {
 	size_t i, k = 0, more = 0;
+	char label[SOURCE_LABEL_MAX];
 
 	for (i = 0; i < d->nsources; i++) {
 		const struct policy_source *s = &d->sources[i];
@@ -325,8 +362,9 @@ put_flagged(struct text *t, const struct policy_domain *d, int known,
 			more++;
 			continue;
 		}
+		policy_source_label(s, label, sizeof(label));
 		put(t, "%s%s%s%s (%llu of %llu message%s failing)",
-		    k++ ? ", " : "", s->name, s->region[0] ? " " : "",
+		    k++ ? ", " : "", label, s->region[0] ? " " : "",
 		    s->region,
 		    (unsigned long long)(s->messages - s->dmarc_pass),
 		    (unsigned long long)s->messages, plural(s->messages));
@@ -380,4 +418,12 @@ policy_reason(const struct policy_domain *d, char *out, size_t len)
 		put(&t, " -- unidentified: is it yours? add it to the sources "
 		        "file.");
 	}
+}
+
+void
+policy_source_label(const struct policy_source *s, char *out, size_t len)
+{
+	source_names_label(out, len, s->addr[0] ? s->addr : s->name,
+	                   s->name_state != NAME_NONE ? s->dns_name : NULL,
+	                   s->name_state == NAME_CONFIRMED, s->ips);
 }

@@ -23,6 +23,10 @@
  * mail (override reasons), and sp/np govern subdomains when published
  * differently.
  *
+ * An unidentified source is its address, or the organisational domain of
+ * its confirmed DNS name (one source for the organisation's addresses),
+ * as in `sources` (view-sources.h).
+ *
  * Promises: domains in name order; sources most messages first, then name
  * and region; the model owns its memory (policy_view_free) and holds no
  * pointer into the store.
@@ -36,6 +40,7 @@
 #include "classify.h"
 #include "err.h"
 #include "store.h"
+#include "view-sources.h"
 
 /* The default of --tolerance and [report] tolerance, in percent. */
 #define TOLERANCE_DEFAULT 0.5
@@ -51,9 +56,13 @@ enum verdict {
 };
 
 struct policy_source {
-	char name[128];          /* sender's name, or the address */
+	char name[256];          /* sender's name, the address, or the org */
 	char region[REGION_MAX]; /* SES only, else "" */
 	int known;               /* identified by the table or the file */
+	/* unidentified: as in view-sources.h (source_row) */
+	char addr[256], dns_name[256];
+	enum name_state name_state;
+	uint64_t ips;
 	int flagged;             /* blocks the verdict (see above) */
 	uint64_t messages, dmarc_pass;
 };
@@ -105,5 +114,10 @@ void policy_reason(const struct policy_domain *d, char *out, size_t len);
 /* What p=quarantine at pct would have caught: the failing messages
  * sampled. */
 uint64_t policy_at_pct(const struct policy_source *s, unsigned pct);
+
+/* The source as a table and the reason show it: the name, or the address
+ * with its DNS name (source_names_label()). */
+void policy_source_label(const struct policy_source *s, char *out,
+                         size_t len);
 
 #endif
