@@ -54,7 +54,9 @@ static const struct help_column reports_columns[] = {
 
 static const struct help_column sources_columns[] = {
     {"source", "the sender (Amazon SES, Google Workspace, one of "
-	       "--sources...), else the source IP address"},
+	       "--sources...), else the source IP address, or the "
+	       "organisational domain of the confirmed DNS names of several "
+	       "unidentified addresses"},
     {"region", "the Amazon SES region; empty for other senders"},
     {"ips", "distinct source addresses seen for it"},
     {"messages", "all its messages"},
@@ -67,6 +69,15 @@ static const struct help_column sources_columns[] = {
     {"region_evidence", "for SES: what named the region (mail-from, "
 			"dkim-selector, ptr, ip, none); empty for others"},
     {"domain", "the reports' policy domain (a row per source and domain)"},
+    {"source_name", "unidentified sources: the address's DNS name (PTR), or "
+		    "the organisational domain of several; empty without "
+		    "one"},
+    {"source_name_confirmed", "whether that name is forward-confirmed (its "
+			      "A/AAAA hold the address); only a confirmed "
+			      "name groups or classifies; empty without a "
+			      "name"},
+    {"name_evidence", "identified sources: what named the sender "
+		      "(mail-from, dkim, ip, ptr: its confirmed DNS name)"},
     {NULL, NULL},
 };
 
@@ -134,6 +145,14 @@ static const struct help_column records_columns[] = {
     {"ses_region", "the Amazon SES region; empty when not SES mail"},
     {"cause", "as for ses, for this record"},
     {"region_evidence", "as for ses, for this record"},
+    {"source_reverse_dns", "the address's DNS name (PTR), confirmed or not "
+			   "(dmarc-report resolve looks names up)"},
+    {"source_base_domain", "the organisational domain of a confirmed name; "
+			   "empty for an unconfirmed one"},
+    {"source_name_confirmed", "whether the name is forward-confirmed; "
+			      "empty without a name"},
+    {"name_evidence", "what named the sender (mail-from, dkim, ip, ptr); "
+		      "empty for unknown sources"},
     {NULL, NULL},
 };
 
@@ -164,6 +183,8 @@ static const struct help_column policy_columns[] = {
 			     "quarantined"},
     {"verdict", "ready, not-ready, or review (no message to judge)"},
     {"reason", "the sentence that explains the verdict"},
+    {"source_name", "as in sources: an unidentified source's DNS name"},
+    {"source_name_confirmed", "as in sources"},
     {NULL, NULL},
 };
 

@@ -94,7 +94,8 @@ class Verdicts(Case):
         self.assertIn("1 unidentified source fails", reason)
         # columns: the old ones first, in their order; the new ones appended
         header = self.report("policy", "--format", "csv").stdout.split(b"\r\n", 1)[0].decode()
-        self.assertTrue(header.endswith(",quarantine_at_pct100,verdict,reason"), header)
+        self.assertTrue(header.endswith(",quarantine_at_pct100,verdict,reason,"
+                                        "source_name,source_name_confirmed"), header)
         text = flat(self.report("policy"))
         self.assertIn("Not ready to tighten", text)
         self.assertIn("unidentified: is it yours? add it to the sources file", text)

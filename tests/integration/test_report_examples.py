@@ -179,7 +179,7 @@ class Examples(Case):
         self.assertExit(proc, EX_OK)
         self.assertTrue(proc.stdout.startswith(
             b"source,region,ips,messages,dmarc_pass,spf_aligned,dkim_aligned,quarantined,"
-            b"rejected,region_evidence,domain\r\n"))
+            b"rejected,region_evidence,domain,source_name,source_name_confirmed,name_evidence\r\n"))
 
     def test_sources(self):
         rows = self.csv("sources")
@@ -264,7 +264,8 @@ class Examples(Case):
             "source_name", "count", "spf_aligned", "dkim_aligned", "dmarc_aligned", "disposition",
             "policy_override_reasons", "policy_override_comments", "envelope_from", "header_from",
             "envelope_to", "dkim_domains", "dkim_selectors", "dkim_results", "spf_domains",
-            "spf_scopes", "spf_results", "ses_region", "cause", "region_evidence"]))
+            "spf_scopes", "spf_results", "ses_region", "cause", "region_evidence",
+            "source_reverse_dns", "source_base_domain", "source_name_confirmed", "name_evidence"]))
         rows = list(csv.DictReader(io.StringIO(proc.stdout.decode(), newline="")))
         self.assertEqual(len(rows), 46)
         self.assertEqual(sum(int(r["count"]) for r in rows), 7693)
