@@ -67,9 +67,9 @@ ses_spf_verdict(const struct classify_input *in)
 		const char *res = in->spf[i].result;
 
 		if ((in->spf[i].scope != NULL &&
-			strcmp(in->spf[i].scope, "helo") == 0) ||
+		     strcmp(in->spf[i].scope, "helo") == 0) ||
 		    !ses_domain_region(in->spf[i].domain, region,
-			sizeof(region)) ||
+		                       sizeof(region)) ||
 		    res == NULL)
 			continue;
 		if (strcmp(res, "pass") == 0)
@@ -81,8 +81,7 @@ ses_spf_verdict(const struct classify_input *in)
 }
 
 int
-classify_in_transit(const struct classifier *c,
-    const struct classify_input *in)
+classify_in_transit(const struct classifier *c, const struct classify_input *in)
 {
 	char region[REGION_MAX];
 	int verdict = ses_spf_verdict(in), broken = verdict == -1;
@@ -107,7 +106,6 @@ classify_in_transit(const struct classifier *c,
 		return 0;
 	return !ses_ptr_region(in->ptr, region, sizeof(region));
 }
-
 
 const char *
 classify_signal_name(enum signal s)

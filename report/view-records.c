@@ -56,7 +56,7 @@ find_healthy(void *arg, const struct store_group *g, struct err *e)
 	    g->spf_aligned + g->dkim_aligned <= g->dmarc_pass)
 		return 0;
 	classify(w->cl, g->source_ip, g->envelope_from, g->spf, g->nspf,
-	    g->dkim, g->ndkim, &snd);
+	         g->dkim, g->ndkim, &snd);
 	if (snd.ses &&
 	    strmap_upsert(&w->healthy, g->header_from, 1, NULL) == NULL)
 		return err_set(e, "out of memory");
@@ -88,7 +88,7 @@ split_errors(struct walk *w, const char *errors)
 
 static int
 build_lists(struct walk *w, const struct dmarc_meta *m,
-    const struct dmarc_record *r)
+            const struct dmarc_record *r)
 {
 	size_t i;
 	int rc = 0;
@@ -121,7 +121,7 @@ build_lists(struct walk *w, const struct dmarc_meta *m,
 /* Why failing SES mail fails (diagnose.h), into row->cause. */
 static void
 find_cause(const struct walk *w, const struct dmarc_meta *m,
-    const struct dmarc_record *r, struct record_row *row)
+           const struct dmarc_record *r, struct record_row *row)
 {
 	struct diag_input in;
 	unsigned causes;
@@ -167,8 +167,8 @@ one(void *arg, const struct dmarc_meta *m, const struct dmarc_record *r,
 		row.list[i].v = w->list[i].v;
 		row.list[i].n = w->list[i].n;
 	}
-	classify(w->cl, r->source_ip, r->envelope_from, r->spf_results,
-	    r->nspf, r->dkim_results, r->ndkim, &row.snd);
+	classify(w->cl, r->source_ip, r->envelope_from, r->spf_results, r->nspf,
+	         r->dkim_results, r->ndkim, &row.snd);
 	if (row.snd.ses && (!row.spf_ok || !row.dkim_ok))
 		find_cause(w, m, r, &row);
 	row.dns = source_names_get(classify_names(w->cl), r->source_ip);

@@ -48,11 +48,11 @@ struct record_items {
 };
 
 struct record_row {
-	const struct dmarc_meta *m;   /* the report's header */
-	const struct dmarc_record *r; /* the record */
-	int spf_ok, dkim_ok;          /* the receiver's verdicts */
-	struct sender snd;            /* with the PTR name, if confirmed */
-	char cause[160];              /* SES failing: the causes, else "" */
+	const struct dmarc_meta *m;    /* the report's header */
+	const struct dmarc_record *r;  /* the record */
+	int spf_ok, dkim_ok;           /* the receiver's verdicts */
+	struct sender snd;             /* with the PTR name, if confirmed */
+	char cause[160];               /* SES failing: the causes, else "" */
 	const struct source_name *dns; /* the address's name, or NULL */
 	struct record_items list[RL_COUNT];
 };
