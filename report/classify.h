@@ -111,7 +111,8 @@ const char *classify_signal_name(enum signal s);
 void classify_record(const struct classifier *c,
     const struct classify_input *in, struct sender *out);
 
-/* classify_record() without a PTR name. */
+/* classify_record() without a PTR name of its own: the names attached
+ * (classify_attach_names()) may still give one. */
 void classify(const struct classifier *c, const char *source_ip,
     const char *envelope_from, const struct dmarc_spf *spf, size_t nspf,
     const struct dmarc_dkim *dkim, size_t ndkim, struct sender *out);
