@@ -5,6 +5,8 @@
  *   store-pg.c        the location, connection, migrations, batches
  *   store-pg-write.c  reports: staging by COPY, the move, the rollup
  *   store-pg-query.c  the queries report/ needs, and the table of ops
+ *   store-pg-other.c  TLS and failure reports, names of addresses
+ *   store-pg-remove.c a salvaged copy replaced, retention (prune)
  *
  * Writing: one transaction per batch (store_batch_begin/commit), a
  * savepoint per report.  A report's records and results are streamed with
@@ -33,6 +35,9 @@ struct pg {
 	struct buf copy; /* COPY data not yet sent */
 	struct store_payload *raw_new; /* payload stored by this report */
 	int64_t raw_id;
+	/* the ingest log lines of the salvaged copy this report replaces
+	 * (store-pg-remove.c), as a bigint[] literal; NULL if none */
+	char *replaced_logs;
 };
 
 /* Fills e with the connection's or result's error: "<what>: <message>
@@ -44,6 +49,45 @@ int pg_err(struct pg *p, const PGresult *r, struct err *e, const char *what);
 PGresult *pg_exec(struct pg *p, const char *sql, int n,
     const char *const *params, ExecStatusType want, struct err *e,
     const char *what);
+
+/* store-pg-write.c: COPY into staging, opened and ended; a payload
+ * stored (raw->stored_id set, p->raw_new remembers it). */
+int pg_copy_start(struct pg *p, struct err *e);
+int pg_copy_end(struct pg *p, const char *cancel, struct err *e);
+int pg_store_raw(struct pg *p, struct store_payload *raw, struct err *e);
+
+/* store-pg-remove.c: taking reports out again */
+int pg_report_replace(void *impl, int64_t old, int *replaced, struct err *e);
+/* After the report `id` that replaced a salvaged copy is stored: the old
+ * copy's log lines name it.  No-op when nothing was replaced. */
+int pg_replace_relog(struct pg *p, int64_t id, struct err *e);
+void pg_replace_forget(struct pg *p);
+int pg_prune(void *impl, const struct store_prune *pr,
+    struct store_prune_result *r, struct err *e);
+/* Runs sql ($1: the report ids' bigint[] ...) in the open transaction. */
+int pg_run(struct pg *p, const char *sql, struct err *e, const char *what);
+
+/* store-pg-other.c: TLS and failure reports, names of addresses */
+int pg_tls_report(void *impl, const struct tlsrpt_report *r,
+    struct store_payload *raw, const char *source, const char *member,
+    enum store_outcome *outcome, int64_t *id, struct err *e);
+int pg_failure_report(void *impl, const struct arf_report *r,
+    const char *source, enum store_outcome *outcome, int64_t *id,
+    struct err *e);
+int pg_each_tls_day(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_tls_day *d, struct err *e),
+    void *arg, struct err *e);
+int pg_each_failure(void *impl, const struct store_filter *f,
+    int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
+    void *arg, struct err *e);
+int pg_names_due(void *impl, int64_t now, size_t limit,
+    int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
+    struct err *e);
+int pg_names_put(void *impl, const struct store_name *names, size_t n,
+    struct err *e);
+int pg_each_name(void *impl,
+    int (*cb)(void *arg, const struct store_name *n, struct err *e),
+    void *arg, struct err *e);
 
 /* store-pg.c */
 int pg_claims(const char *location);
@@ -77,6 +121,49 @@ int pg_imap_get(void *impl, const char *mailbox, uint32_t *uidvalidity,
     uint32_t *last_uid, int *found, struct err *e);
 int pg_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
     uint32_t last_uid, struct err *e);
+
+/* Seconds since 1970 of a timestamptz column, as SQLite stores times. */
+#define PG_EPOCH(col) "extract(epoch FROM " col ")::bigint"
+
+/* The results of record r (a row of records) as one text, as the rollup
+ * keys them and lists.c reads them (migrations.h: TRAFFIC_LIST_SQL). */
+#define PG_LIST3(a, b, c, table)                                             \
+	"(SELECT string_agg(coalesce(" a ", '') || chr(31) || coalesce(" b   \
+	", '') || chr(31) || coalesce(" c ", ''), chr(30) ORDER BY idx) "    \
+	"FROM " table " x WHERE x.report = r.report AND x.rec = r.rec AND "  \
+	"x.begin_ts = r.begin_ts)"
+
+/* The end of every INSERT INTO traffic: rows of the same key add up. */
+#define PG_TRAFFIC_UPSERT                                                    \
+	"ON CONFLICT (day, domain, adkim, aspf, source_ip, header_from, "    \
+	"envelope_from, dkim, spf) DO UPDATE SET "                          \
+	"records = traffic.records + excluded.records, "                    \
+	"messages = traffic.messages + excluded.messages, "                 \
+	"dkim_aligned = traffic.dkim_aligned + excluded.dkim_aligned, "     \
+	"spf_aligned = traffic.spf_aligned + excluded.spf_aligned, "        \
+	"dmarc_pass = traffic.dmarc_pass + excluded.dmarc_pass, "           \
+	"quarantined = traffic.quarantined + excluded.quarantined, "        \
+	"rejected = traffic.rejected + excluded.rejected"
+
+/* A query: head + " AND column IN ($3, ...)" for the filter's domains +
+ * tail, with the period as $1, $2 (seconds, or days with `days`). */
+#define PG_MAX_PARAMS 300
+struct pg_query {
+	char sql[8192];
+	const char *params[PG_MAX_PARAMS];
+	char since[32], until[32];
+	int n;
+};
+int pg_query_build(struct pg_query *q, const char *head, const char *column,
+    const char *tail, const struct store_filter *f, int days, struct err *e,
+    const char *what);
+/* Runs q, calling row() for each row as it arrives (single-row mode). */
+int pg_stream(struct pg *p, const struct pg_query *q,
+    int (*row)(const PGresult *r, void *arg, struct err *e), void *arg,
+    struct err *e, const char *what);
+/* Row 0's column: NULL for SQL NULL; 0 for NULL. */
+const char *pg_text(const PGresult *r, int col);
+int64_t pg_i64(const PGresult *r, int col);
 
 /* store-pg-query.c */
 int pg_each_report(void *impl, const struct store_filter *f,

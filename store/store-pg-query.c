@@ -18,8 +18,6 @@
 #include "lists.h"
 #include "pg-impl.h"
 
-#define EPOCH(col) "extract(epoch FROM " col ")::bigint"
-#define MAX_PARAMS 300
 
 /* Appends " AND column IN ($first, ...)" for the filter's domains: only
  * the number of placeholders comes from the input. */
@@ -42,20 +40,13 @@ filter_sql(char *sql, size_t len, const char *column,
 		    i ? ", " : "", first + i);
 	if (n > 0 && used < len)
 		used += (size_t)snprintf(sql + used, len - used, ")");
-	return used < len && first + n < MAX_PARAMS ? 0 : -1;
+	return used < len && first + n < PG_MAX_PARAMS ? 0 : -1;
 }
 
 /* The query head + domain filter + tail, and its parameters: the period
  * as $1, $2 (seconds, or days with `days`), then the domains. */
-struct query {
-	char sql[8192];
-	const char *params[MAX_PARAMS];
-	char since[32], until[32];
-	int n;
-};
-
-static int
-build(struct query *q, const char *head, const char *column,
+int
+pg_query_build(struct pg_query *q, const char *head, const char *column,
     const char *tail, const struct store_filter *f, int days, struct err *e,
     const char *what)
 {
@@ -91,8 +82,8 @@ build(struct query *q, const char *head, const char *column,
 
 /* Runs the query, calling row() for each row as it arrives.  A row() that
  * fails stops the query on the server. */
-static int
-stream(struct pg *p, const struct query *q,
+int
+pg_stream(struct pg *p, const struct pg_query *q,
     int (*row)(const PGresult *r, void *arg, struct err *e), void *arg,
     struct err *e, const char *what)
 {
@@ -128,14 +119,14 @@ stream(struct pg *p, const struct query *q,
 	return rc;
 }
 
-static const char *
-text(const PGresult *r, int col)
+const char *
+pg_text(const PGresult *r, int col)
 {
 	return PQgetisnull(r, 0, col) ? NULL : PQgetvalue(r, 0, col);
 }
 
-static int64_t
-i64(const PGresult *r, int col)
+int64_t
+pg_i64(const PGresult *r, int col)
 {
 	return PQgetisnull(r, 0, col) ? 0 : strtoll(PQgetvalue(r, 0, col), NULL,
 						 10);
@@ -154,38 +145,42 @@ report_row(const PGresult *r, void *arg, struct err *e)
 	struct report_walk *w = arg;
 	struct store_report_row row;
 
-	row.org_name = text(r, 0);
-	row.report_id = text(r, 1);
-	row.domain = text(r, 2);
-	row.begin = i64(r, 3);
-	row.end = i64(r, 4);
-	row.records = (uint64_t)i64(r, 5);
-	row.messages = (uint64_t)i64(r, 6);
-	row.salvaged = (int)i64(r, 7);
+	row.org_name = pg_text(r, 0);
+	row.report_id = pg_text(r, 1);
+	row.domain = pg_text(r, 2);
+	row.begin = pg_i64(r, 3);
+	row.end = pg_i64(r, 4);
+	row.records = (uint64_t)pg_i64(r, 5);
+	row.messages = (uint64_t)pg_i64(r, 6);
+	row.salvaged = (int)pg_i64(r, 7);
 	if (w->cb(w->arg, &row) == -1)
 		return err_set(e, "output failed");
 	return 0;
 }
 
-/* Ties in (begin, org_name, report_id) come in the order they were
- * stored, as SQLite's sort leaves its index's rowid order. */
+/* As sq_each_report(): the organisation ASCII case-insensitively first
+ * (lower() folds ASCII only under the "C" collation, as SQLite's
+ * NOCASE); ties in (begin, org_name, report_id) come in the order they
+ * were stored, as SQLite's sort leaves its index's rowid order. */
 int
 pg_each_report(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_report_row *r), void *arg,
     struct err *e)
 {
 	struct report_walk w = {cb, arg};
-	struct query q;
+	struct pg_query q;
 
-	if (build(&q,
-		"SELECT org_name, report_id, domain, " EPOCH("begin_ts") ", "
-		EPOCH("end_ts") ", record_count, message_count, salvaged FROM "
+	if (pg_query_build(&q,
+		"SELECT org_name, report_id, domain, " PG_EPOCH("begin_ts") ", "
+		PG_EPOCH("end_ts") ", record_count, message_count, salvaged FROM "
 		"reports WHERE begin_ts >= to_timestamp($1::float8) AND "
 		"begin_ts < to_timestamp($2::float8)",
-		"domain", " ORDER BY begin_ts, org_name, report_id, id", f, 0, e,
+		"domain",
+		" ORDER BY begin_ts, lower(org_name), org_name, report_id, id", f,
+		0, e,
 		"cannot query reports") == -1)
 		return -1;
-	return stream(impl, &q, report_row, &w, e, "cannot query reports");
+	return pg_stream(impl, &q, report_row, &w, e, "cannot query reports");
 }
 
 /* --- groups ------------------------------------------------------------- */
@@ -199,7 +194,7 @@ struct group_walk {
 static const char *
 key(const PGresult *r, int col)
 {
-	const char *s = text(r, col);
+	const char *s = pg_text(r, col);
 
 	return s != NULL && s[0] != '\0' ? s : NULL;
 }
@@ -211,7 +206,7 @@ group_row(const PGresult *r, void *arg, struct err *e)
 	struct store_group g;
 
 	memset(&g, 0, sizeof(g));
-	g.domain = text(r, 0);
+	g.domain = pg_text(r, 0);
 	g.adkim = key(r, 1);
 	g.aspf = key(r, 2);
 	g.source_ip = key(r, 3);
@@ -226,7 +221,7 @@ group_row(const PGresult *r, void *arg, struct err *e)
 	g.ndkim = w->l.t[0].n;
 	g.spf = w->l.spf;
 	g.nspf = w->l.t[1].n;
-	g.records = (uint64_t)i64(r, 8);
+	g.records = (uint64_t)pg_i64(r, 8);
 	g.messages = lists_count(strtod(PQgetvalue(r, 0, 9), NULL));
 	g.dkim_aligned = lists_count(strtod(PQgetvalue(r, 0, 10), NULL));
 	g.spf_aligned = lists_count(strtod(PQgetvalue(r, 0, 11), NULL));
@@ -244,13 +239,13 @@ pg_each_group(void *impl, const struct store_filter *f,
     void *arg, struct err *e)
 {
 	struct group_walk w;
-	struct query q;
+	struct pg_query q;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.cb = cb;
 	w.arg = arg;
-	if (build(&q,
+	if (pg_query_build(&q,
 		"SELECT domain, adkim, aspf, source_ip, header_from, "
 		"envelope_from, dkim, spf, sum(records)::bigint, "
 		"sum(messages::float8), sum(dkim_aligned::float8), "
@@ -261,7 +256,7 @@ pg_each_group(void *impl, const struct store_filter *f,
 		" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
 		f, 1, e, "cannot summarise the records") == -1)
 		return -1;
-	rc = stream(impl, &q, group_row, &w, e, "cannot summarise the records");
+	rc = pg_stream(impl, &q, group_row, &w, e, "cannot summarise the records");
 	lists_free(&w.l);
 	return rc;
 }
@@ -285,36 +280,36 @@ record_row(const PGresult *res, void *arg, struct err *e)
 
 	memset(&m, 0, sizeof(m));
 	memset(&r, 0, sizeof(r));
-	m.org_name = text(res, 0);
-	m.org_name_derived = (int)i64(res, 1);
-	m.email = text(res, 2);
-	m.extra_contact_info = text(res, 3);
-	m.report_id = text(res, 4);
-	m.begin = i64(res, 5);
-	m.end = i64(res, 6);
+	m.org_name = pg_text(res, 0);
+	m.org_name_derived = (int)pg_i64(res, 1);
+	m.email = pg_text(res, 2);
+	m.extra_contact_info = pg_text(res, 3);
+	m.report_id = pg_text(res, 4);
+	m.begin = pg_i64(res, 5);
+	m.end = pg_i64(res, 6);
 	m.has_begin = m.has_end = 1;
-	m.errors = text(res, 7);
-	m.generator = text(res, 8);
-	m.version = text(res, 9);
-	m.xmlns = text(res, 10);
-	m.domain = text(res, 11);
-	m.adkim = text(res, 12);
-	m.aspf = text(res, 13);
-	m.p = text(res, 14);
-	m.sp = text(res, 15);
-	m.np = text(res, 16);
-	m.pct = PQgetisnull(res, 0, 17) ? -1 : (int)i64(res, 17);
-	m.fo = text(res, 18);
-	m.testing = text(res, 19);
-	m.discovery_method = text(res, 20);
-	r.source_ip = text(res, 21);
-	r.count = i64(res, 22);
-	r.disposition = text(res, 23);
-	r.dkim = text(res, 24);
-	r.spf = text(res, 25);
-	r.header_from = text(res, 26);
-	r.envelope_from = text(res, 27);
-	r.envelope_to = text(res, 28);
+	m.errors = pg_text(res, 7);
+	m.generator = pg_text(res, 8);
+	m.version = pg_text(res, 9);
+	m.xmlns = pg_text(res, 10);
+	m.domain = pg_text(res, 11);
+	m.adkim = pg_text(res, 12);
+	m.aspf = pg_text(res, 13);
+	m.p = pg_text(res, 14);
+	m.sp = pg_text(res, 15);
+	m.np = pg_text(res, 16);
+	m.pct = PQgetisnull(res, 0, 17) ? -1 : (int)pg_i64(res, 17);
+	m.fo = pg_text(res, 18);
+	m.testing = pg_text(res, 19);
+	m.discovery_method = pg_text(res, 20);
+	r.source_ip = pg_text(res, 21);
+	r.count = pg_i64(res, 22);
+	r.disposition = pg_text(res, 23);
+	r.dkim = pg_text(res, 24);
+	r.spf = pg_text(res, 25);
+	r.header_from = pg_text(res, 26);
+	r.envelope_from = pg_text(res, 27);
+	r.envelope_to = pg_text(res, 28);
 	for (i = 0; i < 3; i++) {
 		const unsigned char *t = PQgetisnull(res, 0, 29 + i)
 					     ? NULL
@@ -336,12 +331,6 @@ record_row(const PGresult *res, void *arg, struct err *e)
 	return w->cb(w->arg, &m, &r, e);
 }
 
-#define LIST3(a, b, c, table)                                                \
-	"(SELECT string_agg(coalesce(" a ", '') || chr(31) || coalesce(" b   \
-	", '') || chr(31) || coalesce(" c ", ''), chr(30) ORDER BY idx) "    \
-	"FROM " table " x WHERE x.report = r.report AND x.rec = r.rec AND "  \
-	"x.begin_ts = r.begin_ts)"
-
 int
 pg_each_record(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct dmarc_meta *m,
@@ -349,23 +338,23 @@ pg_each_record(void *impl, const struct store_filter *f,
     void *arg, struct err *e)
 {
 	struct record_walk w;
-	struct query q;
+	struct pg_query q;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
 	w.cb = cb;
 	w.arg = arg;
-	if (build(&q,
+	if (pg_query_build(&q,
 		"SELECT rp.org_name, rp.org_name_derived, rp.email, "
-		"rp.extra_contact_info, rp.report_id, " EPOCH("rp.begin_ts") ", "
-		EPOCH("rp.end_ts") ", rp.errors, rp.generator, rp.version, "
+		"rp.extra_contact_info, rp.report_id, " PG_EPOCH("rp.begin_ts") ", "
+		PG_EPOCH("rp.end_ts") ", rp.errors, rp.generator, rp.version, "
 		"rp.xmlns, rp.domain, rp.adkim, rp.aspf, rp.p, rp.sp, rp.np, "
 		"rp.pct, rp.fo, rp.testing, rp.discovery_method, "
 		"host(r.source_ip), r.count, r.disposition, r.dkim, r.spf, "
 		"r.header_from, r.envelope_from, r.envelope_to, "
-		LIST3("domain", "selector", "result", "dkim_results") ", "
-		LIST3("domain", "scope", "result", "spf_results") ", "
-		LIST3("type", "comment", "type_original", "override_reasons")
+		PG_LIST3("domain", "selector", "result", "dkim_results") ", "
+		PG_LIST3("domain", "scope", "result", "spf_results") ", "
+		PG_LIST3("type", "comment", "type_original", "override_reasons")
 		" FROM reports rp JOIN records r ON r.report = rp.id AND "
 		"r.begin_ts = rp.begin_ts WHERE rp.begin_ts >= "
 		"to_timestamp($1::float8) AND rp.begin_ts < "
@@ -373,7 +362,7 @@ pg_each_record(void *impl, const struct store_filter *f,
 		"rp.domain", " ORDER BY rp.begin_ts, rp.id, r.rec", f, 0, e,
 		"cannot read the records") == -1)
 		return -1;
-	rc = stream(impl, &q, record_row, &w, e, "cannot read the records");
+	rc = pg_stream(impl, &q, record_row, &w, e, "cannot read the records");
 	lists_free(&w.l);
 	return rc;
 }
@@ -394,24 +383,24 @@ domain_row(const PGresult *r, void *arg, struct err *e)
 
 	memset(&d, 0, sizeof(d));
 	memset(&m, 0, sizeof(m));
-	m.domain = text(r, 0);
-	d.first = i64(r, 1);
-	d.last = i64(r, 2);
-	d.reports = (uint64_t)i64(r, 3);
-	d.days = (uint64_t)i64(r, 4);
-	m.org_name = text(r, 5);
-	m.report_id = text(r, 6);
-	m.begin = i64(r, 7);
-	m.end = i64(r, 8);
+	m.domain = pg_text(r, 0);
+	d.first = pg_i64(r, 1);
+	d.last = pg_i64(r, 2);
+	d.reports = (uint64_t)pg_i64(r, 3);
+	d.days = (uint64_t)pg_i64(r, 4);
+	m.org_name = pg_text(r, 5);
+	m.report_id = pg_text(r, 6);
+	m.begin = pg_i64(r, 7);
+	m.end = pg_i64(r, 8);
 	m.has_begin = m.has_end = 1;
-	m.adkim = text(r, 9);
-	m.aspf = text(r, 10);
-	m.p = text(r, 11);
-	m.sp = text(r, 12);
-	m.np = text(r, 13);
-	m.pct = PQgetisnull(r, 0, 14) ? -1 : (int)i64(r, 14);
-	m.fo = text(r, 15);
-	m.testing = text(r, 16);
+	m.adkim = pg_text(r, 9);
+	m.aspf = pg_text(r, 10);
+	m.p = pg_text(r, 11);
+	m.sp = pg_text(r, 12);
+	m.np = pg_text(r, 13);
+	m.pct = PQgetisnull(r, 0, 14) ? -1 : (int)pg_i64(r, 14);
+	m.fo = pg_text(r, 15);
+	m.testing = pg_text(r, 16);
 	d.latest = &m;
 	return w->cb(w->arg, &d, e);
 }
@@ -424,15 +413,15 @@ pg_each_domain(void *impl, const struct store_filter *f,
     void *arg, struct err *e)
 {
 	struct domain_walk w = {cb, arg};
-	struct query q;
+	struct pg_query q;
 
-	if (build(&q,
+	if (pg_query_build(&q,
 		"SELECT a.domain, a.first, a.last, a.n, a.days, l.org_name, "
-		"l.report_id, " EPOCH("l.begin_ts") ", " EPOCH("l.end_ts") ", "
+		"l.report_id, " PG_EPOCH("l.begin_ts") ", " PG_EPOCH("l.end_ts") ", "
 		"l.adkim, l.aspf, l.p, l.sp, l.np, l.pct, l.fo, l.testing FROM "
-		"(SELECT domain, " EPOCH("min(begin_ts)") " AS first, "
-		EPOCH("max(end_ts)") " AS last, count(*) AS n, count(DISTINCT "
-		EPOCH("begin_ts") " / 86400) AS days FROM reports WHERE "
+		"(SELECT domain, " PG_EPOCH("min(begin_ts)") " AS first, "
+		PG_EPOCH("max(end_ts)") " AS last, count(*) AS n, count(DISTINCT "
+		PG_EPOCH("begin_ts") " / 86400) AS days FROM reports WHERE "
 		"begin_ts >= to_timestamp($1::float8) AND begin_ts < "
 		"to_timestamp($2::float8)",
 		"domain",
@@ -443,7 +432,7 @@ pg_each_domain(void *impl, const struct store_filter *f,
 		"id DESC LIMIT 1) ORDER BY a.domain",
 		f, 0, e, "cannot summarise the policy domains") == -1)
 		return -1;
-	return stream(impl, &q, domain_row, &w, e,
+	return pg_stream(impl, &q, domain_row, &w, e,
 	    "cannot summarise the policy domains");
 }
 
@@ -480,4 +469,13 @@ const struct store_ops store_pg_ops = {
     .each_group = pg_each_group,
     .each_record = pg_each_record,
     .each_domain = pg_each_domain,
+    .report_replace = pg_report_replace,
+    .tls_report = pg_tls_report,
+    .failure_report = pg_failure_report,
+    .each_tls_day = pg_each_tls_day,
+    .each_failure = pg_each_failure,
+    .prune = pg_prune,
+    .names_due = pg_names_due,
+    .names_put = pg_names_put,
+    .each_name = pg_each_name,
 };

@@ -80,8 +80,8 @@ copy_flush(struct pg *p, struct err *e)
 }
 
 /* Ends the COPY: with an error message it is cancelled. */
-static int
-copy_end(struct pg *p, const char *cancel, struct err *e)
+int
+pg_copy_end(struct pg *p, const char *cancel, struct err *e)
 {
 	PGresult *r;
 	int rc = 0;
@@ -191,8 +191,8 @@ payload_bytes(const struct store_payload *raw, unsigned char **copy,
 	return 0;
 }
 
-static int
-store_raw(struct pg *p, struct store_payload *raw, struct err *e)
+int
+pg_store_raw(struct pg *p, struct store_payload *raw, struct err *e)
 {
 	const unsigned char *data = NULL;
 	unsigned char *copy = NULL;
@@ -236,6 +236,21 @@ store_raw(struct pg *p, struct store_payload *raw, struct err *e)
 	return 0;
 }
 
+int
+pg_copy_start(struct pg *p, struct err *e)
+{
+	PGresult *r;
+
+	r = pg_exec(p, "COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, "
+		       "f7, f8) FROM STDIN",
+	    0, NULL, PGRES_COPY_IN, e, "cannot store the records");
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	p->copying = 1;
+	return 0;
+}
+
 void
 pg_report_abort(void *impl)
 {
@@ -244,12 +259,13 @@ pg_report_abort(void *impl)
 
 	if (!p->in_report)
 		return;
-	copy_end(p, "report abandoned", &e);
+	pg_copy_end(p, "report abandoned", &e);
 	PQclear(PQexec(p->c, "ROLLBACK TO SAVEPOINT report"));
 	PQclear(PQexec(p->c, "RELEASE SAVEPOINT report"));
 	if (p->raw_new != NULL)
 		p->raw_new->stored_id = 0; /* its row is gone too */
 	p->raw_new = NULL;
+	pg_replace_forget(p);
 	p->in_report = 0;
 	if (p->auto_batch) {
 		p->auto_batch = 0;
@@ -281,17 +297,12 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 	p->raw_new = NULL;
 	p->raw_id = 0;
 	p->rec = 0;
-	if (raw != NULL && raw->stored_id == 0 && store_raw(p, raw, e) == -1)
+	if (raw != NULL && raw->stored_id == 0 && pg_store_raw(p, raw, e) == -1)
 		goto fail;
 	if (raw != NULL)
 		p->raw_id = raw->stored_id;
-	r = pg_exec(p, "COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, "
-		       "f7, f8) FROM STDIN",
-	    0, NULL, PGRES_COPY_IN, e, "cannot store the records");
-	if (r == NULL)
+	if (pg_copy_start(p, e) == -1)
 		goto fail;
-	PQclear(r);
-	p->copying = 1;
 	return 0;
 fail:
 	pg_report_abort(p);
@@ -428,16 +439,7 @@ static const char traffic_sql[] =
     "FROM staging r LEFT JOIN " LIST_AGG("d", "f1", "f2", "f3") " d ON "
     "d.rec = r.rec LEFT JOIN " LIST_AGG("s", "f1", "f2", "f3") " s ON "
     "s.rec = r.rec WHERE r.kind = 'r' GROUP BY 5, 6, 7, 8, 9 "
-    "ORDER BY 5, 6, 7, 8, 9 "
-    "ON CONFLICT (day, domain, adkim, aspf, source_ip, header_from, "
-    "envelope_from, dkim, spf) DO UPDATE SET "
-    "records = traffic.records + excluded.records, "
-    "messages = traffic.messages + excluded.messages, "
-    "dkim_aligned = traffic.dkim_aligned + excluded.dkim_aligned, "
-    "spf_aligned = traffic.spf_aligned + excluded.spf_aligned, "
-    "dmarc_pass = traffic.dmarc_pass + excluded.dmarc_pass, "
-    "quarantined = traffic.quarantined + excluded.quarantined, "
-    "rejected = traffic.rejected + excluded.rejected";
+    "ORDER BY 5, 6, 7, 8, 9 " PG_TRAFFIC_UPSERT;
 
 static int
 move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
@@ -477,7 +479,7 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 	int64_t id;
 	int found, autob = p->auto_batch;
 
-	if (copy_end(p, NULL, e) == -1 || insert_report(p, m, info, &id, e) == -1)
+	if (pg_copy_end(p, NULL, e) == -1 || insert_report(p, m, info, &id, e) == -1)
 		goto fail;
 	if (id == 0) {
 		/* the key is taken: this copy leaves nothing */
@@ -493,7 +495,7 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 		*outcome = STORE_DUPLICATE;
 		goto done;
 	}
-	if (move_staged(p, m, id, e) == -1)
+	if (move_staged(p, m, id, e) == -1 || pg_replace_relog(p, id, e) == -1)
 		goto fail;
 	{
 		PGresult *r = pg_exec(p, "RELEASE SAVEPOINT report", 0, NULL,

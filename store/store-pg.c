@@ -95,7 +95,7 @@ pg_exec(struct pg *p, const char *sql, int n, const char *const *params,
 	return r;
 }
 
-static int
+int
 pg_run(struct pg *p, const char *sql, struct err *e, const char *what)
 {
 	PGresult *r = pg_exec(p, sql, 0, NULL, PGRES_COMMAND_OK, e, what);
@@ -307,6 +307,7 @@ pg_close(void *impl)
 		PQfinish(p->c); /* an open transaction is rolled back */
 	buf_free(&p->copy);
 	free(p->name);
+	free(p->replaced_logs);
 	free(p);
 }
 
