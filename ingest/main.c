@@ -501,7 +501,8 @@ main(int argc, char **argv)
 	fetch_progress_done(&fc);
 	if (rc == -1) {
 		log_error(&lg, "%s", e.msg);
-		status = EX_IOERR;
+		/* a lost server connection: rolled back, the next run redoes it */
+		status = store_lost(st) ? EX_TEMPFAIL : EX_IOERR;
 	}
 
 	s = import_stats(imp);
@@ -517,13 +518,14 @@ main(int argc, char **argv)
 
 done:
 	/* [store] keep: after the import, whatever it found */
-	if (cfg.keep_days > 0 && status != EX_IOERR &&
+	if (cfg.keep_days > 0 && status != EX_IOERR && !store_lost(st) &&
 	    retention_run(st, cfg.keep_days, &lg, &e) == -1) {
 		log_error(&lg, "%s", e.msg);
 		status = EX_IOERR;
 	}
 	/* names for the new senders, once their reports are committed */
-	if (!offline && cfg.dns_resolve && status != EX_IOERR)
+	if (!offline && cfg.dns_resolve && status != EX_IOERR &&
+	    !store_lost(st))
 		dns_after_import(st, cfg.dns_servers, cfg.dns_budget, &lg);
 	importer_free(imp);
 	store_close(st);

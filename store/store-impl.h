@@ -44,6 +44,9 @@ struct store_ops {
 	/* What open() had to do differently, for the user; NULL if nothing
 	 * (e.g. "opened read-only, as an immutable snapshot"). */
 	const char *(*note)(const void *impl);
+	/* 1 when the connection to the store's server is gone (optional:
+	 * a file is never lost). */
+	int (*lost)(const void *impl);
 	int (*batch_begin)(void *impl, struct err *e);
 	int (*batch_commit)(void *impl, struct err *e);
 	void (*batch_rollback)(void *impl);

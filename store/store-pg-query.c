@@ -436,6 +436,12 @@ pg_each_domain(void *impl, const struct store_filter *f,
 	    "cannot summarise the policy domains");
 }
 
+static int
+pg_lost(const void *impl)
+{
+	return PQstatus(((const struct pg *)impl)->c) == CONNECTION_BAD;
+}
+
 static const char *
 pg_note(const void *impl)
 {
@@ -453,6 +459,7 @@ const struct store_ops store_pg_ops = {
     .open = pg_open,
     .close = pg_close,
     .note = pg_note,
+    .lost = pg_lost,
     .batch_begin = pg_batch_begin,
     .batch_commit = pg_batch_commit,
     .batch_rollback = pg_batch_rollback,

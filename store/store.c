@@ -147,6 +147,12 @@ store_note(const struct store *s)
 	return s->ops->note != NULL ? s->ops->note(s->impl) : NULL;
 }
 
+int
+store_lost(const struct store *s)
+{
+	return s->ops->lost != NULL && s->ops->lost(s->impl);
+}
+
 void
 store_close(struct store *s)
 {

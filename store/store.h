@@ -112,6 +112,11 @@ void store_close(struct store *s);
 /* What opening had to do differently, worth telling the user (read-only
  * snapshot...), or NULL. */
 const char *store_note(const struct store *s);
+/* 1 when the store is a server and the connection to it was lost (the
+ * server stopped, the connection was terminated): the open batch is gone,
+ * rolled back by the server, and a later run can complete it, so the
+ * caller's failure is temporary (EX_TEMPFAIL), not an I/O error. */
+int store_lost(const struct store *s);
 
 /* Groups reports into one durable commit.  Nested calls are not allowed. */
 int store_batch_begin(struct store *s, struct err *e);

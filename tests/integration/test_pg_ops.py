@@ -1,0 +1,249 @@
+"""The operations the PostgreSQL backend gained after its first version
+(issue 15), checked in the PostgreSQL database itself; test_pg_mirror.py
+compares dmarc-report's output on both backends, this file what is stored:
+
+- a complete copy replaces the salvaged copy stored before it (issue 17);
+- SMTP TLS reports and DMARC failure reports, once each;
+- retention (prune, [store] keep): what goes, what stays, the rollup;
+- the names of source addresses (Knot DNS on loopback);
+- a connection lost in the middle of a batch: exit 75, nothing half
+  stored, and the next run completes.
+"""
+import os
+import subprocess
+import time
+import unittest
+
+import dnszones
+import knotfixture
+import test_hostile2
+import test_prune
+from dmarctest import EX_OK, EX_TEMPFAIL, EXAMPLES, WRAPPED, gz, record, report_xml
+from rfcsamples import failure_message, original_with_body, tls_message, tls_report
+from test_postgres import PgCase, many_reports
+
+ROLLUP = ("SELECT day, domain, source_ip, sum(records), sum(messages), sum(dkim_aligned), "
+          "sum(spf_aligned), sum(dmarc_pass), sum(quarantined), sum(rejected) FROM traffic "
+          "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+FROM_RECORDS = (
+    "SELECT extract(epoch FROM rp.begin_ts)::bigint / 86400, rp.domain, "
+    "coalesce(host(r.source_ip), ''), count(*), sum(r.count), "
+    "sum(CASE WHEN r.dkim = 'pass' THEN r.count ELSE 0 END), "
+    "sum(CASE WHEN r.spf = 'pass' THEN r.count ELSE 0 END), "
+    "sum(CASE WHEN r.dkim = 'pass' OR r.spf = 'pass' THEN r.count ELSE 0 END), "
+    "sum(CASE WHEN r.disposition = 'quarantine' THEN r.count ELSE 0 END), "
+    "sum(CASE WHEN r.disposition = 'reject' THEN r.count ELSE 0 END) "
+    "FROM reports rp JOIN records r ON r.report = rp.id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+
+class PgOps(PgCase):
+    def count(self, table, db=None):
+        if db is not None:
+            return super().count(table, db=db)
+        return int(self.psql("SELECT count(*) FROM %s" % table)[0][0])
+
+    def assertRollupIsTheRecords(self):
+        self.assertEqual(self.psql(ROLLUP), self.psql(FROM_RECORDS))
+
+
+class Replace(PgOps):
+    def test_complete_copy_replaces_salvaged_one(self):
+        self.assertExit(self.pg_ingest(self.write("partial.xml", test_hostile2.PARTIAL)), EX_OK)
+        self.assertEqual(self.psql("SELECT report_id, salvaged, record_count FROM reports"),
+                         [["best-1", "1", "10"]])
+        p = self.pg_ingest("-v", self.write("complete.xml", test_hostile2.COMPLETE))
+        self.assertExit(p, EX_OK)
+        self.assertIn(b"replaced the salvaged copy", p.stderr)
+        self.assertEqual(self.psql("SELECT report_id, salvaged, record_count, message_count FROM reports"),
+                         [["best-1", "0", "10", "55"]])
+        self.assertEqual(self.count("records"), 10)
+        self.assertEqual(self.psql("SELECT sum(count) FROM records"), [["55"]])
+        self.assertRollupIsTheRecords()
+        # every log line, the salvaged copy's too, names the stored report
+        rid = self.psql("SELECT id FROM reports")[0][0]
+        self.assertEqual(self.psql("SELECT DISTINCT report FROM ingest_log"), [[rid]])
+        self.assertEqual(self.count("ingest_log"), 2)
+        # and the complete copy again is a duplicate
+        p = self.pg_ingest("-v", self.write("again.xml", test_hostile2.COMPLETE))
+        self.assertExit(p, EX_OK)
+        self.assertIn(b"duplicates 1", p.stderr)
+        self.assertEqual(self.count("records"), 10)
+
+    def test_replaced_inside_a_batch_with_others(self):
+        other = report_xml(report_id="other", records=[record(ip="192.0.2.9", count=4)])
+        self.assertExit(self.pg_ingest(self.write("a/partial.xml", test_hostile2.PARTIAL)), EX_OK)
+        self.assertExit(self.pg_ingest(self.write("b/1.xml", other),
+                                       self.write("b/2.xml", test_hostile2.COMPLETE)), EX_OK)
+        self.assertEqual(self.psql("SELECT report_id, salvaged, record_count FROM reports ORDER BY 1"),
+                         [["best-1", "0", "10"], ["other", "0", "1"]])
+        self.assertRollupIsTheRecords()
+
+
+class OtherReports(PgOps):
+    def test_tls_reports_stored_once_with_policies_and_failures(self):
+        files = [self.write("a/r.json", tls_report()), self.write("a/r.json.gz", gz(tls_report())),
+                 self.write("a/m.eml", tls_message())]
+        p = self.pg_ingest("-v", *files)
+        self.assertExit(p, EX_OK)
+        self.assertEqual(p.stderr.decode().count("duplicate TLS Company-X"), 2)
+        self.assertEqual(self.count("tls_reports"), 1)
+        self.assertEqual(self.psql("SELECT policy_type, policy_domain, successful, failed FROM tls_policies"),
+                         [["sts", "company-y.example", "5326", "303"]])
+        self.assertEqual(self.psql("SELECT result_type, failed_sessions FROM tls_failures ORDER BY idx"),
+                         [["certificate-expired", "100"], ["starttls-not-supported", "200"],
+                          ["validation-failure", "3"]])
+        self.assertEqual(self.psql("SELECT p.format, p.size FROM tls_reports t JOIN raw_payloads p "
+                                   "ON p.id = t.raw_payload"), [["json", str(len(tls_report()))]])
+        self.assertEqual(self.psql("SELECT extract(epoch FROM begin_ts)::bigint FROM tls_reports"),
+                         [["1459468800"]])
+        self.assertEqual(self.psql("SELECT outcome FROM ingest_log ORDER BY id"),
+                         [["stored"], ["duplicate"], ["duplicate"]])
+
+    def test_failure_reports_stored_once_with_the_body_when_asked(self):
+        cfg = self.write("config", "[store]\nkeep_failure_bodies = yes\n")
+        os.chmod(cfg, 0o600)
+        msg = failure_message(original=original_with_body())
+        self.assertExit(self.pg_ingest("--config", cfg, self.write("f.eml", msg)), EX_OK)
+        self.assertEqual(self.psql(
+            "SELECT source_ip, reported_domain, extract(epoch FROM at_ts)::bigint, subject, "
+            "convert_from(original_body, 'UTF8') FROM failure_reports"),
+            [["192.0.2.1", "example.net", "1110308400", "Grüße", "SECRET BODY TEXT of someone's mail"]])
+        p = self.pg_ingest("-v", self.write("g.eml", msg))
+        self.assertExit(p, EX_OK)
+        self.assertIn(b"duplicates 1", p.stderr)
+        self.assertEqual(self.count("failure_reports"), 1)
+
+
+class Prune(PgOps):
+    def setUp(self):
+        super().setUp()
+        test_prune.Prune.make(self)
+
+    def test_prune_removes_the_old_and_keeps_the_rollup(self):
+        self.assertExit(self.pg_ingest(self.path("old"), self.path("new"), EXAMPLES), EX_OK)
+        tables = ("reports", "records", "dkim_results", "spf_results", "traffic", "raw_payloads",
+                  "tls_reports", "tls_policies", "tls_failures", "failure_reports", "ingest_log")
+        before = {t: self.count(t) for t in tables}
+        dry = self.pg_report("prune", "--older-than", "400d", "--dry-run", "--format", "csv")
+        self.assertExit(dry, EX_OK)
+        self.assertIn(b"true,", dry.stdout)
+        self.assertIn(b",4,1600,", dry.stdout)
+        self.assertEqual({t: self.count(t) for t in tables}, before, "a dry run changes nothing")
+        p = self.pg_report("prune", "--older-than", "400d")
+        self.assertExit(p, EX_OK)
+        self.assertIn(b"4 aggregate reports (1600 records", p.stdout)
+        self.assertIn(b"2 SMTP TLS reports", p.stdout)
+        self.assertIn(b"2 DMARC failure reports", p.stdout)
+        self.assertEqual(self.psql("SELECT count(*) FROM reports WHERE report_id LIKE 'old-%'"), [["0"]])
+        self.assertEqual(self.count("reports"), before["reports"] - 4)
+        self.assertEqual(self.count("records"), before["records"] - 1600)
+        self.assertEqual((self.count("tls_reports"), self.count("failure_reports")), (2, 2))
+        # the TLS reports' policies and failures went with them
+        self.assertEqual(self.count("tls_policies"), before["tls_policies"] // 2)
+        self.assertEqual(self.count("tls_failures"), before["tls_failures"] // 2)
+        for t in ("dkim_results", "spf_results", "override_reasons"):
+            self.assertEqual(self.psql("SELECT count(*) FROM %s x WHERE NOT EXISTS (SELECT 1 FROM "
+                                       "reports rp WHERE rp.id = x.report)" % t), [["0"]], t)
+        self.assertRollupIsTheRecords()
+        self.assertEqual(self.psql("SELECT count(*) FROM raw_payloads WHERE id NOT IN (SELECT raw_payload "
+                                   "FROM reports WHERE raw_payload IS NOT NULL) AND id NOT IN (SELECT "
+                                   "raw_payload FROM tls_reports WHERE raw_payload IS NOT NULL)"), [["0"]])
+        self.assertEqual(self.psql("SELECT count(*) FROM ingest_log WHERE report IS NOT NULL AND report "
+                                   "NOT IN (SELECT id FROM reports)"), [["0"]])
+        again = self.pg_report("prune", "--older-than", "400d", "--format", "csv")
+        self.assertIn(b"false,", again.stdout)
+        self.assertRegex(again.stdout.decode(), r"\n(false),[0-9-]+,0,0,0,0,0,0,0,")
+
+    def test_store_keep_after_the_ingest(self):
+        self.assertExit(self.pg_ingest(self.path("old")), EX_OK)
+        cfg = self.write("config", "[store]\nkeep = 400d\n")
+        os.chmod(cfg, 0o600)
+        p = self.pg_ingest("--config", cfg, self.path("new"))
+        self.assertExit(p, EX_OK)
+        self.assertEqual(p.stderr, b"")
+        self.assertEqual(sorted(r[0] for r in self.psql("SELECT report_id FROM reports")),
+                         ["new-10-example.com", "new-10-example.net", "new-2-example.com",
+                          "new-2-example.net"])
+        self.assertRollupIsTheRecords()
+
+
+@unittest.skipUnless(knotfixture.available(), "knotd is missing (scripts/install-deps --test)")
+class Names(PgOps):
+    ONLINE = {"DMARCSIFT_OFFLINE": ""}
+
+    def setUp(self):
+        super().setUp()
+        self.ns = knotfixture.KnotServer(dnszones.zones()).start()
+        self.addCleanup(self.ns.cleanup)
+
+    def test_names_stored_and_looked_up_again_when_expired(self):
+        ips = ["198.51.100.10", "198.51.100.12"]
+        f = self.write("r.xml", report_xml(records=[record(ip=ip) for ip in ips]))
+        p = self.pg_ingest("--dns-server", self.ns.server, f, env=self.ONLINE)
+        self.assertExit(p, EX_OK)
+        self.assertEqual(self.psql("SELECT ip, result, name, confirmed FROM source_names ORDER BY ip"),
+                         [["198.51.100.10", "name", "mx1.example.com", "1"],
+                          ["198.51.100.12", "nxdomain", "", "0"]])
+        p = self.pg_report("--dns-server", self.ns.server, "resolve")
+        self.assertIn(b"nothing to look up", p.stdout)
+        self.psql("UPDATE source_names SET resolved_at = to_timestamp(1), expires_at = to_timestamp(2) "
+                  "WHERE ip = '198.51.100.10'")
+        p = self.pg_report("--dns-server", self.ns.server, "--format", "csv", "resolve")
+        self.assertExit(p, EX_OK)
+        self.assertEqual(p.stdout.decode().splitlines()[1:], ["198.51.100.10,name,mx1.example.com,true,3600"])
+        self.assertEqual(self.psql("SELECT resolved_at > to_timestamp(1) FROM source_names WHERE ip = "
+                                   "'198.51.100.10'"), [["t"]])
+
+
+@unittest.skipIf(WRAPPED, "terminates the program's connection at a random moment: not under a wrapper")
+class LostConnection(PgOps):
+    TERMINATE = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                 "application_name = 'dmarcsift' AND pid <> pg_backend_pid()")
+    IN_BATCH = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dmarcsift' "
+                "AND backend_xid IS NOT NULL")
+
+    def interrupt(self):
+        """Runs the import and terminates its connections while a batch
+        holds uncommitted rows; None if the run ended first."""
+        child = subprocess.Popen(["nice", "-n", "5", self.ingest_path(), "--db", self.pgdb,
+                                  self.path("in")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while child.poll() is None and time.monotonic() < deadline:
+                if int(self.psql(self.IN_BATCH)[0][0]) > 0:
+                    self.psql(self.TERMINATE)
+                    break
+                time.sleep(0.005)
+            out, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        return child.returncode, err
+
+    def ingest_path(self):
+        from dmarctest import INGEST
+        return INGEST
+
+    def test_lost_connection_exits_75_and_the_next_run_completes(self):
+        expected = many_reports(self, 600)
+        self.assertExit(self.pg_ingest("--migrate-only"), EX_OK)
+        for attempt in range(5):
+            rc, err = self.interrupt()
+            if rc != EX_OK:
+                break
+            self.psql("TRUNCATE reports, records, dkim_results, spf_results, override_reasons, traffic, "
+                      "ingest_log, raw_payloads")
+        else:
+            self.skipTest("every import ended before its connection could be terminated")
+        self.assertEqual(rc, EX_TEMPFAIL, err.decode(errors="replace"))
+        self.assertIn(b"connection", err)
+        # nothing half stored: each report there is whole, and the rollup
+        # is the records
+        for rid, n, stored in self.psql("SELECT report_id, record_count, (SELECT count(*) FROM records r "
+                                        "WHERE r.report = rp.id) FROM reports rp"):
+            self.assertEqual((int(n), int(stored)), (expected[rid], expected[rid]))
+        self.assertRollupIsTheRecords()
+        final = self.pg_ingest(self.path("in"))
+        self.assertExit(final, EX_OK)
+        self.assertEqual(sorted(r[0] for r in self.psql("SELECT report_id FROM reports")), sorted(expected))
+        self.assertRollupIsTheRecords()
