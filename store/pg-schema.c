@@ -265,7 +265,7 @@ static const char *const pg_steps[] = {
     ");\n",
 };
 
-/* As migration_released: step 1 is frozen from its first merge on. */
+/* As migration_released: a step is frozen from its first merge on. */
 const int pg_migration_released = 1;
 
 const char *

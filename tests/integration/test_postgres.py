@@ -191,12 +191,20 @@ class Store(PgCase):
                   "GRANT CONNECT ON DATABASE %s TO dmarc_report; "
                   "GRANT USAGE ON SCHEMA public TO dmarc_ingest, dmarc_report; "
                   "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO dmarc_ingest; "
-                  "GRANT UPDATE ON traffic, imap_state TO dmarc_ingest; "
+                  "GRANT UPDATE ON traffic, imap_state, source_names, ingest_log TO dmarc_ingest; "
+                  "GRANT DELETE ON reports, records, dkim_results, spf_results, override_reasons, "
+                  "traffic TO dmarc_ingest; "
                   "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dmarc_ingest; "
                   "GRANT SELECT ON ALL TABLES IN SCHEMA public TO dmarc_report" % (dbname, dbname))
         ingest_url = self.pgdb.replace("dmarc@", "dmarc_ingest@")
         report_url = self.pgdb.replace("dmarc@", "dmarc_report@")
         self.assertExit(self.pg_ingest(*example_paths(), url=ingest_url), EX_OK)
+        # a salvaged copy replaced by the complete one: the grants suffice
+        import test_hostile2
+        for name in ("partial", "complete"):
+            self.assertExit(self.pg_ingest(self.write(name + ".xml", getattr(test_hostile2, name.upper())),
+                                           url=ingest_url), EX_OK)
+        self.assertEqual(self.psql("SELECT salvaged FROM reports WHERE report_id = 'best-1'"), [["0"]])
         owner = self.pg_report("sources", "--format", "csv")
         reader = self.pg_report("sources", "--format", "csv", url=report_url)
         self.assertExit(reader, EX_OK)
