@@ -20,6 +20,7 @@
 #include "config.h"
 #include "dns.h"
 #include "fetch.h"
+#include "from-store.h"
 #include "import.h"
 #include "input-limits.h"
 #include "log.h"
@@ -44,6 +45,7 @@ enum {
 	OPT_ALL,
 	OPT_PASSWORD,
 	OPT_MIGRATE_ONLY,
+	OPT_FROM_STORE,
 	OPT_OFFLINE,
 	OPT_DNS_SERVER,
 	/* [imap] keys: the option's name is the key's.  Each has its own
@@ -69,6 +71,7 @@ static const struct option longopts[] = {
     {"all", no_argument, NULL, OPT_ALL},
     {"password", required_argument, NULL, OPT_PASSWORD},
     {"migrate-only", no_argument, NULL, OPT_MIGRATE_ONLY},
+    {"from-store", required_argument, NULL, OPT_FROM_STORE},
     {"offline", no_argument, NULL, OPT_OFFLINE},
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"host", required_argument, NULL, OPT_KEY},
@@ -110,6 +113,7 @@ usage(FILE *f)
 	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
 	    "      --migrate-only      upgrade the database's schema, import nothing\n"
+	    "      --from-store DB     import again every report kept in DB\n"
 	    "      --offline           no DNS lookups of new senders' names\n"
 	    "      --dns-server LIST   DNS servers for them (default [dns] servers)\n"
 	    "  -v, --verbose           a line per report and a summary\n"
@@ -271,6 +275,7 @@ main(int argc, char **argv)
 {
 	char dbpath[PATH_MAX];
 	const char *dbopt = NULL, *config_opt = NULL, *env;
+	const char *from_store = NULL; /* --from-store: from-store.c */
 	char **keys;
 	struct config cfg;
 	struct limits lim;
@@ -308,6 +313,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_MIGRATE_ONLY:
 			migrate_only = 1;
+			break;
+		case OPT_FROM_STORE:
+			from_store = optarg;
 			break;
 		case OPT_OFFLINE:
 			offline = 1;
@@ -394,7 +402,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_init(&lg, "dmarc-ingest", level);
-	imap = optind >= argc && !migrate_only;
+	imap = optind >= argc && !migrate_only && from_store == NULL;
 	if (migrate_only && (optind < argc || nkeys > 0 || all)) {
 		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
 				"and no IMAP setting\n");
@@ -493,7 +501,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 
-	rc = 0;
+	rc = from_store != NULL ? from_store_import(&fc, from_store, &e) : 0;
 	for (i = optind; i < argc && rc == 0; i++)
 		rc = fetch_path(&fc, argv[i], &e);
 	if (rc == 0)

@@ -85,6 +85,9 @@ int pg_names_due(void *impl, int64_t now, size_t limit,
     struct err *e);
 int pg_names_put(void *impl, const struct store_name *names, size_t n,
     struct err *e);
+int pg_each_payload(void *impl,
+    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+    void *arg, struct err *e);
 int pg_each_name(void *impl,
     int (*cb)(void *arg, const struct store_name *n, struct err *e),
     void *arg, struct err *e);

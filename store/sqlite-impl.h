@@ -4,7 +4,8 @@
  * struct store_ops (store-sqlite-ops.c).  Private to store/.
  *
  *   store-sqlite-location.c  the location: a path, its lock, readers
- *   store-sqlite.c        opening, migrations, the write path
+ *   store-sqlite.c        the statements, opening, migrations, batches
+ *   store-sqlite-write.c  the write path, the kept payloads read back
  *   store-sqlite-query.c  the read-only queries report/ needs
  *   store-sqlite-ops.c    the table of operations
  */
@@ -76,6 +77,11 @@ struct sq {
 int sq_err(struct sq *q, struct err *e, const char *what);
 /* Binds a string, or NULL, without copying (valid until the reset). */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+/* Steps prepared statement id, which returns no rows, then resets it. */
+int sq_run(struct sq *q, enum stmt id, struct err *e, const char *what);
+/* sq_run() for an INSERT OR IGNORE of n rows: all n must have gone in. */
+int sq_run_rows(struct sq *q, enum stmt id, size_t n, struct err *e,
+    const char *what);
 
 /* store-sqlite-location.c */
 int sq_claims(const char *location);
@@ -142,7 +148,12 @@ int sq_each_domain(void *impl, const struct store_filter *f,
 int sq_filter_sql(char *sql, size_t len, const char *column,
     const struct store_filter *f, int *nd);
 
-/* store-sqlite.c: stores a payload (raw->stored_id set), for the other
+/* store-sqlite-write.c: every kept payload, for --from-store */
+int sq_each_payload(void *impl,
+    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+    void *arg, struct err *e);
+
+/* store-sqlite-write.c: stores a payload (raw->stored_id set), for the other
  * kinds of reports. */
 int sq_store_raw(struct sq *q, struct store_payload *raw, struct err *e);
 

@@ -99,6 +99,9 @@ struct store_ops {
 	    int (*cb)(void *arg, const struct store_failure_row *r,
 		struct err *e),
 	    void *arg, struct err *e);
+	int (*each_payload)(void *impl,
+	    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+	    void *arg, struct err *e);
 	int (*prune)(void *impl, const struct store_prune *p,
 	    struct store_prune_result *r, struct err *e);
 	/* names of source addresses (store-sqlite-names.c) */

@@ -525,3 +525,52 @@ pg_each_name(void *impl,
 	return pg_stream(impl, &q, name_row, &w, e,
 	    "cannot read the names of addresses");
 }
+
+/* --- the kept payloads ----------------------------------------------------- */
+
+/* One payload at a time, by id, in binary: a payload may be large, and a
+ * result is held whole by libpq. */
+int
+pg_each_payload(void *impl,
+    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+    void *arg, struct err *e)
+{
+	struct pg *p = impl;
+	struct store_raw_row row;
+	char last[24];
+	const char *params[1] = {last};
+	PGresult *r;
+	int64_t id = 0;
+	int rc = 0;
+
+	for (;;) {
+		I64(last, id);
+		r = PQexecParams(p->c, "SELECT id, name, format, data FROM "
+				       "raw_payloads WHERE id > $1::bigint ORDER "
+				       "BY id LIMIT 1",
+		    1, NULL, params, NULL, NULL, 1);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			pg_err(p, r, e, "cannot read the kept payloads");
+			PQclear(r);
+			return -1;
+		}
+		if (PQntuples(r) == 0)
+			break;
+		/* binary: id is a big-endian int8 */
+		id = 0;
+		for (int i = 0; i < 8; i++)
+			id = (int64_t)((uint64_t)id << 8 |
+				       (unsigned char)PQgetvalue(r, 0, 0)[i]);
+		row.id = id;
+		row.name = PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1);
+		row.format = PQgetvalue(r, 0, 2);
+		row.data = (const unsigned char *)PQgetvalue(r, 0, 3);
+		row.len = (size_t)PQgetlength(r, 0, 3);
+		rc = cb(arg, &row, e);
+		PQclear(r);
+		if (rc == -1)
+			return -1;
+	}
+	PQclear(r);
+	return 0;
+}

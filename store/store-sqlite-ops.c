@@ -35,6 +35,7 @@ const struct store_ops store_sqlite_ops = {
     .failure_report = sq_failure_report,
     .each_tls_day = sq_each_tls_day,
     .each_failure = sq_each_failure,
+    .each_payload = sq_each_payload,
     .prune = sq_prune,
     .names_due = sq_names_due,
     .names_put = sq_names_put,

@@ -339,6 +339,16 @@ store_each_failure(struct store *s, const struct store_filter *f,
 }
 
 int
+store_each_payload(struct store *s,
+    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+    void *arg, struct err *e)
+{
+	if (s->ops->each_payload == NULL)
+		return unsupported(s, "reading the kept payloads", e);
+	return s->ops->each_payload(s->impl, cb, arg, e);
+}
+
+int
 store_prune(struct store *s, const struct store_prune *p,
     struct store_prune_result *r, struct err *e)
 {

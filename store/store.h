@@ -310,6 +310,21 @@ struct store_prune_result {
 int store_prune(struct store *s, const struct store_prune *p,
     struct store_prune_result *r, struct err *e);
 
+/* Every kept raw payload (as received, or gzip-compressed when it came as
+ * plain XML: payload.h), in the order stored: for dmarc-ingest
+ * --from-store, which parses them again into another store.  The row's
+ * pointers are valid during the call. */
+struct store_raw_row {
+	int64_t id;
+	const char *name;   /* file or attachment name, or NULL */
+	const char *format; /* gzip | zip | zlib | xml | json */
+	const unsigned char *data;
+	size_t len;
+};
+int store_each_payload(struct store *s,
+    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
+    void *arg, struct err *e);
+
 /* ---------------------------------------------------------------------
  * Names of source addresses, from DNS (dns/; issue 13).  A name is data:
  * the store keeps what dns/ checked, bound as a value like any other.

@@ -1,0 +1,57 @@
+/*
+ * from-store.c - dmarc-ingest --from-store (from-store.h).
+ *
+ * The payloads are what the store kept as received (plain XML kept
+ * gzip-compressed: store/payload.h), so each is an input like a file: the
+ * importer unpacks, parses, deduplicates and stores it in the target, with
+ * a payload of its own.  Reports whose payload was not kept (DMARC
+ * failure reports: the mail of someone else) are not moved.  Each input
+ * is named "<store>#<payload id>:<name>" in messages and the ingest log.
+ */
+#include "from-store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+
+struct walk {
+	struct fetch_ctx *fc;
+	const char *location;
+};
+
+static int
+one_payload(void *arg, const struct store_raw_row *r, struct err *e)
+{
+	struct walk *w = arg;
+	enum input_result res;
+	struct origin o;
+	char name[1024];
+
+	snprintf(name, sizeof(name), "%s#%" PRId64 ":%s", w->location, r->id,
+	    r->name != NULL ? r->name : "");
+	memset(&o, 0, sizeof(o));
+	o.kind = ORIGIN_MEM;
+	o.mem = r->data;
+	o.len = r->len;
+	return fetch_import(w->fc, &o, name, &res, e);
+}
+
+int
+from_store_import(struct fetch_ctx *fc, const char *location, struct err *e)
+{
+	struct walk w = {fc, location};
+	struct store *src;
+	int exists, rc;
+
+	if (store_exists(location, &exists, e) == -1)
+		return err_prefix(e, "--from-store");
+	if (!exists)
+		return err_set(e, "--from-store %s: no store there", location);
+	if (store_open(location, STORE_READONLY, &src, e) == -1)
+		return err_prefix(e, "--from-store");
+	rc = store_each_payload(src, one_payload, &w, e);
+	store_close(src);
+	return rc;
+}
