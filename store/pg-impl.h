@@ -166,6 +166,9 @@ int pg_stream(struct pg *p, const struct pg_query *q,
     struct err *e, const char *what);
 /* Row 0's column: NULL for SQL NULL; 0 for NULL. */
 const char *pg_text(const PGresult *r, int col);
+struct row;
+/* Row 0 of a result for rows.h. */
+void pg_row(struct row *r, const PGresult *res);
 int64_t pg_i64(const PGresult *r, int col);
 
 /* store-pg-query.c */

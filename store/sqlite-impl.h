@@ -77,6 +77,8 @@ struct sq {
 int sq_err(struct sq *q, struct err *e, const char *what);
 /* Binds a string, or NULL, without copying (valid until the reset). */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+/* Runs sql (statements without parameters) with sqlite3_exec. */
+int sq_exec(struct sq *q, const char *sql, struct err *e, const char *what);
 /* Steps prepared statement id, which returns no rows, then resets it. */
 int sq_run(struct sq *q, enum stmt id, struct err *e, const char *what);
 /* sq_run() for an INSERT OR IGNORE of n rows: all n must have gone in. */
@@ -130,6 +132,9 @@ int sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
     uint32_t last_uid, struct err *e);
 
 /* store-sqlite-query.c */
+struct row;
+/* The statement's current row for rows.h (valid until the next step). */
+void sq_row(struct row *r, sqlite3_stmt *st);
 int sq_each_report(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_report_row *r), void *arg,
     struct err *e);

@@ -20,6 +20,7 @@
 
 #include "arf.h"
 #include "pg-impl.h"
+#include "rows.h"
 #include "tlsrpt.h"
 
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
@@ -372,17 +373,12 @@ static int
 failure_row(const PGresult *res, void *arg, struct err *e)
 {
 	struct failure_walk *w = arg;
-	struct store_failure_row r;
-	const char **s[] = {&r.reported_domain, &r.source_ip, &r.auth_failure,
-	    &r.original_mail_from, &r.original_rcpt_to, &r.dkim_domain,
-	    &r.dkim_selector, &r.identity_alignment, &r.delivery_result,
-	    &r.reporter, &r.subject, &r.arrival_date};
-	int i;
+	struct store_failure_row out;
+	struct row row;
 
-	r.at = pg_i64(res, 0);
-	for (i = 0; i < 12; i++)
-		*s[i] = pg_text(res, i + 1);
-	return w->cb(w->arg, &r, e);
+	pg_row(&row, res);
+	row_failure(&row, &out);
+	return w->cb(w->arg, &out, e);
 }
 
 int
@@ -498,14 +494,10 @@ name_row(const PGresult *r, void *arg, struct err *e)
 {
 	struct name_walk *w = arg;
 	struct store_name n;
+	struct row row;
 
-	n.ip = pg_text(r, 0);
-	n.result = pg_text(r, 1);
-	n.name = pg_text(r, 2);
-	n.confirmed = (int)pg_i64(r, 3);
-	n.ttl = pg_i64(r, 4);
-	n.resolved_at = pg_i64(r, 5);
-	n.expires_at = pg_i64(r, 6);
+	pg_row(&row, r);
+	row_name(&row, &n);
 	return w->cb(w->arg, &n, e);
 }
 

@@ -17,6 +17,7 @@
 
 #include "lists.h"
 #include "pg-impl.h"
+#include "rows.h"
 
 
 /* Appends " AND column IN ($first, ...)" for the filter's domains: only
@@ -132,6 +133,30 @@ pg_i64(const PGresult *r, int col)
 						 10);
 }
 
+static const char *
+row_text(const void *res, int col, int *len)
+{
+	const PGresult *r = res;
+
+	if (len != NULL)
+		*len = PQgetlength(r, 0, col);
+	return pg_text(r, col);
+}
+
+static int64_t
+row_i64(const void *res, int col)
+{
+	return pg_i64(res, col);
+}
+
+void
+pg_row(struct row *r, const PGresult *res)
+{
+	r->res = res;
+	r->text = row_text;
+	r->i64 = row_i64;
+}
+
 /* --- reports ------------------------------------------------------------ */
 
 struct report_walk {
@@ -143,17 +168,12 @@ static int
 report_row(const PGresult *r, void *arg, struct err *e)
 {
 	struct report_walk *w = arg;
-	struct store_report_row row;
+	struct store_report_row out;
+	struct row row;
 
-	row.org_name = pg_text(r, 0);
-	row.report_id = pg_text(r, 1);
-	row.domain = pg_text(r, 2);
-	row.begin = pg_i64(r, 3);
-	row.end = pg_i64(r, 4);
-	row.records = (uint64_t)pg_i64(r, 5);
-	row.messages = (uint64_t)pg_i64(r, 6);
-	row.salvaged = (int)pg_i64(r, 7);
-	if (w->cb(w->arg, &row) == -1)
+	pg_row(&row, r);
+	row_report(&row, &out);
+	if (w->cb(w->arg, &out) == -1)
 		return err_set(e, "output failed");
 	return 0;
 }
@@ -276,58 +296,11 @@ record_row(const PGresult *res, void *arg, struct err *e)
 	struct record_walk *w = arg;
 	struct dmarc_meta m;
 	struct dmarc_record r;
-	int i;
+	struct row row;
 
-	memset(&m, 0, sizeof(m));
-	memset(&r, 0, sizeof(r));
-	m.org_name = pg_text(res, 0);
-	m.org_name_derived = (int)pg_i64(res, 1);
-	m.email = pg_text(res, 2);
-	m.extra_contact_info = pg_text(res, 3);
-	m.report_id = pg_text(res, 4);
-	m.begin = pg_i64(res, 5);
-	m.end = pg_i64(res, 6);
-	m.has_begin = m.has_end = 1;
-	m.errors = pg_text(res, 7);
-	m.generator = pg_text(res, 8);
-	m.version = pg_text(res, 9);
-	m.xmlns = pg_text(res, 10);
-	m.domain = pg_text(res, 11);
-	m.adkim = pg_text(res, 12);
-	m.aspf = pg_text(res, 13);
-	m.p = pg_text(res, 14);
-	m.sp = pg_text(res, 15);
-	m.np = pg_text(res, 16);
-	m.pct = PQgetisnull(res, 0, 17) ? -1 : (int)pg_i64(res, 17);
-	m.fo = pg_text(res, 18);
-	m.testing = pg_text(res, 19);
-	m.discovery_method = pg_text(res, 20);
-	r.source_ip = pg_text(res, 21);
-	r.count = pg_i64(res, 22);
-	r.disposition = pg_text(res, 23);
-	r.dkim = pg_text(res, 24);
-	r.spf = pg_text(res, 25);
-	r.header_from = pg_text(res, 26);
-	r.envelope_from = pg_text(res, 27);
-	r.envelope_to = pg_text(res, 28);
-	for (i = 0; i < 3; i++) {
-		const unsigned char *t = PQgetisnull(res, 0, 29 + i)
-					     ? NULL
-					     : (const unsigned char *)
-						   PQgetvalue(res, 0, 29 + i);
-		int n = PQgetlength(res, 0, 29 + i);
-		int rc = i == 0	  ? lists_dkim(&w->l, t, n)
-			 : i == 1 ? lists_spf(&w->l, t, n)
-				  : lists_reasons(&w->l, t, n);
-		if (rc == -1)
-			return err_set(e, "out of memory");
-	}
-	r.dkim_results = w->l.dkim;
-	r.ndkim = w->l.t[0].n;
-	r.spf_results = w->l.spf;
-	r.nspf = w->l.t[1].n;
-	r.reasons = w->l.reason;
-	r.nreasons = w->l.t[2].n;
+	pg_row(&row, res);
+	if (row_record(&row, &w->l, &m, &r, e) == -1)
+		return -1;
 	return w->cb(w->arg, &m, &r, e);
 }
 
@@ -380,28 +353,10 @@ domain_row(const PGresult *r, void *arg, struct err *e)
 	struct domain_walk *w = arg;
 	struct store_domain d;
 	struct dmarc_meta m;
+	struct row row;
 
-	memset(&d, 0, sizeof(d));
-	memset(&m, 0, sizeof(m));
-	m.domain = pg_text(r, 0);
-	d.first = pg_i64(r, 1);
-	d.last = pg_i64(r, 2);
-	d.reports = (uint64_t)pg_i64(r, 3);
-	d.days = (uint64_t)pg_i64(r, 4);
-	m.org_name = pg_text(r, 5);
-	m.report_id = pg_text(r, 6);
-	m.begin = pg_i64(r, 7);
-	m.end = pg_i64(r, 8);
-	m.has_begin = m.has_end = 1;
-	m.adkim = pg_text(r, 9);
-	m.aspf = pg_text(r, 10);
-	m.p = pg_text(r, 11);
-	m.sp = pg_text(r, 12);
-	m.np = pg_text(r, 13);
-	m.pct = PQgetisnull(r, 0, 14) ? -1 : (int)pg_i64(r, 14);
-	m.fo = pg_text(r, 15);
-	m.testing = pg_text(r, 16);
-	d.latest = &m;
+	pg_row(&row, r);
+	row_domain(&row, &d, &m);
 	return w->cb(w->arg, &d, e);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rows.h"
 #include "sqlite-impl.h"
 #include "sqlite-names.h"
 
@@ -128,19 +129,15 @@ sq_each_name(void *impl,
 {
 	struct sq *q = impl;
 	struct store_name n;
+	struct row row;
 	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(q->db, EACH_SQL, -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot read the names of addresses");
+	sq_row(&row, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n.ip = (const char *)sqlite3_column_text(st, 0);
-		n.result = (const char *)sqlite3_column_text(st, 1);
-		n.name = (const char *)sqlite3_column_text(st, 2);
-		n.confirmed = sqlite3_column_int(st, 3);
-		n.ttl = sqlite3_column_int64(st, 4);
-		n.resolved_at = sqlite3_column_int64(st, 5);
-		n.expires_at = sqlite3_column_int64(st, 6);
+		row_name(&row, &n);
 		if (cb(arg, &n, e) == -1) {
 			sqlite3_finalize(st);
 			return -1;

@@ -17,23 +17,9 @@
 
 #include "arf.h"
 #include "migrations.h"
+#include "rows.h"
 #include "sqlite-impl.h"
 #include "tlsrpt.h"
-
-/* Prepares, binds nothing, steps once, finalizes: for statements without
- * parameters. */
-static int
-exec1(struct sq *q, const char *sql, struct err *e, const char *what)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "%s: %s (%s)", what, msg ? msg : "error", q->path);
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
 
 static int
 prepare(struct sq *q, const char *sql, sqlite3_stmt **st, struct err *e,
@@ -208,17 +194,17 @@ sq_tls_report(void *impl, const struct tlsrpt_report *r,
 		*outcome = STORE_DUPLICATE;
 		return 0;
 	}
-	if (exec1(q, "SAVEPOINT tls_report", e,
+	if (sq_exec(q, "SAVEPOINT tls_report", e,
 	          "cannot store the TLS report") == -1)
 		return -1;
 	if (insert_tls(q, r, raw, source, member, id, e) == -1) {
-		exec1(q, "ROLLBACK TO tls_report; RELEASE tls_report", e, "x");
+		sq_exec(q, "ROLLBACK TO tls_report; RELEASE tls_report", e, "x");
 		if (raw != NULL)
 			raw->stored_id = had; /* its row is gone too */
 		return -1;
 	}
 	*outcome = STORE_STORED;
-	return exec1(q, "RELEASE tls_report", e, "cannot store the TLS report");
+	return sq_exec(q, "RELEASE tls_report", e, "cannot store the TLS report");
 }
 
 /* --- DMARC failure reports ----------------------------------------------- */
@@ -415,6 +401,7 @@ sq_each_failure(void *impl, const struct store_filter *f,
 {
 	struct sq *q = impl;
 	struct store_failure_row r;
+	struct row row;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -428,16 +415,9 @@ sq_each_failure(void *impl, const struct store_filter *f,
 	        "reported_domain", " ORDER BY at_ts, id", f, &st, e,
 	        "cannot query the failure reports") == -1)
 		return -1;
+	sq_row(&row, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char **s[] = {&r.reported_domain,  &r.source_ip,
-		                    &r.auth_failure,     &r.original_mail_from,
-		                    &r.original_rcpt_to, &r.dkim_domain,
-		                    &r.dkim_selector,    &r.identity_alignment,
-		                    &r.delivery_result,  &r.reporter,
-		                    &r.subject,          &r.arrival_date};
-		r.at = sqlite3_column_int64(st, 0);
-		for (int i = 0; i < 12; i++)
-			*s[i] = (const char *)sqlite3_column_text(st, i + 1);
+		row_failure(&row, &r);
 		if (cb(arg, &r, e) == -1) {
 			sqlite3_finalize(st);
 			return -1;

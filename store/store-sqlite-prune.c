@@ -60,19 +60,6 @@ static const char *const delete_sql[] = {
     "DELETE FROM tls_reports WHERE id IN (SELECT id FROM temp.prune_tls)",
 };
 
-static int
-exec_plain(struct sq *q, const char *sql, struct err *e, const char *what)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set(e, "%s: %s (%s)", what, msg ? msg : "error", q->path);
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
 /* Steps sql once with the cutoff and the domain flag bound; the first
  * column of a row, if any, goes to *v1 and the second to *v2. */
 static int
@@ -134,7 +121,7 @@ select_victims(struct sq *q, const struct store_prune *p,
 {
 	int64_t a = 0, b = 0;
 
-	if (exec_plain(q, TEMP_TABLES_SQL, e, "cannot prune") == -1 ||
+	if (sq_exec(q, TEMP_TABLES_SQL, e, "cannot prune") == -1 ||
 	    select_domains(q, p, e) == -1 ||
 	    step(q,
 	         "INSERT INTO temp.prune_reports SELECT id, begin_ts / "
@@ -231,14 +218,14 @@ shrink(struct sq *q, struct err *e)
 		mode = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (mode != 2) {
-		if (exec_plain(q, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", e,
+		if (sq_exec(q, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", e,
 		               "cannot vacuum the database") == -1)
 			return -1;
-	} else if (exec_plain(q, "PRAGMA incremental_vacuum", e,
+	} else if (sq_exec(q, "PRAGMA incremental_vacuum", e,
 	                      "cannot vacuum the database") == -1) {
 		return -1;
 	}
-	return exec_plain(q, "PRAGMA wal_checkpoint(TRUNCATE)", e,
+	return sq_exec(q, "PRAGMA wal_checkpoint(TRUNCATE)", e,
 	                  "cannot checkpoint the database");
 }
 
@@ -253,11 +240,11 @@ sq_prune(void *impl, const struct store_prune *p, struct store_prune_result *r,
 		return err_set(e, "internal error: prune needs a read-write "
 		                  "store without an open batch");
 	r->file_before = r->file_after = file_size(q->path);
-	if (exec_plain(q, "BEGIN IMMEDIATE", e, "cannot start pruning") == -1)
+	if (sq_exec(q, "BEGIN IMMEDIATE", e, "cannot start pruning") == -1)
 		return -1;
 	if (select_victims(q, p, r, e) == -1 ||
 	    delete_victims(q, p, r, e) == -1 ||
-	    exec_plain(q,
+	    sq_exec(q,
 	               "DROP TABLE temp.prune_domains; DROP TABLE "
 	               "temp.prune_reports; DROP TABLE temp.prune_tls; "
 	               "DROP TABLE temp.prune_raw",
@@ -266,8 +253,8 @@ sq_prune(void *impl, const struct store_prune *p, struct store_prune_result *r,
 		return -1;
 	}
 	if (p->dry_run)
-		return exec_plain(q, "ROLLBACK", e, "cannot end the dry run");
-	if (exec_plain(q, "COMMIT", e, "cannot commit the prune") == -1) {
+		return sq_exec(q, "ROLLBACK", e, "cannot end the dry run");
+	if (sq_exec(q, "COMMIT", e, "cannot commit the prune") == -1) {
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}

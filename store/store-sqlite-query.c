@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lists.h"
+#include "rows.h"
 #include "sqlite-impl.h"
 
 /* Only the number of placeholders comes from the input, never its
@@ -43,6 +44,7 @@ sq_each_report(void *impl, const struct store_filter *f,
 {
 	struct sq *q = impl;
 	struct store_report_row row;
+	struct row cols;
 	sqlite3_stmt *st;
 	char sql[8192] = "SELECT org_name, report_id, domain, begin_ts, end_ts, "
 			 "record_count, message_count, salvaged FROM reports "
@@ -59,15 +61,9 @@ sq_each_report(void *impl, const struct store_filter *f,
 	sqlite3_bind_int64(st, 2, f->until ? f->until : INT64_MAX);
 	for (i = 0; i < nd; i++)
 		sq_bind_str(st, 3 + i, f->domains[i]);
+	sq_row(&cols, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row.org_name = (const char *)sqlite3_column_text(st, 0);
-		row.report_id = (const char *)sqlite3_column_text(st, 1);
-		row.domain = (const char *)sqlite3_column_text(st, 2);
-		row.begin = sqlite3_column_int64(st, 3);
-		row.end = sqlite3_column_int64(st, 4);
-		row.records = (uint64_t)sqlite3_column_int64(st, 5);
-		row.messages = (uint64_t)sqlite3_column_int64(st, 6);
-		row.salvaged = sqlite3_column_int(st, 7);
+		row_report(&cols, &row);
 		if (cb(arg, &row) == -1) {
 			sqlite3_finalize(st);
 			return err_set(e, "output failed");
@@ -109,9 +105,28 @@ sq_each_report(void *impl, const struct store_filter *f,
 #define SUM_IF(cond) "total(CASE WHEN " cond " THEN count ELSE 0 END)"
 
 static const char *
-col_text(sqlite3_stmt *st, int col)
+row_text(const void *res, int col, int *len)
 {
-	return (const char *)sqlite3_column_text(st, col);
+	sqlite3_stmt *st = (sqlite3_stmt *)res;
+	const char *s = (const char *)sqlite3_column_text(st, col);
+
+	if (len != NULL)
+		*len = sqlite3_column_bytes(st, col);
+	return s;
+}
+
+static int64_t
+row_i64(const void *res, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)res, col);
+}
+
+void
+sq_row(struct row *r, sqlite3_stmt *st)
+{
+	r->res = st;
+	r->text = row_text;
+	r->i64 = row_i64;
 }
 
 /* Prepares sql + the filter's domain list + tail, and binds the period
@@ -547,57 +562,11 @@ record_row(sqlite3_stmt *st, void *arg, struct err *e)
 	struct record_walk *w = arg;
 	struct dmarc_meta m;
 	struct dmarc_record r;
-	const unsigned char *text[3];
-	int bytes[3], i;
+	struct row row;
 
-	memset(&m, 0, sizeof(m));
-	memset(&r, 0, sizeof(r));
-	m.org_name = col_text(st, 0);
-	m.org_name_derived = sqlite3_column_int(st, 1);
-	m.email = col_text(st, 2);
-	m.extra_contact_info = col_text(st, 3);
-	m.report_id = col_text(st, 4);
-	m.begin = sqlite3_column_int64(st, 5);
-	m.end = sqlite3_column_int64(st, 6);
-	m.has_begin = m.has_end = 1;
-	m.errors = col_text(st, 7);
-	m.generator = col_text(st, 8);
-	m.version = col_text(st, 9);
-	m.xmlns = col_text(st, 10);
-	m.domain = col_text(st, 11);
-	m.adkim = col_text(st, 12);
-	m.aspf = col_text(st, 13);
-	m.p = col_text(st, 14);
-	m.sp = col_text(st, 15);
-	m.np = col_text(st, 16);
-	m.pct = sqlite3_column_type(st, 17) == SQLITE_NULL
-		    ? -1
-		    : sqlite3_column_int(st, 17);
-	m.fo = col_text(st, 18);
-	m.testing = col_text(st, 19);
-	m.discovery_method = col_text(st, 20);
-	r.source_ip = col_text(st, 21);
-	r.count = sqlite3_column_int64(st, 22);
-	r.disposition = col_text(st, 23);
-	r.dkim = col_text(st, 24);
-	r.spf = col_text(st, 25);
-	r.header_from = col_text(st, 26);
-	r.envelope_from = col_text(st, 27);
-	r.envelope_to = col_text(st, 28);
-	for (i = 0; i < 3; i++) {
-		text[i] = sqlite3_column_text(st, 29 + i);
-		bytes[i] = sqlite3_column_bytes(st, 29 + i);
-	}
-	if (lists_dkim(&w->l, text[0], bytes[0]) == -1 ||
-	    lists_spf(&w->l, text[1], bytes[1]) == -1 ||
-	    lists_reasons(&w->l, text[2], bytes[2]) == -1)
-		return err_set(e, "out of memory");
-	r.dkim_results = w->l.dkim;
-	r.ndkim = w->l.t[0].n;
-	r.spf_results = w->l.spf;
-	r.nspf = w->l.t[1].n;
-	r.reasons = w->l.reason;
-	r.nreasons = w->l.t[2].n;
+	sq_row(&row, st);
+	if (row_record(&row, &w->l, &m, &r, e) == -1)
+		return -1;
 	return w->cb(w->arg, &m, &r, e);
 }
 
@@ -648,30 +617,10 @@ domain_row(sqlite3_stmt *st, void *arg, struct err *e)
 	struct domain_walk *w = arg;
 	struct store_domain d;
 	struct dmarc_meta m;
+	struct row row;
 
-	memset(&d, 0, sizeof(d));
-	memset(&m, 0, sizeof(m));
-	m.domain = col_text(st, 0);
-	d.first = sqlite3_column_int64(st, 1);
-	d.last = sqlite3_column_int64(st, 2);
-	d.reports = (uint64_t)sqlite3_column_int64(st, 3);
-	d.days = (uint64_t)sqlite3_column_int64(st, 4);
-	m.org_name = col_text(st, 5);
-	m.report_id = col_text(st, 6);
-	m.begin = sqlite3_column_int64(st, 7);
-	m.end = sqlite3_column_int64(st, 8);
-	m.has_begin = m.has_end = 1;
-	m.adkim = col_text(st, 9);
-	m.aspf = col_text(st, 10);
-	m.p = col_text(st, 11);
-	m.sp = col_text(st, 12);
-	m.np = col_text(st, 13);
-	m.pct = sqlite3_column_type(st, 14) == SQLITE_NULL
-		    ? -1
-		    : sqlite3_column_int(st, 14);
-	m.fo = col_text(st, 15);
-	m.testing = col_text(st, 16);
-	d.latest = &m;
+	sq_row(&row, st);
+	row_domain(&row, &d, &m);
 	return w->cb(w->arg, &d, e);
 }
 

@@ -150,8 +150,8 @@ sq_run_rows(struct sq *q, enum stmt id, size_t n, struct err *e,
 	return 0;
 }
 
-static int
-exec_sql(struct sq *q, const char *sql, struct err *e, const char *what)
+int
+sq_exec(struct sq *q, const char *sql, struct err *e, const char *what)
 {
 	char *msg = NULL;
 
@@ -194,16 +194,16 @@ migrate(struct sq *q, struct err *e)
 		    q->path, v, latest);
 	while (v < latest) {
 		v++;
-		if (exec_sql(q, "BEGIN IMMEDIATE", e, "cannot migrate") == -1)
+		if (sq_exec(q, "BEGIN IMMEDIATE", e, "cannot migrate") == -1)
 			return -1;
 		snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v);
-		if (exec_sql(q, migration_step(v), e, "schema migration") ==
+		if (sq_exec(q, migration_step(v), e, "schema migration") ==
 			-1 ||
-		    exec_sql(q, setv, e, "schema migration") == -1) {
+		    sq_exec(q, setv, e, "schema migration") == -1) {
 			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 			return err_prefix(e, "migrating to schema version %d", v);
 		}
-		if (exec_sql(q, "COMMIT", e, "schema migration") == -1)
+		if (sq_exec(q, "COMMIT", e, "schema migration") == -1)
 			return -1;
 	}
 	return 0;
@@ -298,7 +298,7 @@ sq_connect(const char *name, const char *target, int flags,
 	 * record.  The schema keeps its REFERENCES ... ON DELETE CASCADE for
 	 * any connection that turns them on (docs/schema.md).
 	 */
-	if (exec_sql(q, "PRAGMA trusted_schema = OFF",
+	if (sq_exec(q, "PRAGMA trusted_schema = OFF",
 		e, "cannot configure the database") == -1)
 		goto fail;
 	/* temp_store = MEMORY: the statement journal of each report's
@@ -307,7 +307,7 @@ sq_connect(const char *name, const char *target, int flags,
 	 * small, and on disk it cost more writes than the reports
 	 * themselves. */
 	if (!q->readonly &&
-	    (exec_sql(q, "PRAGMA journal_mode = WAL; "
+	    (sq_exec(q, "PRAGMA journal_mode = WAL; "
 			 "PRAGMA synchronous = NORMAL; "
 			 "PRAGMA temp_store = MEMORY",
 		 e, "cannot configure the database") == -1 ||

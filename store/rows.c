@@ -1,0 +1,155 @@
+/*
+ * rows.c - decoding the report queries' rows (rows.h).
+ */
+#include "rows.h"
+
+#include <string.h>
+
+static const char *
+t(const struct row *r, int col)
+{
+	return r->text(r->res, col, NULL);
+}
+
+static int64_t
+n(const struct row *r, int col)
+{
+	return r->i64(r->res, col);
+}
+
+/* pct is NULL when the report did not give it: -1, as the parser says */
+static int
+pct(const struct row *r, int col)
+{
+	return t(r, col) == NULL ? -1 : (int)n(r, col);
+}
+
+void
+row_report(const struct row *r, struct store_report_row *out)
+{
+	out->org_name = t(r, 0);
+	out->report_id = t(r, 1);
+	out->domain = t(r, 2);
+	out->begin = n(r, 3);
+	out->end = n(r, 4);
+	out->records = (uint64_t)n(r, 5);
+	out->messages = (uint64_t)n(r, 6);
+	out->salvaged = (int)n(r, 7);
+}
+
+void
+row_domain(const struct row *r, struct store_domain *d,
+    struct dmarc_meta *m)
+{
+	memset(d, 0, sizeof(*d));
+	memset(m, 0, sizeof(*m));
+	m->domain = t(r, 0);
+	d->first = n(r, 1);
+	d->last = n(r, 2);
+	d->reports = (uint64_t)n(r, 3);
+	d->days = (uint64_t)n(r, 4);
+	m->org_name = t(r, 5);
+	m->report_id = t(r, 6);
+	m->begin = n(r, 7);
+	m->end = n(r, 8);
+	m->has_begin = m->has_end = 1;
+	m->adkim = t(r, 9);
+	m->aspf = t(r, 10);
+	m->p = t(r, 11);
+	m->sp = t(r, 12);
+	m->np = t(r, 13);
+	m->pct = pct(r, 14);
+	m->fo = t(r, 15);
+	m->testing = t(r, 16);
+	d->latest = m;
+}
+
+static void
+record_meta(const struct row *r, struct dmarc_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->org_name = t(r, 0);
+	m->org_name_derived = (int)n(r, 1);
+	m->email = t(r, 2);
+	m->extra_contact_info = t(r, 3);
+	m->report_id = t(r, 4);
+	m->begin = n(r, 5);
+	m->end = n(r, 6);
+	m->has_begin = m->has_end = 1;
+	m->errors = t(r, 7);
+	m->generator = t(r, 8);
+	m->version = t(r, 9);
+	m->xmlns = t(r, 10);
+	m->domain = t(r, 11);
+	m->adkim = t(r, 12);
+	m->aspf = t(r, 13);
+	m->p = t(r, 14);
+	m->sp = t(r, 15);
+	m->np = t(r, 16);
+	m->pct = pct(r, 17);
+	m->fo = t(r, 18);
+	m->testing = t(r, 19);
+	m->discovery_method = t(r, 20);
+}
+
+int
+row_record(const struct row *r, struct lists *l, struct dmarc_meta *m,
+    struct dmarc_record *rec, struct err *e)
+{
+	const unsigned char *list[3];
+	int len[3], i;
+
+	record_meta(r, m);
+	memset(rec, 0, sizeof(*rec));
+	rec->source_ip = t(r, 21);
+	rec->count = n(r, 22);
+	rec->disposition = t(r, 23);
+	rec->dkim = t(r, 24);
+	rec->spf = t(r, 25);
+	rec->header_from = t(r, 26);
+	rec->envelope_from = t(r, 27);
+	rec->envelope_to = t(r, 28);
+	for (i = 0; i < 3; i++) {
+		len[i] = 0;
+		list[i] = (const unsigned char *)r->text(r->res, 29 + i,
+		    &len[i]);
+	}
+	if (lists_dkim(l, list[0], len[0]) == -1 ||
+	    lists_spf(l, list[1], len[1]) == -1 ||
+	    lists_reasons(l, list[2], len[2]) == -1)
+		return err_set(e, "out of memory");
+	rec->dkim_results = l->dkim;
+	rec->ndkim = l->t[0].n;
+	rec->spf_results = l->spf;
+	rec->nspf = l->t[1].n;
+	rec->reasons = l->reason;
+	rec->nreasons = l->t[2].n;
+	return 0;
+}
+
+void
+row_failure(const struct row *r, struct store_failure_row *out)
+{
+	const char **s[] = {&out->reported_domain, &out->source_ip,
+	    &out->auth_failure, &out->original_mail_from,
+	    &out->original_rcpt_to, &out->dkim_domain, &out->dkim_selector,
+	    &out->identity_alignment, &out->delivery_result, &out->reporter,
+	    &out->subject, &out->arrival_date};
+	int i;
+
+	out->at = n(r, 0);
+	for (i = 0; i < 12; i++)
+		*s[i] = t(r, i + 1);
+}
+
+void
+row_name(const struct row *r, struct store_name *out)
+{
+	out->ip = t(r, 0);
+	out->result = t(r, 1);
+	out->name = t(r, 2);
+	out->confirmed = (int)n(r, 3);
+	out->ttl = n(r, 4);
+	out->resolved_at = n(r, 5);
+	out->expires_at = n(r, 6);
+}

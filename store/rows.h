@@ -1,0 +1,53 @@
+/*
+ * rows.h - the rows of the report queries decoded once for both backends.
+ * Private to store/.
+ *
+ * The SQLite and PostgreSQL queries select the same columns in the same
+ * order (so that dmarc-report prints the same on both); a backend wraps
+ * its current result row in a struct row (three accessors) and the
+ * functions here fill the structures of store.h from it.  The pointers
+ * they set are the backend's, valid until its next row.
+ */
+#ifndef DMARCSIFT_ROWS_H
+#define DMARCSIFT_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lists.h"
+#include "store.h"
+
+struct row {
+	const void *res; /* the backend's statement or result */
+	/* column col as text, NULL for SQL NULL; *len its bytes (len may
+	 * be NULL) */
+	const char *(*text)(const void *res, int col, int *len);
+	/* column col as an integer, 0 for NULL */
+	int64_t (*i64)(const void *res, int col);
+};
+
+/* SELECT org_name, report_id, domain, begin, end, record_count,
+ * message_count, salvaged */
+void row_report(const struct row *r, struct store_report_row *out);
+
+/* SELECT domain, first, last, reports, days, then the latest report's
+ * org_name, report_id, begin, end, adkim, aspf, p, sp, np, pct, fo,
+ * testing */
+void row_domain(const struct row *r, struct store_domain *d,
+    struct dmarc_meta *latest);
+
+/* SELECT the report's 21 header columns (org_name ... discovery_method,
+ * as pg_each_record), the record's 8, then its DKIM, SPF and reason lists
+ * (lists.h); the lists are split into l.  -1 out of memory. */
+int row_record(const struct row *r, struct lists *l, struct dmarc_meta *m,
+    struct dmarc_record *rec, struct err *e);
+
+/* SELECT at, reported_domain, source_ip, auth_failure, original_mail_from,
+ * original_rcpt_to, dkim_domain, dkim_selector, identity_alignment,
+ * delivery_result, reporter, subject, arrival_date */
+void row_failure(const struct row *r, struct store_failure_row *out);
+
+/* SELECT ip, result, name, confirmed, ttl, resolved_at, expires_at */
+void row_name(const struct row *r, struct store_name *out);
+
+#endif
