@@ -266,7 +266,7 @@ static const char *const pg_steps[] = {
 };
 
 /* As migration_released: a step is frozen from its first merge on. */
-const int pg_migration_released = 1;
+const int pg_migration_released = 2;
 
 const char *
 pg_migration_step(int version)
