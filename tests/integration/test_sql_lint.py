@@ -9,7 +9,7 @@ sqlite3_exec() must be built from the program's own text only:
   - the result of a function whose every return is such text (found by the
     lint: migration_step());
   - a parameter of the enclosing function: the function then takes SQL in
-    that position (store-sqlite.c's exec_sql()), and every call to it is
+    that position (store-sqlite.c's sq_exec()), and every call to it is
     checked the same way;
   - a local buffer or pointer, when every write into it (initialiser,
     assignment, strcpy, strcat, snprintf...) writes such text, and
@@ -677,7 +677,7 @@ class ProjectSQL(unittest.TestCase):
         lint = Lint(units(project_sources(), project_headers()))
         self.assertEqual(lint.run(), [])
         # the wrappers and builders, found by the lint itself
-        self.assertIn(1, lint.sinks.get("exec_sql", set()))
+        self.assertIn(1, lint.sinks.get("sq_exec", set()))
         self.assertIn(2, lint.sinks.get("sq_filter_sql", set()))
         self.assertIn("migration_step", lint.constant_funcs)
         self.assertIn("sql_text", lint.functions["sq_open"].unit.tables)
