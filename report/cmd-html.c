@@ -331,7 +331,7 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 {
 	const char *one[2] = {d->name, NULL};
 	struct store_filter fl = ctx->filter;
-	char cause[256], fix[2048];
+	char cause[256], fix[2048], evidence[1024];
 	struct ses_model sm = {0};
 	size_t i, n = 0;
 
@@ -349,8 +349,8 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 			fputs("<h3>Amazon SES findings</h3>\n<table class=\"ses\">"
 			      "<thead><tr><th>Severity</th><th>Region</th>"
 			      "<th>Source</th><th>From</th><th class=\"n\">"
-			      "Messages</th><th>Cause</th><th>Fix</th></tr>"
-			      "</thead><tbody>\n",
+			      "Messages</th><th>Cause</th><th>Fix</th>"
+			      "<th>Failure reports</th></tr></thead><tbody>\n",
 			    f);
 		causes_format(r->causes, cause, sizeof(cause));
 		fix_format(r->causes, r->region, r->hf, &r->hint, fix,
@@ -375,6 +375,9 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 		html_text(f, cause);
 		fputs("</td><td>", f);
 		html_text(f, fix);
+		fputs("</td><td>", f);
+		ses_row_evidence(r, evidence, sizeof(evidence));
+		html_text(f, evidence[0] ? evidence : "-");
 		fputs("</td></tr>\n", f);
 	}
 	if (n > 0)

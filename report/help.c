@@ -102,6 +102,9 @@ static const struct help_column ses_columns[] = {
 			"ptr, ip or none"},
     {"notes", "signals that disagree, amazonses.com selectors in no table, "
 	      "the SES-based product"},
+    {"evidence", "what the DMARC failure reports from this source say "
+		 "(their count, DKIM signature, MAIL FROM, the region they "
+		 "name, a subject); never part of the counts"},
     {NULL, NULL},
 };
 
