@@ -62,8 +62,7 @@ lower(const char *s, char *out, size_t len)
 }
 
 static int
-index_row(struct strmap *map, const char *a, const char *hf,
-          struct ses_row *r)
+index_row(struct strmap *map, const char *a, const char *hf, struct ses_row *r)
 {
 	char key[600], low[256];
 	const char *parts[2];
@@ -138,8 +137,8 @@ auth_bits(const char *af)
 	if (strcasecmp(af, "dmarc") == 0)
 		return SES_AF_DMARC;
 	if (strcasecmp(af, "signature") == 0 ||
-	    strcasecmp(af, "bodyhash") == 0 ||
-	    strcasecmp(af, "revoked") == 0 || strcasecmp(af, "adsp") == 0)
+	    strcasecmp(af, "bodyhash") == 0 || strcasecmp(af, "revoked") == 0 ||
+	    strcasecmp(af, "adsp") == 0)
 		return SES_AF_DKIM;
 	return SES_AF_OTHER;
 }
@@ -176,9 +175,8 @@ keep(struct ses_model *m, const char **dst, const char *s)
 
 /* Adds what one report says to its row. */
 static int
-note(struct ses_model *m, struct ses_row *r,
-     const struct store_failure_row *f, const char *mf,
-     const struct sender *snd, int same_ip)
+note(struct ses_model *m, struct ses_row *r, const struct store_failure_row *f,
+     const char *mf, const struct sender *snd, int same_ip)
 {
 	struct ses_failures *x = &r->failures;
 
@@ -209,10 +207,10 @@ each_failure(void *arg, const struct store_failure_row *f, struct err *e)
 	struct join *j = arg;
 	struct dmarc_dkim sig = {f->dkim_domain, f->dkim_selector, NULL, NULL};
 	char mfbuf[256];
-	const char *mf = mail_from_domain(f->original_mail_from, mfbuf,
-	                                  sizeof(mfbuf));
-	struct classify_input ci = {f->source_ip, NULL, mf, NULL, 0,
-	                            &sig, f->dkim_domain != NULL};
+	const char *mf =
+	    mail_from_domain(f->original_mail_from, mfbuf, sizeof(mfbuf));
+	struct classify_input ci = {
+	    f->source_ip, NULL, mf, NULL, 0, &sig, f->dkim_domain != NULL};
 	struct sender snd;
 	struct ses_row *r;
 	int same_ip;
@@ -298,13 +296,14 @@ ses_row_evidence(const struct ses_row *r, char *out, size_t len)
 		return;
 	auth_text(x->auth, auth, sizeof(auth));
 	o = (size_t)snprintf(
-	    out, len, "%llu failure report%s (RFC 6591), %llu from this address",
+	    out, len,
+	    "%llu failure report%s (RFC 6591), %llu from this address",
 	    (unsigned long long)x->reports, x->reports == 1 ? "" : "s",
 	    (unsigned long long)x->same_ip);
-#define ADD(...)                                                           \
-	do {                                                               \
-		if (o < len)                                               \
-			o += (size_t)snprintf(out + o, len - o, __VA_ARGS__); \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		if (o < len)                                                   \
+			o += (size_t)snprintf(out + o, len - o, __VA_ARGS__);  \
 	} while (0)
 	ADD("; Auth-Failure %s", auth);
 	if (x->dkim_domain != NULL)
