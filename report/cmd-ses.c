@@ -347,6 +347,15 @@ print_trailer(struct report_ctx *ctx, const struct ses_model *m, int table)
 		fputc('\n', ctx->out);
 		output_text(ctx->out, 0, "", "", line, 100);
 	}
+	if (table && m->failure_unmatched > 0) {
+		snprintf(line, sizeof(line),
+		    "%llu DMARC failure report%s from SES sources match%s no "
+		    "finding above (dmarc-report failures lists them).",
+		    (unsigned long long)m->failure_unmatched,
+		    m->failure_unmatched == 1 ? "" : "s",
+		    m->failure_unmatched == 1 ? "es" : "");
+		output_text(ctx->out, 0, "", "", line, 100);
+	}
 	for (i = 0; i < strmap_len(&m->selectors); i++) {
 		const struct strmap_entry *s = strmap_at(&m->selectors, i);
 		const struct ses_unknown_selector *u = s->value;

@@ -172,6 +172,10 @@ class FailureEvidence(Case):
         (r,) = self.ses_rows()
         self.assertEqual(r["evidence"], "")
         self.assertEqual(r["messages"], "40")
+        # the SES one is said, as matching no finding; the other is not SES
+        out = self.report("ses").stdout.decode()
+        self.assertIn("1 DMARC failure report from SES sources matches no finding above", out)
+        self.assertNotIn("Evidence:", out)
 
     def test_since_selects_the_failure_reports_too(self):
         self.load(ses_default_us())
