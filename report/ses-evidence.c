@@ -25,7 +25,12 @@
 #include "netaddr.h"
 #include "ses-model.h"
 
-/* Lookups built once from the flagged rows; values are struct ses_row *. */
+/* A lookup's value: the row a key leads to. */
+struct row_ref {
+	struct ses_row *r;
+};
+
+/* Lookups built once from the flagged rows; values are struct row_ref. */
 struct join {
 	struct ses_model *m;
 	const struct classifier *cl;
@@ -66,7 +71,7 @@ index_row(struct strmap *map, const char *a, const char *hf, struct ses_row *r)
 {
 	char key[600], low[256];
 	const char *parts[2];
-	struct ses_row **v;
+	struct row_ref *v;
 	int created;
 
 	lower(hf, low, sizeof(low));
@@ -76,9 +81,9 @@ index_row(struct strmap *map, const char *a, const char *hf, struct ses_row *r)
 	if ((v = strmap_upsert(map, key, sizeof(*v), &created)) == NULL)
 		return -1;
 	/* a region's match: the fail row with the most messages */
-	if (created || r->severity > (*v)->severity ||
-	    (r->severity == (*v)->severity && r->messages > (*v)->messages))
-		*v = r;
+	if (created || r->severity > v->r->severity ||
+	    (r->severity == v->r->severity && r->messages > v->r->messages))
+		v->r = r;
 	return 0;
 }
 
@@ -109,7 +114,7 @@ match(const struct join *j, const struct store_failure_row *f,
 {
 	char ip[64], key[600], low[256];
 	const char *parts[2];
-	struct ses_row **v;
+	const struct row_ref *v;
 
 	lower(f->reported_domain, low, sizeof(low));
 	canonical_ip(f->source_ip, ip, sizeof(ip));
@@ -118,13 +123,13 @@ match(const struct join *j, const struct store_failure_row *f,
 	strmap_key(key, sizeof(key), parts, 2);
 	*same_ip = 1;
 	if (f->source_ip != NULL && (v = strmap_get(&j->by_ip, key)) != NULL)
-		return *v;
+		return v->r;
 	*same_ip = 0;
 	if (strcmp(snd->region, REGION_UNKNOWN) == 0)
 		return NULL;
 	parts[0] = snd->region;
 	strmap_key(key, sizeof(key), parts, 2);
-	return (v = strmap_get(&j->by_region, key)) != NULL ? *v : NULL;
+	return (v = strmap_get(&j->by_region, key)) != NULL ? v->r : NULL;
 }
 
 static unsigned
