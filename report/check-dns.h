@@ -75,4 +75,13 @@ int check_mail_from(struct dns *d, const char *domain, const char *mail_from,
 int check_dkim(struct dns *d, const char *dkim_domain, const char *selector,
                const char *region, struct findings *f, struct err *e);
 
+/* Everything `check-dns` checks for ctx's selection (its arguments, else
+ * every policy domain the selection has), into f (zeroed here; free it
+ * with findings_free() whatever this returns); ctx->nothing_checked when
+ * there was no domain.  The command and the HTML page's --check-dns show
+ * the same findings (cmd-check-dns.c). */
+struct report_ctx;
+int check_dns_collect(struct report_ctx *ctx, struct findings *f,
+                      struct err *e);
+
 #endif

@@ -286,15 +286,14 @@ check_all(struct report_ctx *ctx, struct collect *c, struct findings *f,
 	return rc;
 }
 
-static int
-run(struct report_ctx *ctx, struct err *e)
+int
+check_dns_collect(struct report_ctx *ctx, struct findings *f, struct err *e)
 {
 	struct collect c;
-	struct findings f;
 	int rc = -1;
 
 	memset(&c, 0, sizeof(c));
-	memset(&f, 0, sizeof(f));
+	memset(f, 0, sizeof(*f));
 	c.ctx = ctx;
 	if (report_dns_allowed(ctx, e) == -1 || tools_open(ctx, e) == -1)
 		return -1;
@@ -303,14 +302,29 @@ run(struct report_ctx *ctx, struct err *e)
 	                                          add_domain, &c, e) == -1) ||
 	    store_each_group(ctx->st, &ctx->filter, each_group, &c, e) == -1)
 		goto out;
-	if (strmap_len(&c.domains) == 0) {
+	if (strmap_len(&c.domains) == 0)
 		ctx->nothing_checked = 1;
+	else if (check_all(ctx, &c, f, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	strmap_free(&c.domains, free_need);
+	return rc;
+}
+
+static int
+run(struct report_ctx *ctx, struct err *e)
+{
+	struct findings f;
+	int rc = -1;
+
+	if (check_dns_collect(ctx, &f, e) == -1)
+		goto out;
+	if (ctx->nothing_checked) {
 		say_empty(ctx, "policy domains");
 		rc = 0;
 		goto out;
 	}
-	if (check_all(ctx, &c, &f, e) == -1)
-		goto out;
 	for (size_t i = 0; i < f.n; i++)
 		if (strcmp(f.v[i].severity, "error") == 0 ||
 		    strcmp(f.v[i].severity, "warning") == 0)
@@ -322,7 +336,6 @@ run(struct report_ctx *ctx, struct err *e)
 	rc = 0;
 out:
 	findings_free(&f);
-	strmap_free(&c.domains, free_need);
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 
 #include "html-model.h"
 #include "freshness.h"
+#include "html-findings.h"
 #include "html.h"
 #include "percent.h"
 #include "ses-model.h"
@@ -331,7 +332,7 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 {
 	const char *one[2] = {d->name, NULL};
 	struct store_filter fl = ctx->filter;
-	char cause[256], fix[2048];
+	char cause[256], fix[2048], evidence[1024];
 	struct ses_model sm = {0};
 	size_t i, n = 0;
 
@@ -349,8 +350,8 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 			fputs("<h3>Amazon SES findings</h3>\n<table class=\"ses\">"
 			      "<thead><tr><th>Severity</th><th>Region</th>"
 			      "<th>Source</th><th>From</th><th class=\"n\">"
-			      "Messages</th><th>Cause</th><th>Fix</th></tr>"
-			      "</thead><tbody>\n",
+			      "Messages</th><th>Cause</th><th>Fix</th>"
+			      "<th>Failure reports</th></tr></thead><tbody>\n",
 			    f);
 		causes_format(r->causes, cause, sizeof(cause));
 		fix_format(r->causes, r->region, r->hf, &r->hint, fix,
@@ -375,6 +376,9 @@ ses_findings(FILE *f, struct report_ctx *ctx, const struct html_domain *d,
 		html_text(f, cause);
 		fputs("</td><td>", f);
 		html_text(f, fix);
+		fputs("</td><td>", f);
+		ses_row_evidence(r, evidence, sizeof(evidence));
+		html_text(f, evidence[0] ? evidence : "-");
 		fputs("</td></tr>\n", f);
 	}
 	if (n > 0)
@@ -495,6 +499,7 @@ verdict(FILE *f, const struct html_domain *d)
 struct layout {
 	size_t rows;
 	int full;
+	const struct findings *dns; /* --check-dns, or NULL */
 };
 
 static int
@@ -532,8 +537,11 @@ domain_section(struct report_ctx *ctx, const struct html_model *m,
 	if (charts(f, m, d, idx, lay->full) == -1)
 		return err_set(e, "out of memory");
 	sources_table(f, d, lay->rows);
-	if (ses_findings(f, ctx, d, e) == -1)
+	if (ses_findings(f, ctx, d, e) == -1 ||
+	    html_tls_section(f, ctx, d->name, idx, e) == -1)
 		return -1;
+	if (lay->dns != NULL)
+		html_dns_section(f, lay->dns, d->name);
 	receivers(f, m, d);
 	fputs("</section>\n", f);
 	return 0;
@@ -543,14 +551,24 @@ static int
 html_run(struct report_ctx *ctx, struct err *e)
 {
 	struct html_model m;
+	struct findings dns;
 	struct layout lay;
 	size_t i, n;
 	int rc = -1;
 
+	memset(&dns, 0, sizeof(dns));
+	memset(&lay, 0, sizeof(lay));
 	if (tools_open(ctx, e) == -1)
 		return -1;
 	if (html_collect(ctx, &m, e) == -1)
 		goto out;
+	/* asked for: the network, before the page starts (a DNS failure
+	 * leaves no half page) */
+	if (ctx->html_check_dns) {
+		if (check_dns_collect(ctx, &dns, e) == -1)
+			goto out;
+		lay.dns = &dns;
+	}
 	n = strmap_len(&m.domains);
 	if (html_begin(ctx->out, "DMARC reports", e) == -1)
 		goto out;
@@ -572,6 +590,7 @@ html_run(struct report_ctx *ctx, struct err *e)
 	html_end(ctx->out);
 	rc = ferror(ctx->out) ? err_set(e, "cannot write the page") : 0;
 out:
+	findings_free(&dns);
 	html_model_free(&m);
 	return rc;
 }

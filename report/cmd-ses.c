@@ -28,6 +28,7 @@ static const struct column cols[] = {
     {"severity", NULL, COL_TEXT, 0},
     {"region_evidence", NULL, COL_TEXT, 0},
     {"notes", NULL, COL_TEXT, 0},
+    {"evidence", NULL, COL_TEXT, 0},
 };
 
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
@@ -61,6 +62,7 @@ static const struct column block_cols[] = {
  */
 struct texts {
 	char mail_from[2048], dkim[2048], cause[200], fix[4096], notes[600];
+	char evidence[1024];
 	int have_mail_from, have_dkim, have_cause, have_fix;
 	struct ses_set mail_from_of, dkim_of;
 	unsigned cause_of;
@@ -131,6 +133,7 @@ row_texts(const struct ses_row *r, struct texts *t)
 		t->have_fix = 1;
 	}
 	ses_row_notes(r, t->notes, sizeof(t->notes));
+	ses_row_evidence(r, t->evidence, sizeof(t->evidence));
 }
 
 static int
@@ -171,6 +174,7 @@ print_flat(struct report_ctx *ctx, const struct ses_model *m, struct err *e)
 		c[10].s = ses_severity_name(r->severity);
 		c[11].s = region_evidence_name(r->evidence);
 		c[12].s = t->notes;
+		c[13].s = t->evidence;
 		rc = output_row(&out, c);
 	}
 	if (output_end(&out) == -1)
@@ -195,6 +199,9 @@ struct block {
 	size_t shown, hidden, nnotes;
 	uint64_t hidden_messages;
 	const char *notes[BLOCK_NOTES_MAX]; /* pooled region notes */
+	/* the rows with failure-report evidence, the first few kept */
+	const struct ses_row *evidence[BLOCK_NOTES_MAX];
+	size_t nevidence;
 };
 
 static void
@@ -216,7 +223,7 @@ static int
 block_end(FILE *f, struct block *b, struct texts *t)
 {
 	struct ses_row merged = *b->first;
-	char line[600];
+	char line[1100];
 	size_t i;
 
 	if (output_end(&b->out) == -1)
@@ -230,6 +237,15 @@ block_end(FILE *f, struct block *b, struct texts *t)
 	}
 	for (i = 0; i < b->nnotes; i++)
 		output_text(f, 0, "Note: ", "      ", b->notes[i], 100);
+	for (i = 0; i < b->nevidence; i++) {
+		char ev[1200 + 64];
+		const struct ses_row *r = b->evidence[i];
+
+		ses_row_evidence(r, line, sizeof(line));
+		snprintf(ev, sizeof(ev), "%s: %s", r->ip ? r->ip : "(no address)",
+		    line);
+		output_text(f, 0, "Evidence: ", "          ", ev, 100);
+	}
 	/* the fix of the block: the first row's details, with every SPF
 	 * result the block saw */
 	merged.hint.spf_results = b->spf_results;
@@ -264,6 +280,8 @@ block_row(struct block *b, const struct ses_row *r, const struct texts *t)
 
 	b->spf_results |= r->hint.spf_results;
 	block_note(b, r);
+	if (r->failures.reports > 0 && b->nevidence < BLOCK_NOTES_MAX)
+		b->evidence[b->nevidence++] = r;
 	/* a block of a big address pool shows its busiest ones */
 	if (b->shown++ >= BLOCK_ROWS_MAX) {
 		b->hidden++;
@@ -327,6 +345,15 @@ print_trailer(struct report_ctx *ctx, const struct ses_model *m, int table)
 		    (unsigned long long)m->transit_messages,
 		    m->transit_messages == 1 ? "" : "s");
 		fputc('\n', ctx->out);
+		output_text(ctx->out, 0, "", "", line, 100);
+	}
+	if (table && m->failure_unmatched > 0) {
+		snprintf(line, sizeof(line),
+		    "%llu DMARC failure report%s from SES sources match%s no "
+		    "finding above (dmarc-report failures lists them).",
+		    (unsigned long long)m->failure_unmatched,
+		    m->failure_unmatched == 1 ? "" : "s",
+		    m->failure_unmatched == 1 ? "es" : "");
 		output_text(ctx->out, 0, "", "", line, 100);
 	}
 	for (i = 0; i < strmap_len(&m->selectors); i++) {

@@ -43,8 +43,8 @@ static const struct {
                            "is invalid: renew or fix it"},
 };
 
-static const char *
-fix_for(const char *type)
+const char *
+tls_fix_for(const char *type)
 {
 	size_t i;
 
@@ -120,7 +120,7 @@ row(struct tls_ctx *t, const struct store_tls_day *d, const char *day,
 	c[7].s = f ? f->receiving_mx : NULL;
 	c[8].i = f ? (int64_t)f->sessions : 0;
 	c[8].null = f == NULL;
-	c[9].s = f ? fix_for(f->result_type) : NULL;
+	c[9].s = f ? tls_fix_for(f->result_type) : NULL;
 	return output_row(&t->out, c);
 }
 

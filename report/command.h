@@ -50,6 +50,7 @@ struct report_ctx {
 	int nargs;
 	const char *dns_servers;  /* --dns-server, or NULL: the system's */
 	unsigned dns_timeout_ms, dns_budget_s; /* 0: the defaults */
+	int html_check_dns; /* html --check-dns: ask DNS, show the findings */
 };
 
 struct command {
@@ -73,6 +74,10 @@ extern const struct command cmd_prune;
 extern const struct command cmd_resolve;
 extern const struct command cmd_check_dns;
 extern const struct command cmd_html;
+
+/* What the receiving domain changes for an SMTP TLS failure type (RFC
+ * 8460 4.3), as `tls` prints it; NULL for NULL (cmd-tls.c). */
+const char *tls_fix_for(const char *type);
 
 /* "YYYY-MM-DD HH:MM:SS" in UTC. */
 void format_time(int64_t t, char *out, size_t len);

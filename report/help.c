@@ -41,6 +41,12 @@ static const char classify_options[] =
     "--sources FILE\tyour own senders, lines of cidr_or_domain,name "
     "(default $DMARCSIFT_SOURCES)\n";
 
+static const char html_options[] =
+    "--sources FILE\tyour own senders, lines of cidr_or_domain,name "
+    "(default $DMARCSIFT_SOURCES)\n"
+    "--check-dns\tadd check-dns's findings per domain (asks DNS: "
+    "--dns-server, --dns-timeout, --dns-budget)\n";
+
 static const struct help_column reports_columns[] = {
     {"org_name", "the reporting organisation (report_metadata/org_name)"},
     {"report_id", "the report's id, as the reporter wrote it"},
@@ -102,6 +108,9 @@ static const struct help_column ses_columns[] = {
 			"ptr, ip or none"},
     {"notes", "signals that disagree, amazonses.com selectors in no table, "
 	      "the SES-based product"},
+    {"evidence", "what the DMARC failure reports from this source say "
+		 "(their count, DKIM signature, MAIL FROM, the region they "
+		 "name, a subject); never part of the counts"},
     {NULL, NULL},
 };
 
@@ -223,9 +232,11 @@ static const struct help_page pages[] = {
 	"One self-contained HTML page for a person to look at: per domain the "
 	"verdict of policy, the daily messages by source and by DMARC result, "
 	"the pass rate of the biggest sources over time, the sources, the "
-	"unidentified ones, who reported and how fresh that is.  No script, "
+	"unidentified ones, who reported and how fresh that is; the SES "
+	"findings with their failure-report evidence, and the SMTP TLS "
+	"sessions when the store has TLS reports for the domain.  No script, "
 	"nothing fetched; --format does not apply.",
-	classify_options, NULL},
+	html_options, NULL},
 };
 
 static const struct help_page *

@@ -70,6 +70,7 @@ enum {
 	OPT_DNS_SERVER,
 	OPT_DNS_TIMEOUT,
 	OPT_DNS_BUDGET,
+	OPT_CHECK_DNS,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +91,7 @@ static const struct option longopts[] = {
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT},
     {"dns-budget", required_argument, NULL, OPT_DNS_BUDGET},
+    {"check-dns", no_argument, NULL, OPT_CHECK_DNS},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -147,6 +149,8 @@ usage(FILE *f)
 	      "      --dns-timeout MS first try of a DNS query (1500)\n"
 	      "      --dns-budget S   resolve, check-dns: time for all "
 	      "lookups (20)\n"
+	      "      --check-dns      html: add check-dns's findings (asks "
+	      "DNS)\n"
 	      "      --wide           tables as wide as their content\n"
 	      "      --older-than Nd  prune: reports that began more than N "
 	      "days ago\n"
@@ -317,6 +321,9 @@ one_option(int c, struct report_ctx *ctx, struct args *a)
 	case OPT_DRY_RUN:
 		ctx->dry_run = 1;
 		return -1;
+	case OPT_CHECK_DNS:
+		ctx->html_check_dns = 1;
+		return -1;
 	case OPT_EXIT_CODE:
 		if (optarg == NULL) {
 			ctx->exit_code = EXIT_MODE_FAIL;
@@ -389,6 +396,11 @@ parse_args(int argc, char **argv, struct report_ctx *ctx, struct args *a)
 	if (a->cmd != &cmd_prune && (ctx->prune_before != 0 || ctx->dry_run)) {
 		fprintf(stderr, "dmarc-report: --older-than, --before and "
 				"--dry-run are options of prune\n");
+		return EX_USAGE;
+	}
+	if (a->cmd != &cmd_html && ctx->html_check_dns) {
+		fprintf(stderr, "dmarc-report: --check-dns is an option of html "
+				"(the check-dns command checks on its own)\n");
 		return EX_USAGE;
 	}
 	a->domains[a->nd] = NULL;

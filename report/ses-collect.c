@@ -320,6 +320,8 @@ ses_collect(struct ses_model *m, struct store *st, const struct store_filter *f,
 	if (store_each_group(st, f, add_group, &c, e) == -1)
 		return -1;
 	finish_rows(m);
+	if (ses_join_failures(m, st, f, cl, e) == -1)
+		return -1;
 	strmap_sort(&m->rows, row_order);
 	return 0;
 }

@@ -51,6 +51,34 @@ struct ses_set {
 	int more;
 };
 
+/*
+ * What the DMARC failure reports (RFC 6591) matched to a row say: they
+ * are evidence for the row's region and causes, never part of its counts
+ * (a receiver sends one for some failed messages, not all).  A report is
+ * matched by its Source-IP and Reported-Domain (the row's address and
+ * From domain), else by the region its own signals name and the From
+ * domain.  Strings are pooled; NULL when no report had one.
+ */
+enum ses_auth_failure {
+	SES_AF_SPF = 1 << 0,
+	SES_AF_DKIM = 1 << 1, /* signature, bodyhash, revoked, adsp */
+	SES_AF_DMARC = 1 << 2,
+	SES_AF_OTHER = 1 << 3, /* another value, or none given */
+};
+
+struct ses_failures {
+	uint64_t reports; /* matched to the row */
+	uint64_t same_ip; /* of them from the row's address */
+	unsigned auth;    /* enum ses_auth_failure bits */
+	const char *dkim_domain, *dkim_selector; /* the first signature */
+	const char *mail_from;                   /* the first MAIL FROM domain */
+	const char *subject;                     /* a sample */
+	/* the region the reports' own signals name, and how ("" none) */
+	char region[REGION_MAX];
+	enum region_evidence region_by;
+	int regions_differ; /* two reports named different regions */
+};
+
 struct ses_row {
 	char region[REGION_MAX];
 	int unknown; /* region is REGION_UNKNOWN */
@@ -66,6 +94,7 @@ struct ses_row {
 	unsigned causes;
 	struct diag_hint hint; /* pooled strings */
 	struct ses_set mail_from, dkim_domains;
+	struct ses_failures failures; /* evidence, never counts */
 };
 
 /* An amazonses.com DKIM selector found in no table. */
@@ -83,6 +112,9 @@ struct ses_model {
 	uint64_t ses_messages;   /* in SES rows, healthy ones too */
 	uint64_t transit_messages, transit_groups;
 	size_t fails, warns; /* rows of each severity */
+	/* failure reports from SES sources: matched to a row, or not
+	 * (their finding is healthy, or none has their From domain) */
+	uint64_t failure_matched, failure_unmatched;
 };
 
 /* Reads the selected records into m (zeroed here); -1 with e filled. */
@@ -91,6 +123,18 @@ int ses_collect(struct ses_model *m, struct store *st,
                 const struct align *al, struct err *e);
 
 void ses_model_free(struct ses_model *m);
+
+/* Joins the selected failure reports (f's domains select on
+ * Reported-Domain, since/until on the time of the failure) to the flagged
+ * rows of m as evidence (ses-evidence.c); ses_collect() calls it. */
+int ses_join_failures(struct ses_model *m, struct store *st,
+                      const struct store_filter *f,
+                      const struct classifier *cl, struct err *e);
+
+/* What a row's failure reports say, for people and the `evidence`
+ * column: "" when none matched.  Names the source (failure reports) and
+ * their count; a region they name is theirs, never the row's. */
+void ses_row_evidence(const struct ses_row *r, char *out, size_t len);
 
 /* The row at i, after ses_collect(). */
 const struct ses_row *ses_row_at(const struct ses_model *m, size_t i);

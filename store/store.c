@@ -329,6 +329,12 @@ store_each_tls_day(struct store *s, const struct store_filter *f,
 }
 
 int
+store_has_failures(const struct store *s)
+{
+	return s->ops->each_failure != NULL;
+}
+
+int
 store_each_failure(struct store *s, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
     void *arg, struct err *e)

@@ -284,6 +284,9 @@ struct store_failure_row {
 	    *dkim_selector, *identity_alignment, *delivery_result, *reporter,
 	    *subject, *arrival_date;
 };
+/* 1 when the backend keeps failure reports (`ses` then reads them as
+ * evidence; a backend without them has none to read). */
+int store_has_failures(const struct store *s);
 int store_each_failure(struct store *s, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
     void *arg, struct err *e);

@@ -82,7 +82,7 @@ class Sums(Case):
         self.assertExit(proc, EX_OK)
         self.assertEqual(proc.stdout, b"region,source_ip,header_from,messages,spf_aligned,"
                                       b"dkim_aligned,envelope_from,dkim_domains,cause,fix,"
-                                      b"severity,region_evidence,notes\r\n")
+                                      b"severity,region_evidence,notes,evidence\r\n")
 
     def test_no_ses_at_all(self):
         self.write("a.xml", report_xml(records=[record(ip="198.51.100.9")], begin=DAY, end=DAY + 86399))

@@ -65,7 +65,7 @@ class Examples(Case):
         self.assertExit(proc, EX_OK)
         self.assertTrue(proc.stdout.startswith(
             b"region,source_ip,header_from,messages,spf_aligned,dkim_aligned,"
-            b"envelope_from,dkim_domains,cause,fix,severity,region_evidence,notes\r\n"))
+            b"envelope_from,dkim_domains,cause,fix,severity,region_evidence,notes,evidence\r\n"))
 
     def test_each_ses_scenario_exactly(self):
         rows = self.csv("ses")
@@ -164,7 +164,7 @@ class Examples(Case):
         self.assertEqual(list(data[0].keys()),
                          ["region", "source_ip", "header_from", "messages", "spf_aligned",
                           "dkim_aligned", "envelope_from", "dkim_domains", "cause", "fix",
-                          "severity", "region_evidence", "notes"])
+                          "severity", "region_evidence", "notes", "evidence"])
         self.assertTrue(all(isinstance(r["messages"], int) for r in data))
 
     def test_domain_filter(self):

@@ -24,7 +24,7 @@ SEL_EUC1 = "54ecsf3zk7z4mwxwwox7z7bg6e5gwjsz"
 TOKEN = "h3kq7vzdxm5wb2ylr6aentcfo4gpujsi"   # a customer's Easy DKIM token (invented)
 
 HEADER = ("region,source_ip,header_from,messages,spf_aligned,dkim_aligned,envelope_from,"
-          "dkim_domains,cause,fix,severity,region_evidence,notes")
+          "dkim_domains,cause,fix,severity,region_evidence,notes,evidence")
 
 
 def rec(ip, count, dkim, spf, env=None, dkim_results=(), spf_results=(), header_from="example.com"):
@@ -100,7 +100,7 @@ class Verdicts(Case):
                "Pending or Failed SES does not sign with example.com at all.")
         self.assertEqual(proc.stdout.decode(), HEADER + "\r\n" + ",".join([
             "eu-west-1", "54.240.94.118", "example.com", "12", "12", "0", "mail.example.com",
-            "amazonses.com", "no-easy-dkim", '"%s"' % fix, "warn", "dkim-selector", ""]) + "\r\n")
+            "amazonses.com", "no-easy-dkim", '"%s"' % fix, "warn", "dkim-selector", "", ""]) + "\r\n")
 
     def test_region_by_the_24_when_the_reporter_omits_the_selector(self):
         self.load(rec("23.251.246.9", 5, "fail", "pass", env="mail.example.com",
