@@ -169,6 +169,52 @@ cmp_uid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Which messages, besides the \Deleted ones, the search leaves out: the
+ * \Seen ones, unless --all.  With --all, a server that has neither MOVE
+ * nor UIDPLUS keeps the originals of what was archived (copied, marked
+ * \Seen): the ones up to the folder's last UID processed under this
+ * UIDVALIDITY are left out unless someone marked them unread again, so they
+ * are never copied into the archive a second time.  *k is NULL when no
+ * message is left out. */
+static int
+choice_key(struct imap_source *r, struct mailimap_search_key **k)
+{
+	struct mailimap_search_key *unseen, *above;
+	struct mailimap_set *set;
+
+	*k = NULL;
+	if (r->all && (r->conn.has_move || r->conn.has_uidplus ||
+	               r->last_uid == 0 || r->last_uid == UINT32_MAX))
+		return 0;
+	if ((unseen = simple_key(MAILIMAP_SEARCH_KEY_UNSEEN)) == NULL)
+		return -1;
+	if (!r->all) {
+		*k = unseen;
+		return 0;
+	}
+	log_debug(r->lg,
+	          "%s: no MOVE or UIDPLUS: with --all, only unread "
+	          "messages and those after UID %u",
+	          r->base.where, r->last_uid);
+	/* not "n:*": with n above the last UID, that is the last message */
+	if ((set = mailimap_set_new_interval(r->last_uid + 1, UINT32_MAX)) ==
+	    NULL) {
+		mailimap_search_key_free(unseen);
+		return -1;
+	}
+	if ((above = mailimap_search_key_new_uid(set)) == NULL) {
+		mailimap_set_free(set);
+		mailimap_search_key_free(unseen);
+		return -1;
+	}
+	if ((*k = mailimap_search_key_new_or(unseen, above)) == NULL) {
+		mailimap_search_key_free(unseen);
+		mailimap_search_key_free(above);
+		return -1;
+	}
+	return 0;
+}
+
 /* UID SEARCH UNDELETED [UNSEEN]: \Deleted messages are on their way out
  * (ours too, when a run died between UID STORE and UID EXPUNGE). */
 static int
@@ -188,8 +234,8 @@ search(struct imap_source *r, uint32_t **uids, size_t *n, int *ex,
 	if ((k = simple_key(MAILIMAP_SEARCH_KEY_UNDELETED)) == NULL ||
 	    mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR)
 		goto nomem_key;
-	if (!r->all &&
-	    ((k = simple_key(MAILIMAP_SEARCH_KEY_UNSEEN)) == NULL ||
+	if (choice_key(r, &k) == -1 ||
+	    (k != NULL &&
 	     mailimap_search_key_multiple_add(key, k) != MAILIMAP_NO_ERROR))
 		goto nomem_key;
 	rv = mailimap_uid_search(c->imap, NULL, key, &result);

@@ -94,7 +94,7 @@ handle(struct source *s, const struct source_run *run,
        const struct source_msg *m, int *ex, struct err *e)
 {
 	enum input_result result;
-	int ok;
+	int ok, rc;
 
 	if (m->why != NULL) {
 		if (import_reject_input(run->fc->imp, m->name, m->why, e) ==
@@ -107,8 +107,15 @@ handle(struct source *s, const struct source_run *run,
 		ok = 0;
 	} else {
 		s->stats.fetched++;
-		if (import_input(run->fc->imp, &m->origin, m->name, &result,
-		                 e) == -1) {
+		/* a mailbox draws "n/total messages"; a maildir among PATHs
+		 * the inputs line of the other PATHs */
+		if (run->dots_progress)
+			rc = import_input(run->fc->imp, &m->origin, m->name,
+			                  &result, e);
+		else
+			rc = fetch_import(run->fc, &m->origin, m->name, &result,
+			                  e);
+		if (rc == -1) {
 			*ex = EX_IOERR;
 			return -1;
 		}
