@@ -325,6 +325,24 @@ set_number(struct imap_config *ic, int k, const char *v, struct err *e)
 	}
 }
 
+/* Whether values of type t are kept as strings (field() has them). */
+static int
+is_string(enum ktype t)
+{
+	switch (t) {
+	case KT_HOST:
+	case KT_USER:
+	case KT_SECRET:
+	case KT_PATH:
+	case KT_COMMAND:
+	case KT_FOLDER:
+	case KT_FOLDER_EMPTY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 find_key(const char *name)
 {
@@ -360,10 +378,12 @@ imap_config_set(void *cfg, const char *key, const char *value, const char *dir,
 	if (strlen(value) > CONFIG_MAX_VALUE)
 		return err_set(e, "value longer than %d bytes",
 		               CONFIG_MAX_VALUE);
-	if ((f = field(ic, k)) == NULL) {
+	/* by type, not by field()'s NULL: &ic->host is never NULL */
+	if (!is_string(keys[k].type)) {
 		if (set_number(ic, k, value, e) == -1)
 			return -1;
 	} else {
+		f = field(ic, k);
 		if (check_string(keys[k].type, value, dir, &copy, e) == -1)
 			return -1;
 		if (copy == NULL && (copy = strdup(value)) == NULL)
