@@ -184,7 +184,7 @@ choice_key(struct imap_source *r, struct mailimap_search_key **k)
 
 	*k = NULL;
 	if (r->all && (r->conn.has_move || r->conn.has_uidplus ||
-	               r->last_uid == 0 || r->last_uid == UINT32_MAX))
+	               r->last_uid == 0 || r->last_uid >= UINT32_MAX - 1))
 		return 0;
 	if ((unseen = simple_key(MAILIMAP_SEARCH_KEY_UNSEEN)) == NULL)
 		return -1;
@@ -196,9 +196,10 @@ choice_key(struct imap_source *r, struct mailimap_search_key **k)
 	          "%s: no MOVE or UIDPLUS: with --all, only unread "
 	          "messages and those after UID %u",
 	          r->base.where, r->last_uid);
-	/* not "n:*": with n above the last UID, that is the last message */
-	if ((set = mailimap_set_new_interval(r->last_uid + 1, UINT32_MAX)) ==
-	    NULL) {
+	/* not "n:*" (nor n:4294967295, which dovecot reads as "*"): with n
+	 * above the last UID, that is the last message */
+	if ((set = mailimap_set_new_interval(r->last_uid + 1,
+	                                     UINT32_MAX - 1)) == NULL) {
 		mailimap_search_key_free(unseen);
 		return -1;
 	}
