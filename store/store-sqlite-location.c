@@ -72,18 +72,18 @@ sq_exists(const char *location, int *exists, struct err *e)
 /* One run per database at a time: a second cron run that starts while the
  * first still drains a backlog exits at once instead of racing it.  The
  * lock is <db>.lock, so that it outlives no process (flock) and needs no
- * write access to the database to test.  A scope other than a host's
- * (an IMAP mailbox) has a lock file of its own, <db>.lock-<hash>, so two
- * runs on two mailboxes work at once (SQLite then takes turns per
- * transaction, busy_timeout); the whole store and a host's path imports
- * share <db>.lock. */
+ * write access to the database to test.  A mailbox's scope (a URL,
+ * imap://...) has a lock file of its own, <db>.lock-<hash>, so two runs on
+ * two mailboxes work at once (SQLite then takes turns per transaction,
+ * busy_timeout); every other scope (a host's path imports, prune) and the
+ * whole store share <db>.lock. */
 int
 sq_lock(const char *location, const char *scope, void **lock, struct err *e)
 {
 	char path[4096];
 	int fd, *held, n;
 
-	if (scope == NULL || strncmp(scope, "host:", 5) == 0)
+	if (scope == NULL || strstr(scope, "://") == NULL)
 		n = snprintf(path, sizeof(path), "%s.lock", location);
 	else
 		n = snprintf(path, sizeof(path), "%s.lock-%016llx", location,
