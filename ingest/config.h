@@ -4,7 +4,9 @@
  *
  * Owns: where the file is looked for (--config, $DMARCSIFT_CONFIG,
  * ${XDG_CONFIG_HOME:-~/.config}/dmarcsift/config, /etc/dmarcsift/config),
- * the table of keys ([imap], [store], and [report] for dmarc-report),
+ * the table of keys ([store], [dns], [maildir], and [report] for
+ * dmarc-report), the mailbox sections ([imap], [imap "name"]: handed to
+ * the kind of source.h's table that reads them, config-imap.c for IMAP),
  * the parsing and checking of every value, and the
  * precedence: built-in defaults < the file < command-line options.  Each key
  * of the file is also a long option ("archive_folder" is
@@ -25,40 +27,18 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "config-value.h"
 #include "err.h"
 #include "log.h"
 
-enum imap_tls {
-	IMAP_TLS_IMAPS,	   /* TLS from the first byte (port 993) */
-	IMAP_TLS_STARTTLS, /* plain connection upgraded with STARTTLS (143) */
-	IMAP_TLS_NONE,	   /* clear text: loopback only */
+/* [maildir] handled: what becomes of a maildir's messages once read. */
+enum maildir_handled {
+	MAILDIR_KEEP, /* nothing: the maildir is only read (default) */
+	MAILDIR_SEEN, /* handled: to cur/ with the S flag, then skipped */
+	MAILDIR_MOVE, /* handled: to the sibling .Processed folder */
 };
 
-enum imap_auth {
-	IMAP_AUTH_LOGIN,   /* LOGIN user password */
-	IMAP_AUTH_XOAUTH2, /* AUTHENTICATE XOAUTH2 with a bearer token */
-};
-
-struct imap_config {
-	char *host;
-	unsigned port; /* 0 until config_check_imap() fills the default */
-	enum imap_tls tls;
-	char *user;
-	enum imap_auth auth;
-	char *password;		    /* [imap] password: file only, a secret */
-	char *password_file;
-	char *password_command;
-	char *oauth2_token_command;
-	char *folder;		/* "/"-separated, UTF-8 */
-	char *archive_folder;	/* "" = only mark \Seen */
-	char *failed_folder;	/* "" = only mark \Seen */
-	char *ca_file;
-	unsigned timeout; /* seconds, for connect and every read */
-	unsigned batch;	  /* messages per UID FETCH */
-	unsigned long long max_response; /* bytes per answer, bodies aside */
-	int mark_seen; /* archived messages are marked \Seen (default 1) */
-	int all;	  /* --all: every message, not only unseen ones */
-};
+struct source_config; /* source.h */
 
 /* [report]: dmarc-report's settings (dmarc-ingest ignores them). */
 struct report_config {
@@ -67,18 +47,23 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 26
+#define CONFIG_NKEYS 10
 
 struct config {
 	char *file; /* the file read, or NULL */
-	struct imap_config imap;
-	char *db; /* [store] db */
+	/* The mailboxes: [imap] (named "") and [imap "name"] sections, in
+	 * the order of the file. */
+	struct source_config *mailboxes;
+	size_t nmailboxes;
+	char *pick; /* --mailbox: only this one ("" the default) */
+	char *db;   /* [store] db */
 	struct report_config report;
 	unsigned keep_days;	 /* [store] keep: prune after the run; 0 never */
 	int keep_failure_bodies; /* [store] keep_failure_bodies */
 	int dns_resolve;	/* [dns] resolve (yes) */
 	char *dns_servers;	/* [dns] servers, --dns-server; NULL: system */
 	unsigned dns_budget;	/* [dns] budget, seconds (20) */
+	enum maildir_handled maildir_handled; /* [maildir] handled */
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];
@@ -121,9 +106,16 @@ int config_set_option(struct config *c, const char *option,
  * password, password_file and password_command). */
 int config_env_password(void);
 
-/* Checks what fetching over IMAP needs (host, user, a password source
- * that fits auth...) and fills the defaults that depend on other keys
- * (the port).  Messages name the file and key at fault. */
-int config_check_imap(struct config *c, struct err *e);
+/* --mailbox NAME: the command line's IMAP settings go to that mailbox,
+ * and only it is drained ("default" is [imap]).  Call it before
+ * config_set_option(). */
+int config_pick(struct config *c, const char *name, struct err *e);
+
+/* Checks the mailboxes to drain (the picked one, or all; a default [imap]
+ * when there is none, so that a missing host is said): each kind checks
+ * what it needs (IMAP: host, user, a password source that fits auth...)
+ * and fills the defaults that depend on other keys.  Messages name the
+ * file, section and key at fault. */
+int config_check_mailboxes(struct config *c, struct err *e);
 
 #endif

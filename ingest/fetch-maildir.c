@@ -1,6 +1,7 @@
 /*
  * fetch-maildir.c - a maildir (new/ and cur/): each file is one message.
- * The maildir is only read; nothing is moved or flagged.
+ * The maildir is only read, nothing moved or flagged, unless
+ * --maildir-handled says otherwise: then source-maildir.c drains it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -9,7 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config.h"
 #include "fetch.h"
+#include "source.h"
 
 static int
 is_dir(const char *path, const char *sub)
@@ -65,6 +68,8 @@ maildir_sub(struct fetch_ctx *fc, const char *path, const char *sub,
 static int
 maildir_run(struct fetch_ctx *fc, const char *path, struct err *e)
 {
+	if (fc->handled != MAILDIR_KEEP)
+		return source_maildir_drain(fc, path, e);
 	if (maildir_sub(fc, path, "new", e) == -1)
 		return -1;
 	return maildir_sub(fc, path, "cur", e);

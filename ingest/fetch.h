@@ -2,8 +2,9 @@
  * fetch.h - where inputs come from.  One struct fetch per kind of source,
  * one file per source (fetch-file.c, fetch-maildir.c, fetch-mbox.c,
  * fetch-stdin.c, fetch-imap.c): a new local source is one new file and one
- * line in the table in fetch.c.  IMAP is not a PATH but the configured
- * mailbox, so it has an entry point of its own, fetch_imap().
+ * line in the table in fetch.c.  Mailboxes of the configuration (IMAP)
+ * are sources of source.h, drained by its policy; so is a maildir PATH
+ * whose messages are to be moved once read (--maildir-handled).
  *
  * A source only finds inputs and hands each to fetch_import(); what is in
  * an input, and what becomes of it, is import.c's business.
@@ -35,6 +36,7 @@ struct fetch_ctx {
 	int progress; /* draw a progress line (stderr is a terminal) */
 	unsigned depth; /* directory recursion */
 	const struct fetch_dir *dirs; /* the directories being walked */
+	int handled; /* [maildir] handled (enum maildir_handled): 0 keep */
 };
 
 struct fetch {
@@ -52,29 +54,6 @@ extern const struct fetch fetch_maildir;
 extern const struct fetch fetch_mbox;
 extern const struct fetch fetch_file;
 
-/* What a run over IMAP did, for the summary and the exit status. */
-struct fetch_imap_result {
-	unsigned long fetched;	 /* messages downloaded and imported */
-	unsigned long failed;	 /* messages that could not be used */
-	unsigned long too_large; /* of which over --max-input, not fetched */
-	unsigned long moved;	 /* messages moved to the archive or failed
-				    folder */
-	int status;		 /* exit status (sysexits.h) */
-};
-
-struct imap_config;
-struct store;
-
-/* Fetches the configured IMAP folder (fetch-imap.c): every unseen message
- * (every message with cfg->all) is imported, then moved once its reports
- * are committed.  statedir (store_state_dir()) holds the quarantine
- * directory.  Returns -1
- * when the run had to stop (what was imported is committed), with
- * res->status the exit status and e the reason. */
-int fetch_imap(struct fetch_ctx *fc, struct store *st,
-    const struct imap_config *cfg, const char *statedir,
-    struct fetch_imap_result *res, struct err *e);
-
 /* Reads PATH with the first source that accepts it. */
 int fetch_path(struct fetch_ctx *fc, const char *path, struct err *e);
 
@@ -82,13 +61,13 @@ int fetch_path(struct fetch_ctx *fc, const char *path, struct err *e);
 int fetch_import(struct fetch_ctx *fc, const struct origin *o,
     const char *source, enum input_result *result, struct err *e);
 
-/* Splits an mbox stream into messages and imports each. */
 /* Reads fd to its end (within --max-input) and imports it as one input,
  * or as an mbox when it starts with "From ": standard input, or a pipe
  * named on the command line. */
 int fetch_stream(struct fetch_ctx *fc, int fd, const char *name,
     struct err *e);
 
+/* Splits an mbox stream into messages and imports each. */
 int fetch_mbox_stream(struct fetch_ctx *fc, FILE *f, const char *name,
     struct err *e);
 

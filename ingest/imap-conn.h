@@ -27,6 +27,7 @@
 #include <libetpan/libetpan.h>
 
 #include "config.h"
+#include "config-imap.h"
 #include "err.h"
 #include "imap-guard.h"
 #include "log.h"

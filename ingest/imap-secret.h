@@ -18,6 +18,7 @@
 #define DMARCSIFT_IMAP_SECRET_H
 
 #include "config.h"
+#include "config-imap.h"
 #include "err.h"
 #include "log.h"
 

@@ -1,10 +1,11 @@
 /*
  * main.c - dmarc-ingest: import DMARC aggregate reports into the database.
  *
- * This file owns the command line, the run lock and the exit status; the
- * work is done by the sources (fetch-*.c) and the importer (import.c).
- * With PATHs, those are read; without, the IMAP folder of the
- * configuration (config.c) is fetched (fetch-imap.c).
+ * This file owns the command line, the run locks and the exit status; the
+ * work is done by the sources and the importer (import.c).  With PATHs,
+ * those are read (fetch.h); without, every mailbox of the configuration
+ * ([imap], [imap "name"]: config.c) is drained (source.h), each under a
+ * lock of its own, or only the one --mailbox names.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include "input-limits.h"
 #include "log.h"
 #include "retention.h"
+#include "source.h"
 #include "store.h"
 
 #ifndef DMARCSIFT_VERSION
@@ -48,6 +50,8 @@ enum {
 	OPT_FROM_STORE,
 	OPT_OFFLINE,
 	OPT_DNS_SERVER,
+	OPT_MAILBOX,
+	OPT_HANDLED,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -74,6 +78,8 @@ static const struct option longopts[] = {
     {"from-store", required_argument, NULL, OPT_FROM_STORE},
     {"offline", no_argument, NULL, OPT_OFFLINE},
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
+    {"mailbox", required_argument, NULL, OPT_MAILBOX},
+    {"maildir-handled", required_argument, NULL, OPT_HANDLED},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -104,14 +110,15 @@ usage(FILE *f)
 	    "\n"
 	    "PATH is a report (.xml, .xml.gz, .zip), an e-mail, a directory\n"
 	    "(read recursively), a maildir, an mbox, or - for standard input.\n"
-	    "Without PATH, the IMAP folder of the configuration is fetched.\n"
+	    "Without PATH, the IMAP mailboxes of the configuration are fetched.\n"
 	    "\n"
 	    "      --config FILE       configuration (default $DMARCSIFT_CONFIG,\n"
 	    "                          ~/.config/dmarcsift/config, /etc/dmarcsift/config)\n"
-	    "      --db PATH|URL       database: a SQLite file, or postgresql://...\n"
-	    "                          (default $DMARCSIFT_DB, else\n"
-	    "                          ~/.local/share/dmarcsift/dmarc.db)\n"
+	    "      --db PATH|URL       a SQLite file or postgresql://... (default\n"
+	    "                          $DMARCSIFT_DB, ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
+	    "      --mailbox NAME      IMAP: only [imap \"NAME\"] ([imap]: default)\n"
+	    "      --maildir-handled keep|seen|move  maildir: what read messages become\n"
 	    "      --migrate-only      upgrade the database's schema, import nothing\n"
 	    "      --from-store DB     import again every report kept in DB\n"
 	    "      --offline           no DNS lookups of new senders' names\n"
@@ -128,17 +135,15 @@ usage(FILE *f)
 	    "      --max-mime-parts N  most parts per message (200)\n"
 	    "  -h, --help / -V, --version  this help / the version, and exit\n"
 	    "\n"
-	    "IMAP settings, as the [imap] keys of the configuration (a password\n"
-	    "never is one): --host --port --tls --user --auth --password-file\n"
+	    "IMAP settings, as the [imap] keys of the configuration (never a\n"
+	    "password): --host --port --tls --user --auth --password-file\n"
 	    "--password-command --oauth2-token-command --folder --archive-folder\n"
-	    "--failed-folder --ca-file --timeout --batch --max-response\n"
-	    "--mark-seen\n"
+	    "--failed-folder --ca-file --timeout --batch --max-response --mark-seen\n"
 	    "\n"
-	    "Exit status: 0 all handled (duplicates included), 65 something\n"
-	    "was rejected, 66 a PATH is missing, 69 server unreachable, 73/74\n"
-	    "database error, 75 try again later (lock held, connection lost),\n"
-	    "77 certificate or login refused, 78 bad configuration, 64 usage.\n"
-	    "See dmarc-ingest(1).\n",
+	    "Exit status: 0 all handled (duplicates included), 65 something was\n"
+	    "rejected, 66 a PATH is missing, 69 server unreachable, 73/74 database\n"
+	    "error, 75 try again later (lock held, connection lost), 77 certificate\n"
+	    "or login refused, 78 bad configuration, 64 usage. See dmarc-ingest(1).\n",
 	    f);
 }
 
@@ -187,6 +192,8 @@ take_lock(const char *db, const char *scope, struct store_lock **lock,
 		log_error(lg, "%s", e.msg);
 		return EX_CANTCREAT;
 	}
+	if (scope == NULL) /* mailboxes: each is locked when drained */
+		return 0;
 	if ((rc = store_lock(db, scope, lock, &e)) != 0) {
 		log_error(lg, "%s", e.msg);
 		return rc == 1 ? EX_TEMPFAIL : EX_CANTCREAT;
@@ -223,7 +230,6 @@ configure(struct config *cfg, const char *file_opt, char **keys, int nkeys,
 	return 0;
 }
 
-/* Fetches the configured IMAP folder; returns the exit status. */
 /* The end of the summary line for reports whose key was already stored
  * with other records (kept out, unlike duplicates): "" when none. */
 static const char *
@@ -237,310 +243,483 @@ conflicts_said(const struct import_stats *s, char *out, size_t len)
 	return out;
 }
 
-static int
-run_imap(struct fetch_ctx *fc, struct store *st, struct config *cfg,
-    const char *dbpath, struct logger *lg)
+static void
+add_stats(struct source_stats *sum, const struct source_stats *s)
 {
-	struct fetch_imap_result res;
+	sum->fetched += s->fetched;
+	sum->failed += s->failed;
+	sum->too_large += s->too_large;
+	sum->moved += s->moved;
+}
+
+/* Drains one mailbox under its own lock (two runs may drain two
+ * mailboxes at once, never one); returns the exit status. */
+static int
+drain_mailbox(const struct source_config *m, struct fetch_ctx *fc,
+    struct store *st, const char *dbpath, const struct source_run *run,
+    int all, struct source_stats *sum)
+{
+	struct store_lock *lock = NULL;
+	struct source *s;
+	char scope[1200];
+	struct err e;
+	int rc, ex;
+
+	m->kind->lock_scope(m->cfg, scope, sizeof(scope));
+	if ((rc = store_lock(dbpath, scope, &lock, &e)) != 0) {
+		log_error(fc->lg, "%s", e.msg);
+		return rc == 1 ? EX_TEMPFAIL : EX_CANTCREAT;
+	}
+	if (m->kind->open(m->cfg, m->name, all, st, fc->lg, fc->lim, &s, &e) ==
+	    -1) {
+		log_error(fc->lg, "%s", e.msg);
+		store_unlock(lock);
+		return EX_OSERR;
+	}
+	rc = source_drain(s, run, &ex, &e);
+	fetch_progress_done(fc);
+	if (rc == -1)
+		log_error(fc->lg, "%s", e.msg);
+	add_stats(sum, &s->stats);
+	s->ops->close(s);
+	store_unlock(lock);
+	return ex;
+}
+
+/* Drains the mailboxes (the one picked, or all, in the order of the
+ * file); a mailbox that fails does not keep the others from being
+ * drained, unless the store failed.  Returns the exit status: the first
+ * failure's. */
+static int
+run_mailboxes(struct fetch_ctx *fc, struct store *st, struct config *cfg,
+    int all, const char *dbpath, struct logger *lg)
+{
+	struct source_stats sum;
+	struct source_run run;
 	const struct import_stats *s;
 	char conflicts[160];
 	char statedir[PATH_MAX];
 	struct err e;
-	int status = EX_OK;
+	size_t i;
+	int status = EX_OK, ex;
 
 	if (store_state_dir(dbpath, statedir, sizeof(statedir), &e) == -1) {
 		log_error(lg, "%s", e.msg);
 		return EX_CANTCREAT;
 	}
-	if (fetch_imap(fc, st, &cfg->imap, statedir, &res, &e) == -1) {
-		fetch_progress_done(fc);
-		log_error(lg, "%s", e.msg);
-		status = res.status;
-	} else {
-		fetch_progress_done(fc);
+	memset(&sum, 0, sizeof(sum));
+	memset(&run, 0, sizeof(run));
+	run.fc = fc;
+	run.statedir = statedir;
+	run.dots_progress = 1;
+	for (i = 0; i < cfg->nmailboxes && status != EX_IOERR; i++) {
+		if (cfg->pick != NULL &&
+		    strcmp(cfg->mailboxes[i].name, cfg->pick) != 0)
+			continue;
+		ex = drain_mailbox(&cfg->mailboxes[i], fc, st, dbpath, &run,
+		    all, &sum);
+		if (status == EX_OK || ex == EX_IOERR)
+			status = ex;
 	}
 	s = import_stats(fc->imp);
 	log_info(lg, "fetched %lu, reports stored %lu, duplicates %lu, "
 		     "failed %lu, moved %lu%s",
-	    res.fetched, s->stored, s->duplicates, res.failed, res.moved,
+	    sum.fetched, s->stored, s->duplicates, sum.failed, sum.moved,
 	    conflicts_said(s, conflicts, sizeof(conflicts)));
-	if (status == EX_OK && (res.failed > 0 || s->rejected > 0))
+	if (status == EX_OK && (sum.failed > 0 || s->rejected > 0))
 		status = EX_DATAERR;
+	return status;
+}
+
+/* What the command line says. */
+struct opts {
+	const char *dbopt, *config_opt, *dns_server, *mailbox, *handled;
+	const char *from_store; /* --from-store: from-store.c */
+	char **keys; /* IMAP settings: (name, value) pairs, in order */
+	int nkeys;
+	int all, migrate_only, offline, level;
+	struct limits lim;
+};
+
+/* One of the --max-* options into lim; -1 (said) when the value is bad. */
+static int
+parse_limit(int c, const char *arg, struct limits *lim)
+{
+	unsigned long long n;
+	uint64_t sz;
+
+	switch (c) {
+	case OPT_MAX_INPUT:
+		return parse_size(arg, "--max-input", &lim->max_input);
+	case OPT_MAX_XML:
+		return parse_size(arg, "--max-xml-size", &lim->max_decompressed);
+	case OPT_MAX_TEXT:
+		if (parse_size(arg, "--max-text", &sz))
+			return -1;
+		if (sz > (8u << 20)) {
+			fprintf(stderr, "dmarc-ingest: --max-text: at most 8M\n");
+			return -1;
+		}
+		lim->xml.max_text = (size_t)sz;
+		return 0;
+	case OPT_MAX_RATIO:
+		if (parse_count(arg, "--max-ratio", 100000, &n))
+			return -1;
+		lim->max_ratio = (unsigned)n;
+		return 0;
+	case OPT_MAX_DEPTH:
+		if (parse_count(arg, "--max-depth", 255, &n))
+			return -1;
+		lim->xml.max_depth = (unsigned)n;
+		return 0;
+	case OPT_MAX_RECORDS:
+		if (parse_count(arg, "--max-records", 1ULL << 40, &n))
+			return -1;
+		lim->xml.max_records = n;
+		return 0;
+	case OPT_MAX_ZIP:
+		if (parse_count(arg, "--max-zip-members", 100000, &n))
+			return -1;
+		lim->max_zip_members = (unsigned)n;
+		return 0;
+	default: /* OPT_MAX_PARTS */
+		if (parse_count(arg, "--max-mime-parts", 100000, &n))
+			return -1;
+		lim->max_mime_parts = (unsigned)n;
+		return 0;
+	}
+}
+
+/* One option other than a limit; -1 (said) for a usage error. */
+static int
+parse_option(int c, int idx, struct opts *o)
+{
+	switch (c) {
+	case OPT_DB:
+		o->dbopt = optarg;
+		return 0;
+	case OPT_CONFIG:
+		o->config_opt = optarg;
+		return 0;
+	case OPT_ALL:
+		o->all = 1;
+		return 0;
+	case OPT_MIGRATE_ONLY:
+		o->migrate_only = 1;
+		return 0;
+	case OPT_FROM_STORE:
+		o->from_store = optarg;
+		return 0;
+	case OPT_OFFLINE:
+		o->offline = 1;
+		return 0;
+	case OPT_DNS_SERVER:
+		o->dns_server = optarg;
+		return 0;
+	case OPT_MAILBOX:
+		o->mailbox = optarg;
+		return 0;
+	case OPT_HANDLED:
+		o->handled = optarg;
+		return 0;
+	case OPT_PASSWORD:
+		fprintf(stderr, "dmarc-ingest: --password: a password is never "
+				"taken from the command line, where other "
+				"users can see it; use password_file, "
+				"password_command or DMARCSIFT_IMAP_PASSWORD\n");
+		return -1;
+	case 'v':
+		o->level = o->level < LOG_NORMAL ? LOG_VERBOSE : o->level + 1;
+		return 0;
+	case 'q':
+		o->level = LOG_QUIET;
+		return 0;
+	}
+	if (c >= OPT_MAX_INPUT && c <= OPT_MAX_PARTS)
+		return parse_limit(c, optarg, &o->lim);
+	if (c >= OPT_KEY && c <= OPT_KEY_LAST) {
+		o->keys[o->nkeys++] = (char *)longopts[idx].name;
+		o->keys[o->nkeys++] = optarg;
+		return 0;
+	}
+	usage(stderr);
+	return -1;
+}
+
+/* The command line into o.  Returns -1 to go on, or the exit status
+ * (--help, --version, a usage error). */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	int c, idx;
+
+	memset(o, 0, sizeof(*o));
+	o->level = LOG_NORMAL;
+	limits_default(&o->lim);
+	/* at most one (name, value) pair per argument */
+	if ((o->keys = calloc((size_t)argc * 2 + 2, sizeof(*o->keys))) ==
+	    NULL) {
+		fprintf(stderr, "dmarc-ingest: out of memory\n");
+		return EX_OSERR;
+	}
+	while ((c = getopt_long(argc, argv, "vqhV", longopts, &idx)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return EX_OK;
+		}
+		if (c == 'V') {
+			printf("dmarc-ingest (dmarcsift) %s\n",
+			    DMARCSIFT_VERSION);
+			return EX_OK;
+		}
+		if (parse_option(c, idx, o) == -1)
+			return EX_USAGE;
+	}
+	return -1;
+}
+
+/* Options that do not go with the mode (paths, mailboxes, migrating). */
+static int
+check_mode(const struct opts *o, int npaths, int imap)
+{
+	if (o->migrate_only && (npaths > 0 || o->nkeys > 0 || o->all ||
+				   o->mailbox || o->handled)) {
+		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
+				"and no IMAP setting\n");
+		return EX_USAGE;
+	}
+	if (!imap && !o->migrate_only && (o->nkeys > 0 || o->all || o->mailbox)) {
+		fprintf(stderr, "dmarc-ingest: %s is for fetching over IMAP, "
+				"which is done when no PATH is given\n"
+				"Try 'dmarc-ingest --help'.\n",
+		    o->all ? "--all" : o->mailbox ? "--mailbox" : "an IMAP setting");
+		return EX_USAGE;
+	}
+	if (imap && o->handled) {
+		fprintf(stderr, "dmarc-ingest: --maildir-handled is for maildir "
+				"PATHs\nTry 'dmarc-ingest --help'.\n");
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+/* The configuration, with what the command line says over it; the
+ * mailboxes checked when they are to be drained.  Returns 0 or an exit
+ * status.  The file is read in every mode: [store] db applies to all. */
+static int
+load_config(struct config *cfg, struct opts *o, int imap,
+    const struct logger *lg)
+{
+	const char *env;
+	struct err e;
+	int rc;
+
+	if (o->mailbox != NULL && config_pick(cfg, o->mailbox, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_USAGE;
+	}
+	if ((rc = configure(cfg, o->config_opt, o->keys, o->nkeys, lg)) != 0)
+		return rc;
+	if ((o->dns_server != NULL &&
+		config_set_option(cfg, "dns-server", o->dns_server, &e) ==
+		    -1) ||
+	    (o->handled != NULL &&
+		config_set_option(cfg, "maildir-handled", o->handled, &e) ==
+		    -1)) {
+		log_error(lg, "%s", e.msg);
+		return EX_USAGE;
+	}
+	/* DMARCSIFT_OFFLINE=1 is --offline (the test suite sets it) */
+	if ((env = getenv("DMARCSIFT_OFFLINE")) != NULL && env[0] != '\0' &&
+	    strcmp(env, "0") != 0)
+		o->offline = 1;
+	if (imap && config_check_mailboxes(cfg, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* What one run holds. */
+struct run {
+	char dbpath[PATH_MAX];
+	struct store_lock *lock;
+	struct store *st;
+	struct importer *imp;
+};
+
+/* Finds, locks and opens the store, and makes the importer.  Returns 0
+ * or an exit status (what was taken is released by close_store()). */
+static int
+open_store(struct run *r, const struct config *cfg, const struct opts *o,
+    int imap, struct logger *lg)
+{
+	const char *env, *dbopt = o->dbopt;
+	char scope[512];
+	struct err e;
+	int rc;
+
+	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
+	if (dbopt == NULL &&
+	    ((env = getenv("DMARCSIFT_DB")) == NULL || env[0] == '\0'))
+		dbopt = cfg->db;
+	if (store_locate(dbopt, 1, r->dbpath, sizeof(r->dbpath), &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CANTCREAT;
+	}
+	/* Writers of one store take turns per mailbox (run_mailboxes()),
+	 * or per host for paths (a server store may have several ingest
+	 * hosts). */
+	if (gethostname(scope + 5, sizeof(scope) - 6) == 0) {
+		memcpy(scope, "host:", 5);
+		scope[sizeof(scope) - 1] = '\0';
+	} else {
+		snprintf(scope, sizeof(scope), "host:");
+	}
+	if ((rc = take_lock(r->dbpath, imap ? NULL : scope, &r->lock, lg)) !=
+	    0)
+		return rc;
+	if (store_open(r->dbpath, STORE_READWRITE, &r->st, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_CANTCREAT;
+	}
+	if ((r->imp = importer_new(r->st, &o->lim, lg)) == NULL) {
+		log_error(lg, "out of memory");
+		return EX_OSERR;
+	}
+	importer_keep_failure_bodies(r->imp, cfg->keep_failure_bodies);
+	return 0;
+}
+
+static void
+close_store(struct run *r)
+{
+	importer_free(r->imp);
+	store_close(r->st);
+	store_unlock(r->lock);
+}
+
+/* Reads the reports kept in from_store (--from-store, or NULL), then the
+ * PATHs; returns the exit status. */
+static int
+run_paths(struct fetch_ctx *fc, const char *from_store, char **paths, int n,
+    struct logger *lg)
+{
+	const struct import_stats *s;
+	char conflicts[160];
+	struct err e;
+	int i, rc = 0, status = EX_OK;
+
+	if (from_store != NULL)
+		rc = from_store_import(fc, from_store, &e);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = fetch_path(fc, paths[i], &e);
+	if (rc == 0)
+		rc = import_flush(fc->imp, &e);
+	fetch_progress_done(fc);
+	if (rc == -1) {
+		log_error(lg, "%s", e.msg);
+		status = EX_IOERR;
+	}
+	s = import_stats(fc->imp);
+	log_info(lg,
+	    "inputs %lu, reports stored %lu (salvaged %lu), duplicates %lu, "
+	    "rejected %lu, records stored %lu%s",
+	    s->inputs, s->stored, s->salvaged, s->duplicates, s->rejected,
+	    s->records, conflicts_said(s, conflicts, sizeof(conflicts)));
+	if (status == EX_OK && fc->missing)
+		status = EX_NOINPUT;
+	if (status == EX_OK && s->rejected > 0)
+		status = EX_DATAERR;
+	return status;
+}
+
+/* Imports from the PATHs or the mailboxes; returns the exit status. */
+static int
+run_import(struct run *r, struct config *cfg, const struct opts *o,
+    char **paths, int npaths, struct logger *lg)
+{
+	struct fetch_ctx fc;
+	struct err e;
+	int status;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.imp = r->imp;
+	fc.lim = &o->lim;
+	fc.lg = lg;
+	fc.progress = o->level >= LOG_NORMAL && o->level < LOG_VERBOSE &&
+		      isatty(STDERR_FILENO);
+	fc.handled = cfg->maildir_handled;
+	if (npaths > 0 || o->from_store != NULL) {
+		status = run_paths(&fc, o->from_store, paths, npaths, lg);
+	} else {
+		/* a server that hangs up must be an error, not a signal */
+		signal(SIGPIPE, SIG_IGN);
+		status = run_mailboxes(&fc, r->st, cfg, o->all, r->dbpath, lg);
+		if (status != EX_IOERR && import_flush(r->imp, &e) == -1) {
+			log_error(lg, "%s", e.msg);
+			status = EX_IOERR;
+		}
+	}
+	/* a lost server connection: rolled back, the next run redoes it */
+	if (status == EX_IOERR && store_lost(r->st))
+		status = EX_TEMPFAIL;
+	return status;
+}
+
+/* After the import, whatever it found: [store] keep, then names for the
+ * new senders, once their reports are committed. */
+static int
+after_import(struct run *r, const struct config *cfg, const struct opts *o,
+    int status, struct logger *lg)
+{
+	struct err e;
+
+	if (store_lost(r->st))
+		return status;
+	if (cfg->keep_days > 0 && status != EX_IOERR &&
+	    retention_run(r->st, cfg->keep_days, lg, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		status = EX_IOERR;
+	}
+	if (!o->offline && cfg->dns_resolve && status != EX_IOERR)
+		dns_after_import(r->st, cfg->dns_servers, cfg->dns_budget, lg);
 	return status;
 }
 
 int
 main(int argc, char **argv)
 {
-	char dbpath[PATH_MAX];
-	const char *dbopt = NULL, *config_opt = NULL, *env;
-	const char *from_store = NULL; /* --from-store: from-store.c */
-	char **keys;
+	struct opts o;
 	struct config cfg;
-	struct limits lim;
 	struct logger lg;
-	struct fetch_ctx fc;
-	struct store *st = NULL;
-	struct importer *imp = NULL;
-	const struct import_stats *s;
-	char conflicts[160];
-	unsigned long long n;
-	struct err e;
-	struct store_lock *lock = NULL;
-	int c, i, idx, level = LOG_NORMAL, rc, status = EX_OK;
-	int nkeys = 0, all = 0, imap, migrate_only = 0;
-	char scope[512];
-	int offline = 0;
-	const char *dns_server = NULL;
+	struct run r;
+	int imap, npaths, status;
 
-	/* at most one (name, value) pair per argument */
-	if ((keys = calloc((size_t)argc * 2 + 2, sizeof(*keys))) == NULL) {
-		fprintf(stderr, "dmarc-ingest: out of memory\n");
-		return EX_OSERR;
+	if ((status = parse_args(argc, argv, &o)) != -1) {
+		free(o.keys);
+		return status;
 	}
-	limits_default(&lim);
-	while ((c = getopt_long(argc, argv, "vqhV", longopts, &idx)) != -1) {
-		switch (c) {
-		case OPT_DB:
-			dbopt = optarg;
-			break;
-		case OPT_CONFIG:
-			config_opt = optarg;
-			break;
-		case OPT_ALL:
-			all = 1;
-			break;
-		case OPT_MIGRATE_ONLY:
-			migrate_only = 1;
-			break;
-		case OPT_FROM_STORE:
-			from_store = optarg;
-			break;
-		case OPT_OFFLINE:
-			offline = 1;
-			break;
-		case OPT_DNS_SERVER:
-			dns_server = optarg;
-			break;
-		case OPT_PASSWORD:
-			fprintf(stderr, "dmarc-ingest: --password: a password "
-					"is never taken from the command line, "
-					"where other users can see it; use "
-					"password_file, password_command or "
-					"DMARCSIFT_IMAP_PASSWORD\n");
-			goto usage_error;
-		case 'v':
-			level = level < LOG_NORMAL ? LOG_VERBOSE : level + 1;
-			break;
-		case 'q':
-			level = LOG_QUIET;
-			break;
-		case OPT_MAX_INPUT:
-			if (parse_size(optarg, "--max-input", &lim.max_input))
-				goto usage_error;
-			break;
-		case OPT_MAX_XML:
-			if (parse_size(optarg, "--max-xml-size",
-				&lim.max_decompressed))
-				goto usage_error;
-			break;
-		case OPT_MAX_RATIO:
-			if (parse_count(optarg, "--max-ratio", 100000, &n))
-				goto usage_error;
-			lim.max_ratio = (unsigned)n;
-			break;
-		case OPT_MAX_DEPTH:
-			if (parse_count(optarg, "--max-depth", 255, &n))
-				goto usage_error;
-			lim.xml.max_depth = (unsigned)n;
-			break;
-		case OPT_MAX_TEXT: {
-			uint64_t sz;
-			if (parse_size(optarg, "--max-text", &sz))
-				goto usage_error;
-			if (sz > (8u << 20)) {
-				fprintf(stderr, "dmarc-ingest: --max-text: at "
-						"most 8M\n");
-				goto usage_error;
-			}
-			lim.xml.max_text = (size_t)sz;
-			break;
-		}
-		case OPT_MAX_RECORDS:
-			if (parse_count(optarg, "--max-records", 1ULL << 40, &n))
-				goto usage_error;
-			lim.xml.max_records = n;
-			break;
-		case OPT_MAX_ZIP:
-			if (parse_count(optarg, "--max-zip-members", 100000, &n))
-				goto usage_error;
-			lim.max_zip_members = (unsigned)n;
-			break;
-		case OPT_MAX_PARTS:
-			if (parse_count(optarg, "--max-mime-parts", 100000, &n))
-				goto usage_error;
-			lim.max_mime_parts = (unsigned)n;
-			break;
-		case 'h':
-			usage(stdout);
-			free(keys);
-			return EX_OK;
-		case 'V':
-			printf("dmarc-ingest (dmarcsift) %s\n",
-			    DMARCSIFT_VERSION);
-			free(keys);
-			return EX_OK;
-		default:
-			if (c >= OPT_KEY && c <= OPT_KEY_LAST) {
-				keys[nkeys++] = (char *)longopts[idx].name;
-				keys[nkeys++] = optarg;
-				break;
-			}
-			usage(stderr);
-			goto usage_error;
-		}
+	log_init(&lg, "dmarc-ingest", o.level);
+	npaths = argc - optind;
+	imap = npaths == 0 && !o.migrate_only && o.from_store == NULL;
+	if ((status = check_mode(&o, npaths, imap)) != 0) {
+		free(o.keys);
+		return status;
 	}
-	log_init(&lg, "dmarc-ingest", level);
-	imap = optind >= argc && !migrate_only && from_store == NULL;
-	if (migrate_only && (optind < argc || nkeys > 0 || all)) {
-		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
-				"and no IMAP setting\n");
-		goto usage_error;
-	}
-	if (!imap && (nkeys > 0 || all)) {
-		fprintf(stderr, "dmarc-ingest: %s is for fetching over IMAP, "
-				"which is done when no PATH is given\n"
-				"Try 'dmarc-ingest --help'.\n",
-		    all ? "--all" : "an IMAP setting");
-		goto usage_error;
-	}
-
-	/* The file is read in both modes: [store] db applies to both. */
 	config_init(&cfg);
-	if ((rc = configure(&cfg, config_opt, keys, nkeys, &lg)) != 0) {
-		config_free(&cfg);
-		free(keys);
-		return rc;
+	memset(&r, 0, sizeof(r));
+	status = load_config(&cfg, &o, imap, &lg);
+	free(o.keys);
+	if (status == 0 && (status = open_store(&r, &cfg, &o, imap, &lg)) == 0) {
+		if (o.migrate_only)
+			log_info(&lg, "schema of %s up to date", r.dbpath);
+		else
+			status = run_import(&r, &cfg, &o, argv + optind, npaths,
+			    &lg);
+		status = after_import(&r, &cfg, &o, status, &lg);
 	}
-	free(keys);
-	cfg.imap.all = all;
-	if (dns_server != NULL &&
-	    config_set_option(&cfg, "dns-server", dns_server, &e) == -1) {
-		log_error(&lg, "%s", e.msg);
-		config_free(&cfg);
-		return EX_USAGE;
-	}
-	/* DMARCSIFT_OFFLINE=1 is --offline (the test suite sets it) */
-	if ((env = getenv("DMARCSIFT_OFFLINE")) != NULL && env[0] != '\0' &&
-	    strcmp(env, "0") != 0)
-		offline = 1;
-	if (imap && config_check_imap(&cfg, &e) == -1) {
-		log_error(&lg, "%s", e.msg);
-		config_free(&cfg);
-		return EX_CONFIG;
-	}
-	/* --db, then $DMARCSIFT_DB, then [store] db, then the default */
-	if (dbopt == NULL &&
-	    ((env = getenv("DMARCSIFT_DB")) == NULL || env[0] == '\0'))
-		dbopt = cfg.db;
-	if (store_locate(dbopt, 1, dbpath, sizeof(dbpath), &e) == -1) {
-		log_error(&lg, "%s", e.msg);
-		config_free(&cfg);
-		return EX_CANTCREAT;
-	}
-	/* Writers of one store take turns per mailbox, or per host for
-	 * paths (a server store may have several ingest hosts). */
-	if (imap)
-		snprintf(scope, sizeof(scope), "imap://%s@%s/%s",
-		    cfg.imap.user ? cfg.imap.user : "", cfg.imap.host,
-		    cfg.imap.folder ? cfg.imap.folder : "INBOX");
-	else if (gethostname(scope + 5, sizeof(scope) - 6) == 0) {
-		memcpy(scope, "host:", 5);
-		scope[sizeof(scope) - 1] = '\0';
-	}
-	else
-		snprintf(scope, sizeof(scope), "host:");
-	if ((rc = take_lock(dbpath, scope, &lock, &lg)) != 0) {
-		config_free(&cfg);
-		return rc;
-	}
-	if (store_open(dbpath, STORE_READWRITE, &st, &e) == -1) {
-		log_error(&lg, "%s", e.msg);
-		store_unlock(lock);
-		config_free(&cfg);
-		return EX_CANTCREAT;
-	}
-	if ((imp = importer_new(st, &lim, &lg)) == NULL) {
-		log_error(&lg, "out of memory");
-		store_close(st);
-		store_unlock(lock);
-		config_free(&cfg);
-		return EX_OSERR;
-	}
-	importer_keep_failure_bodies(imp, cfg.keep_failure_bodies);
-
-	if (migrate_only) {
-		log_info(&lg, "schema of %s up to date", dbpath);
-		goto done;
-	}
-	memset(&fc, 0, sizeof(fc));
-	fc.imp = imp;
-	fc.lim = &lim;
-	fc.lg = &lg;
-	fc.progress = level >= LOG_NORMAL && level < LOG_VERBOSE &&
-		      isatty(STDERR_FILENO);
-	if (imap) {
-		/* a server that hangs up must be an error, not a signal */
-		signal(SIGPIPE, SIG_IGN);
-		status = run_imap(&fc, st, &cfg, dbpath, &lg);
-		if (status != EX_IOERR && import_flush(imp, &e) == -1) {
-			log_error(&lg, "%s", e.msg);
-			status = EX_IOERR;
-		}
-		goto done;
-	}
-
-	rc = from_store != NULL ? from_store_import(&fc, from_store, &e) : 0;
-	for (i = optind; i < argc && rc == 0; i++)
-		rc = fetch_path(&fc, argv[i], &e);
-	if (rc == 0)
-		rc = import_flush(imp, &e);
-	fetch_progress_done(&fc);
-	if (rc == -1) {
-		log_error(&lg, "%s", e.msg);
-		/* a lost server connection: rolled back, the next run redoes it */
-		status = store_lost(st) ? EX_TEMPFAIL : EX_IOERR;
-	}
-
-	s = import_stats(imp);
-	log_info(&lg,
-	    "inputs %lu, reports stored %lu (salvaged %lu), duplicates %lu, "
-	    "rejected %lu, records stored %lu%s",
-	    s->inputs, s->stored, s->salvaged, s->duplicates, s->rejected,
-	    s->records, conflicts_said(s, conflicts, sizeof(conflicts)));
-	if (status == EX_OK && fc.missing)
-		status = EX_NOINPUT;
-	if (status == EX_OK && s->rejected > 0)
-		status = EX_DATAERR;
-
-done:
-	/* [store] keep: after the import, whatever it found */
-	if (cfg.keep_days > 0 && status != EX_IOERR && !store_lost(st) &&
-	    retention_run(st, cfg.keep_days, &lg, &e) == -1) {
-		log_error(&lg, "%s", e.msg);
-		status = EX_IOERR;
-	}
-	/* names for the new senders, once their reports are committed */
-	if (!offline && cfg.dns_resolve && status != EX_IOERR &&
-	    !store_lost(st))
-		dns_after_import(st, cfg.dns_servers, cfg.dns_budget, &lg);
-	importer_free(imp);
-	store_close(st);
-	store_unlock(lock);
+	close_store(&r);
 	config_free(&cfg);
 	return status;
-
-usage_error:
-	free(keys);
-	return EX_USAGE;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "sqlite-impl.h"
 
 /* Anything that is not a URL or a libpq "key=value" string: those belong
@@ -71,17 +72,23 @@ sq_exists(const char *location, int *exists, struct err *e)
 /* One run per database at a time: a second cron run that starts while the
  * first still drains a backlog exits at once instead of racing it.  The
  * lock is <db>.lock, so that it outlives no process (flock) and needs no
- * write access to the database to test.  The scope is not used: one
- * SQLite file takes one writer at a time anyway. */
+ * write access to the database to test.  A mailbox's scope (a URL,
+ * imap://...) has a lock file of its own, <db>.lock-<hash>, so two runs on
+ * two mailboxes work at once (SQLite then takes turns per transaction,
+ * busy_timeout); every other scope (a host's path imports, prune) and the
+ * whole store share <db>.lock. */
 int
 sq_lock(const char *location, const char *scope, void **lock, struct err *e)
 {
 	char path[4096];
-	int fd, *held;
+	int fd, *held, n;
 
-	(void)scope;
-	if ((size_t)snprintf(path, sizeof(path), "%s.lock", location) >=
-	    sizeof(path))
+	if (scope == NULL || strstr(scope, "://") == NULL)
+		n = snprintf(path, sizeof(path), "%s.lock", location);
+	else
+		n = snprintf(path, sizeof(path), "%s.lock-%016llx", location,
+		    (unsigned long long)fnv1a_str(FNV1A_BASIS, scope, NULL));
+	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, "database path too long");
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		return err_errno(e, "cannot create the lock file %s", path);

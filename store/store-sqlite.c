@@ -193,9 +193,20 @@ migrate(struct sq *q, struct err *e)
 				  "dmarcsift knows up to %d: upgrade dmarcsift",
 		    q->path, v, latest);
 	while (v < latest) {
-		v++;
 		if (sq_exec(q, "BEGIN IMMEDIATE", e, "cannot migrate") == -1)
 			return -1;
+		/* read again under the write lock: two runs on two mailboxes
+		 * may open a new database at once, and the other one may have
+		 * migrated meanwhile */
+		if (user_version(q, &v, e) == -1) {
+			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (v >= latest) {
+			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+			break;
+		}
+		v++;
 		snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", v);
 		if (sq_exec(q, migration_step(v), e, "schema migration") ==
 			-1 ||

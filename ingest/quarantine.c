@@ -1,7 +1,7 @@
 /*
- * imap-quarantine.c - see imap-quarantine.h.
+ * quarantine.c - see quarantine.h.
  */
-#include "imap-quarantine.h"
+#include "quarantine.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,8 +42,8 @@ sync_dir(const char *dir)
 }
 
 int
-quarantine_save(const char *statedir, uint32_t uidvalidity, uint32_t uid,
-    const void *data, size_t len, char *path, size_t plen, struct err *e)
+quarantine_save(const char *statedir, const char *stem, const void *data,
+    size_t len, char *path, size_t plen, struct err *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX], day[16];
 	time_t now = time(NULL);
@@ -64,12 +64,10 @@ quarantine_save(const char *statedir, uint32_t uidvalidity, uint32_t uid,
 	if (gmtime_r(&now, &tm) == NULL)
 		return err_set(e, "cannot read the clock");
 	strftime(day, sizeof(day), "%Y%m%d", &tm);
-	n = snprintf(path, plen, "%s/%s-%u-%u.eml", dir, day,
-	    (unsigned)uidvalidity, (unsigned)uid);
+	n = snprintf(path, plen, "%s/%s-%s.eml", dir, day, stem);
 	if (n < 0 || (size_t)n >= plen ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%u-%u", dir,
-		(long)getpid(), (unsigned)uidvalidity,
-		(unsigned)uid) >= sizeof(tmp))
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp-%ld-%s", dir,
+		(long)getpid(), stem) >= sizeof(tmp))
 		return err_set(e, "quarantine file path too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
