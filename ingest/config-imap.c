@@ -252,12 +252,21 @@ check_string(enum ktype t, const char *v, const char *dir, char **copy,
 	}
 }
 
+static const struct config_word tls_words[] = {
+    {"imaps", IMAP_TLS_IMAPS},
+    {"starttls", IMAP_TLS_STARTTLS},
+    {"none", IMAP_TLS_NONE},
+    {NULL, 0}};
+static const struct config_word auth_words[] = {
+    {"login", IMAP_AUTH_LOGIN}, {"xoauth2", IMAP_AUTH_XOAUTH2}, {NULL, 0}};
+
 /* Checks and stores a value of the non-string key k. */
 static int
 set_number(struct imap_config *ic, int k, const char *v, struct err *e)
 {
 	uint64_t size;
 	unsigned n;
+	int w;
 
 	switch (keys[k].type) {
 	case KT_PORT:
@@ -269,26 +278,14 @@ set_number(struct imap_config *ic, int k, const char *v, struct err *e)
 		ic->port = n;
 		return 0;
 	case KT_TLS:
-		if (strcasecmp(v, "imaps") == 0)
-			ic->tls = IMAP_TLS_IMAPS;
-		else if (strcasecmp(v, "starttls") == 0)
-			ic->tls = IMAP_TLS_STARTTLS;
-		else if (strcasecmp(v, "none") == 0)
-			ic->tls = IMAP_TLS_NONE;
-		else
-			return err_set(e,
-			               "'%s' is not one of imaps, "
-			               "starttls, none",
-			               v);
+		if (config_parse_word(v, tls_words, &w, e) == -1)
+			return -1;
+		ic->tls = (enum imap_tls)w;
 		return 0;
 	case KT_AUTH:
-		if (strcasecmp(v, "login") == 0)
-			ic->auth = IMAP_AUTH_LOGIN;
-		else if (strcasecmp(v, "xoauth2") == 0)
-			ic->auth = IMAP_AUTH_XOAUTH2;
-		else
-			return err_set(e, "'%s' is not one of login, xoauth2",
-			               v);
+		if (config_parse_word(v, auth_words, &w, e) == -1)
+			return -1;
+		ic->auth = (enum imap_auth)w;
 		return 0;
 	case KT_SECONDS:
 		if (config_parse_uint(v, 1, 3600, &n) == -1)

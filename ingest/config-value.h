@@ -25,6 +25,17 @@ unsigned config_parse_bool(const char *v);
 int config_expand_path(const char *v, const char *dir, char **out,
                        struct err *e);
 
+/* A word a key may take, and what it means. */
+struct config_word {
+	const char *word;
+	int value;
+};
+
+/* v as one of the words of w (ended by a NULL word, ASCII case ignored):
+ * *out gets its value; -1 with "'v' is not one of a, b, c" otherwise. */
+int config_parse_word(const char *v, const struct config_word *w, int *out,
+                      struct err *e);
+
 /* Frees a secret after overwriting it. */
 void config_wipe_free(char *s);
 

@@ -185,6 +185,26 @@ config_parse_bool(const char *v)
 }
 
 int
+config_parse_word(const char *v, const struct config_word *w, int *out,
+    struct err *e)
+{
+	char list[256];
+	size_t used = 0;
+	int i;
+
+	for (i = 0; w[i].word != NULL; i++)
+		if (strcasecmp(v, w[i].word) == 0) {
+			*out = w[i].value;
+			return 0;
+		}
+	list[0] = '\0';
+	for (i = 0; w[i].word != NULL && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+		    "%s%s", i > 0 ? ", " : "", w[i].word);
+	return err_set(e, "'%s' is not one of %s", v, list);
+}
+
+int
 config_expand_path(const char *v, const char *dir, char **out, struct err *e)
 {
 	const char *home;
@@ -242,6 +262,10 @@ set_report_number(struct config *c, int k, const char *v, struct err *e)
 	return 0;
 }
 
+static const struct config_word handled_words[] = {
+    {"keep", MAILDIR_KEEP}, {"seen", MAILDIR_SEEN}, {"move", MAILDIR_MOVE},
+    {NULL, 0}};
+
 /* Checks v for key k and stores it.  dir: see expand_path(). */
 static int
 set_value(struct config *c, int k, const char *v, const char *dir,
@@ -249,6 +273,7 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 {
 	char **f = field(c, k), *copy = NULL;
 	unsigned n;
+	int w;
 
 	if (strlen(v) > MAX_VALUE)
 		return err_set(e, "value longer than %d bytes", MAX_VALUE);
@@ -271,15 +296,9 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 		c->keep_failure_bodies = (int)n;
 		return 0;
 	case KT_HANDLED:
-		if (strcasecmp(v, "keep") == 0)
-			c->maildir_handled = MAILDIR_KEEP;
-		else if (strcasecmp(v, "seen") == 0)
-			c->maildir_handled = MAILDIR_SEEN;
-		else if (strcasecmp(v, "move") == 0)
-			c->maildir_handled = MAILDIR_MOVE;
-		else
-			return err_set(e, "'%s' is not one of keep, seen, move",
-			    v);
+		if (config_parse_word(v, handled_words, &w, e) == -1)
+			return -1;
+		c->maildir_handled = (enum maildir_handled)w;
 		return 0;
 	case KT_KEEP_DAYS: {
 		/* whole days, at least one: "400d" or "400" */

@@ -126,12 +126,43 @@ def png_size_and_colours(path):
     return width, height, len(set(zlib.decompress(idat)))
 
 
-class Html(Case):
+class PageCase(Case):
+    """Writes the page with dmarc-report html and reads it back as
+    Chromium built it (reader: the DomReader that collects what the
+    tests look at)."""
+    reader = DomReader
+
     def setUp(self):
         super().setUp()
         if CHROMIUM is None:
             self.skipTest("chromium is not installed (scripts/install-deps --test installs it)")
         self.browser = Chromium(self.tmp)
+
+    def page(self, *args):
+        out = self.path("page.html")
+        self.assertExit(self.report("html", "-o", out, *args), EX_OK)
+        return out
+
+    def assertValidHtml(self, page):
+        """tidy (0 clean, 1 warnings, 2 errors) and html5lib's strict
+        parser both accept the page."""
+        proc = subprocess.run(["tidy", "-errors", "-q", page], capture_output=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-3000:])
+        check = ("import html5lib, sys\n"
+                 "p = html5lib.HTMLParser(strict=True)\n"
+                 "p.parse(open(sys.argv[1], 'rb').read())\n")
+        proc = subprocess.run(["/usr/bin/python3", "-c", check, page], capture_output=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-3000:])
+
+    def dom(self, page):
+        proc = self.browser.run("--dump-dom", "file://" + page)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
+        r = self.reader()
+        r.feed(proc.stdout.decode())
+        return r
+
+
+class Html(PageCase):
 
     def history(self, days=40, domains=("example.com", "example.net"), org="Receiver A"):
         """days of daily reports per domain: a healthy SES source, SES with
@@ -151,18 +182,6 @@ class Html(Case):
                 n += 1
         self.assertExit(self.ingest(self.path("in")), EX_OK)
         return n
-
-    def page(self, *args):
-        out = self.path("page.html")
-        self.assertExit(self.report("html", "-o", out, *args), EX_OK)
-        return out
-
-    def dom(self, page):
-        proc = self.browser.run("--dump-dom", "file://" + page)
-        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
-        r = DomReader()
-        r.feed(proc.stdout.decode())
-        return r
 
     def test_numbers_agree_with_sources(self):
         self.history()
@@ -289,15 +308,7 @@ class Html(Case):
 
     def test_html_parses_without_errors(self):
         self.history(days=9)
-        page = self.page()
-        proc = subprocess.run(["tidy", "-errors", "-q", page], capture_output=True)
-        # tidy: 0 clean, 1 warnings, 2 errors
-        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-3000:])
-        check = ("import html5lib, sys\n"
-                 "p = html5lib.HTMLParser(strict=True)\n"
-                 "p.parse(open(sys.argv[1], 'rb').read())\n")
-        proc = subprocess.run(["/usr/bin/python3", "-c", check, page], capture_output=True)
-        self.assertEqual(proc.returncode, 0, proc.stderr.decode()[-3000:])
+        self.assertValidHtml(self.page())
 
     def test_output_file_is_replaced_only_on_success(self):
         self.history(days=3, domains=("example.com",))

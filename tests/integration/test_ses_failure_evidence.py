@@ -11,27 +11,12 @@ import io
 import time
 
 from dmarctest import EX_OK, Case, report_xml
+from test_ses_verdicts import rec  # the same records as the verdict tests
 
 DAY = int(time.time()) // 86400 * 86400 - 86400
 SEL_USE1 = "6gbrjpgwjskckoa6a5zn6fwqkn67xbtw"   # SES's own selectors (ses-region-evidence.md)
 SEL_EUW1 = "uku4taia5b5tsbglxyj6zym32efj7xqv"
 SES_MAIL_FROM = "<010001893a2b3c4d-0a1b2c3d-aaaa-bbbb-cccc-0123456789ab-000000@amazonses.com>"
-
-
-def rec(ip, count, dkim, spf, env=None, dkim_results=(), spf_results=(), header_from="example.com"):
-    out = ["<record><row><source_ip>%s</source_ip><count>%d</count><policy_evaluated>"
-           "<disposition>none</disposition><dkim>%s</dkim><spf>%s</spf></policy_evaluated></row>"
-           "<identifiers><header_from>%s</header_from>" % (ip, count, dkim, spf, header_from)]
-    if env:
-        out.append("<envelope_from>%s</envelope_from>" % env)
-    out.append("</identifiers><auth_results>")
-    for d, s, r in dkim_results:
-        sel = "<selector>%s</selector>" % s if s else ""
-        out.append("<dkim><domain>%s</domain>%s<result>%s</result></dkim>" % (d, sel, r))
-    for d, r in spf_results:
-        out.append("<spf><domain>%s</domain><scope>mfrom</scope><result>%s</result></spf>" % (d, r))
-    out.append("</auth_results></record>")
-    return "".join(out)
 
 
 def ses_default_us(ip="54.240.8.20", count=40):

@@ -14,6 +14,7 @@
 #include "classify.h"
 #include "source-names.h"
 #include "store.h"
+#include "testdb.h"
 #include "view-policy.h"
 #include "view-sources.h"
 
@@ -155,7 +156,6 @@ TEST(a_user_domain_matches_a_confirmed_ptr)
 
 /* --- grouping, through a real store ------------------------------------ */
 
-#define DAY 1764547200 /* 2025-12-01 00:00:00 UTC */
 
 static const struct dmarc_spf fail_spf[] = {
     {"example.com", "mfrom", "fail", NULL},
@@ -165,48 +165,24 @@ static void
 put_records(struct store *st, const char *const *ips, const int64_t *counts,
             size_t n)
 {
-	static const char xml[] = "<feedback/>";
-	struct store_payload raw = {
-	    "r.xml",         "xml", (const unsigned char *)xml,
-	    sizeof(xml) - 1, NULL,  0};
-	struct store_report_info info;
-	struct store_existing ex;
-	enum store_outcome outcome;
-	struct dmarc_record r;
+	struct dmarc_record r[8];
 	struct dmarc_meta m;
-	struct err e;
 	size_t i;
 
-	memset(&m, 0, sizeof(m));
-	m.org_name = "Receiver";
-	m.report_id = "r-names";
-	m.begin = DAY;
-	m.end = DAY + 86399;
-	m.has_begin = m.has_end = 1;
-	m.domain = "example.com";
-	m.p = "none";
-	m.pct = 100;
-	memset(&info, 0, sizeof(info));
-	CHECK(store_report_begin(st, &m, &raw, &e) == 0);
+	CHECK(n <= sizeof(r) / sizeof(r[0]));
+	testdb_meta(&m, "example.com", "r-names");
+	memset(r, 0, sizeof(r));
 	for (i = 0; i < n; i++) {
-		memset(&r, 0, sizeof(r));
-		r.source_ip = ips[i];
-		r.count = counts[i];
-		r.disposition = "none";
-		r.dkim = r.spf = "fail";
-		r.header_from = "example.com";
-		r.envelope_from = "example.com";
-		r.spf_results = fail_spf;
-		r.nspf = 1;
-		CHECK(store_report_record(st, &r, &e) == 0);
-		info.messages += (uint64_t)counts[i];
+		r[i].source_ip = ips[i];
+		r[i].count = counts[i];
+		r[i].disposition = "none";
+		r[i].dkim = r[i].spf = "fail";
+		r[i].header_from = "example.com";
+		r[i].envelope_from = "example.com";
+		r[i].spf_results = fail_spf;
+		r[i].nspf = 1;
 	}
-	info.records = n;
-	info.hash = 42;
-	info.source = "test_names";
-	info.member = "";
-	CHECK(store_report_finish(st, &m, &info, &outcome, &ex, &e) == 0);
-	CHECK_INT(outcome, STORE_STORED);
+	testdb_put(st, &m, r, n, 42, "test_names");
 }
 
 static const struct source_row *
@@ -226,7 +202,7 @@ TEST(unidentified_addresses_of_one_organisation_are_one_source)
 	                                  "198.51.100.14", "198.51.100.11",
 	                                  "192.0.2.1"};
 	static const int64_t counts[] = {5, 3, 2, 4, 1};
-	char dir[] = "/tmp/dmarcsift-names-XXXXXX", db[128], path[160];
+	char dir[] = "/tmp/dmarcsift-names-XXXXXX", db[128];
 	struct source_names *n = NULL;
 	struct store_filter all;
 	struct sources_view v;
@@ -307,10 +283,5 @@ TEST(unidentified_addresses_of_one_organisation_are_one_source)
 	classify_close(cl);
 	align_close(al);
 	store_close(st);
-	unlink(db);
-	snprintf(path, sizeof(path), "%s-wal", db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", db);
-	unlink(path);
-	CHECK(rmdir(dir) == 0);
+	testdb_remove(db, dir);
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "source.h"
 #include "store.h"
+#include "testdb.h"
 
 #define XML(rid)                                                             \
 	"<?xml version=\"1.0\"?><feedback><report_metadata><org_name>Org"    \
@@ -236,16 +237,9 @@ quarantined(struct fixture *fx, const char *stem, const char *bytes,
 static void
 teardown(struct fixture *fx)
 {
-	char path[160];
-
 	importer_free(fx->imp);
 	store_close(fx->st);
-	unlink(fx->db);
-	snprintf(path, sizeof(path), "%s-wal", fx->db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", fx->db);
-	unlink(path);
-	CHECK(rmdir(fx->dir) == 0);
+	testdb_remove(fx->db, fx->dir);
 }
 
 TEST(commit_then_dispose_failed_kept_run_goes_on)

@@ -16,10 +16,11 @@
 #include "freshness.h"
 #include "percent.h"
 #include "store.h"
+#include "testdb.h"
 #include "view-policy.h"
 #include "view-sources.h"
 
-#define DAY 1764547200 /* 2025-12-01 00:00:00 UTC */
+#define DAY TESTDB_DAY
 
 struct fixture {
 	char dir[64], db[128];
@@ -44,29 +45,10 @@ static void
 put_report(struct store *st, const char *domain, const char *id,
            int64_t ses_count, int64_t relay_count)
 {
-	static const char xml[] = "<feedback/>";
 	struct dmarc_meta m;
 	struct dmarc_record r[2];
-	struct store_payload raw = {
-	    "r.xml",         "xml", (const unsigned char *)xml,
-	    sizeof(xml) - 1, NULL,  0};
-	struct store_report_info info;
-	struct store_existing ex;
-	enum store_outcome outcome;
-	struct err e;
-	size_t i;
 
-	memset(&m, 0, sizeof(m));
-	m.org_name = "Receiver";
-	m.email = "dmarc@receiver.example";
-	m.report_id = id;
-	m.begin = DAY;
-	m.end = DAY + 86399;
-	m.has_begin = m.has_end = 1;
-	m.domain = domain;
-	m.p = "none";
-	m.adkim = m.aspf = "r";
-	m.pct = 100;
+	testdb_meta(&m, domain, id);
 	memset(r, 0, sizeof(r));
 	r[0].source_ip = "69.169.224.5";
 	r[0].count = ses_count;
@@ -86,17 +68,8 @@ put_report(struct store *st, const char *domain, const char *id,
 	r[1].envelope_from = domain;
 	r[1].spf_results = relay_spf;
 	r[1].nspf = 1;
-	CHECK(store_report_begin(st, &m, &raw, &e) == 0);
-	for (i = 0; i < 2; i++)
-		CHECK(store_report_record(st, &r[i], &e) == 0);
-	memset(&info, 0, sizeof(info));
-	info.records = 2;
-	info.messages = (uint64_t)(ses_count + relay_count);
-	info.hash = (uint64_t)ses_count * 31 + (uint64_t)relay_count;
-	info.source = "test_views";
-	info.member = "";
-	CHECK(store_report_finish(st, &m, &info, &outcome, &ex, &e) == 0);
-	CHECK_INT(outcome, STORE_STORED);
+	testdb_put(st, &m, r, 2, (uint64_t)ses_count * 31 + (uint64_t)relay_count,
+	           "test_views");
 }
 
 /* A store holding two domains, reopened read-only as dmarc-report does. */
@@ -121,16 +94,9 @@ setup(struct fixture *fx)
 static void
 teardown(struct fixture *fx)
 {
-	char path[160];
-
 	classify_close(fx->cl);
 	store_close(fx->st);
-	unlink(fx->db);
-	snprintf(path, sizeof(path), "%s-wal", fx->db);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s-shm", fx->db);
-	unlink(path);
-	CHECK(rmdir(fx->dir) == 0);
+	testdb_remove(fx->db, fx->dir);
 }
 
 TEST(sources_collect_from_a_real_store)
