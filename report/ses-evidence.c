@@ -36,6 +36,7 @@ struct join {
 	const struct classifier *cl;
 	struct strmap by_ip;     /* canonical address US From domain */
 	struct strmap by_region; /* region US From domain */
+	int indexed;             /* the maps are built: at the first report */
 };
 
 /* The address in one spelling (IPv6 zeros, case), so that the report's
@@ -51,9 +52,12 @@ canonical_ip(const char *ip, char *out, size_t len)
 		snprintf(out, len, "%s", ip ? ip : "");
 		return;
 	}
-	out[0] = '\0';
-	for (i = 0; i < (n.family == AF_INET ? 4u : 16u) && o < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "%02x", n.addr[i]);
+	/* hex by hand: cheaper than a snprintf per byte, once per row */
+	for (i = 0; i < (n.family == AF_INET ? 4u : 16u) && o + 2 < len; i++) {
+		out[o++] = "0123456789abcdef"[n.addr[i] >> 4];
+		out[o++] = "0123456789abcdef"[n.addr[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 static void
@@ -220,6 +224,14 @@ each_failure(void *arg, const struct store_failure_row *f, struct err *e)
 	struct ses_row *r;
 	int same_ip;
 
+	/* built on the first report, not before: a store that keeps no
+	 * failure reports for the selection pays nothing */
+	if (!j->indexed) {
+		if (build_index(j) == -1)
+			return err_set(e, "out of memory");
+		j->indexed = 1;
+	}
+
 	classify_record(j->cl, &ci, &snd);
 	if (!snd.ses || snd.in_transit || f->reported_domain == NULL)
 		return 0;
@@ -246,10 +258,7 @@ ses_join_failures(struct ses_model *m, struct store *st,
 	j.cl = cl;
 	if (m->fails + m->warns == 0 || !store_has_failures(st))
 		return 0; /* no finding to back, or no failure reports kept */
-	if (build_index(&j) == -1)
-		rc = err_set(e, "out of memory");
-	else
-		rc = store_each_failure(st, f, each_failure, &j, e);
+	rc = store_each_failure(st, f, each_failure, &j, e);
 	strmap_free(&j.by_ip, NULL);
 	strmap_free(&j.by_region, NULL);
 	return rc;
