@@ -152,7 +152,6 @@ print_table_domain(struct report_ctx *ctx, const struct policy_domain *d,
 	struct cell c[NTABLE];
 	struct output out;
 	size_t i, unknown = 0, hidden = 0;
-	char line[300];
 
 	if (index > 0)
 		fputc('\n', ctx->out);
@@ -180,14 +179,7 @@ print_table_domain(struct report_ctx *ctx, const struct policy_domain *d,
 	}
 	if (view_end(&out, e) == -1)
 		return -1;
-	if (hidden > 0) {
-		snprintf(line, sizeof(line),
-		    "... and %zu more unidentified source%s with %llu "
-		    "message%s (--format csv lists every one).",
-		    hidden, plural(hidden), (unsigned long long)hidden_messages,
-		    plural(hidden_messages));
-		output_text(ctx->out, 0, "", "", line, 100);
-	}
+	view_hidden(ctx, "unidentified", hidden, hidden_messages);
 	return 0;
 }
 

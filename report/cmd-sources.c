@@ -133,14 +133,7 @@ print_table_domain(struct report_ctx *ctx, const struct sources_view *v,
 	}
 	if (view_end(&out, e) == -1)
 		return -1;
-	if (hidden > 0) {
-		snprintf(line, sizeof(line),
-		    "... and %zu more unknown source%s with %llu message%s "
-		    "(--format csv lists every one).",
-		    hidden, plural(hidden), (unsigned long long)hidden_messages,
-		    plural(hidden_messages));
-		output_text(ctx->out, 0, "", "", line, 100);
-	}
+	view_hidden(ctx, "unknown", hidden, hidden_messages);
 	snprintf(line, sizeof(line), "%zu source%s, %llu message%s, %s "
 				     "passing DMARC.",
 	    to - from, plural(to - from), (unsigned long long)total,

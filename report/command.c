@@ -95,6 +95,22 @@ plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
+void
+view_hidden(const struct report_ctx *ctx, const char *kind, size_t hidden,
+    uint64_t messages)
+{
+	char line[200];
+
+	if (hidden == 0)
+		return;
+	snprintf(line, sizeof(line),
+	    "... and %zu more %s source%s with %llu message%s (--format csv "
+	    "lists every one).",
+	    hidden, kind, plural(hidden), (unsigned long long)messages,
+	    plural(messages));
+	output_text(ctx->out, 0, "", "", line, 100);
+}
+
 int
 view_begin(struct output *o, const struct report_ctx *ctx,
            const struct column *cols, size_t ncols, struct err *e)

@@ -140,6 +140,12 @@ int view_begin(struct output *o, const struct report_ctx *ctx,
 int view_row(struct output *o, const struct cell *cells, struct err *e);
 int view_end(struct output *o, struct err *e);
 
+/* Under a table cut at its first rows: "... and 3 more <kind> sources
+ * with 12 messages (--format csv lists every one)."; nothing when none
+ * were hidden. */
+void view_hidden(const struct report_ctx *ctx, const char *kind,
+                 size_t hidden, uint64_t messages);
+
 /* For CSV and JSON when nothing was selected: the header line or "[]". */
 int view_empty(const struct report_ctx *ctx, const struct column *cols,
                size_t ncols, struct err *e);
