@@ -350,8 +350,9 @@ static void
 put_flagged(struct text *t, const struct policy_domain *d, int known,
             size_t max)
 {
-	size_t i, k = 0, more = 0;
+	size_t i, k = 0, more = 0, n;
 	char label[SOURCE_LABEL_MAX];
+	const char *open;
 
 	for (i = 0; i < d->nsources; i++) {
 		const struct policy_source *s = &d->sources[i];
@@ -363,9 +364,17 @@ put_flagged(struct text *t, const struct policy_domain *d, int known,
 			continue;
 		}
 		policy_source_label(s, label, sizeof(label));
-		put(t, "%s%s%s%s (%llu of %llu message%s failing)",
+		/* a label that ends in brackets already, "example.com (2
+		 * addresses)", takes the count inside them */
+		n = strlen(label);
+		open = " (";
+		if (s->region[0] == '\0' && n > 0 && label[n - 1] == ')') {
+			label[n - 1] = '\0';
+			open = ", ";
+		}
+		put(t, "%s%s%s%s%s%llu of %llu message%s failing)",
 		    k++ ? ", " : "", label, s->region[0] ? " " : "",
-		    s->region,
+		    s->region, open,
 		    (unsigned long long)(s->messages - s->dmarc_pass),
 		    (unsigned long long)s->messages, plural(s->messages));
 	}

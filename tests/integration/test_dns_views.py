@@ -130,8 +130,8 @@ class NamesInViews(Case):
     def test_policy_names_the_organisation(self):
         t = " ".join(self.out("policy").split())   # the prose, unwrapped
         self.assertIn("Not ready to tighten", t)
-        self.assertIn("example.com (2 addresses) (8 of 8 messages failing)", t)
-        self.assertIn("198.51.100.11 (spoof.example.com, unconfirmed) (4 of 4 messages failing)", t)
+        self.assertIn("example.com (2 addresses, 8 of 8 messages failing)", t)
+        self.assertIn("198.51.100.11 (spoof.example.com, unconfirmed, 4 of 4 messages failing)", t)
         r = {x["source"]: x for x in rows(self.out("policy", "--format", "csv"))}
         self.assertEqual((r["example.com"]["known_source"], r["example.com"]["messages"]), ("false", "8"))
         self.assertEqual(r["example.com"]["source_name_confirmed"], "true")
