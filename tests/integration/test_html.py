@@ -10,6 +10,7 @@ import html.parser
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -241,6 +242,27 @@ class Html(PageCase):
         # a blank page decodes to a handful of byte values; charts, text
         # and the palette give well over a hundred
         self.assertGreater(colours, 100)
+
+    def pdf_pages(self, page):
+        """Prints the page to PDF in the browser: its page sizes and count."""
+        pdf = page + ".pdf"
+        proc = self.browser.run("--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + page)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
+        with open(pdf, "rb") as f:
+            data = f.read()
+        boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+        return boxes, len(re.findall(rb"/Type\s*/Page[^s]", data))
+
+    def test_print_is_a4_with_each_domain_from_a_new_page(self):
+        doms = ["d%02d.example" % i for i in range(8)]
+        self.history(days=2, domains=doms)
+        boxes, pages = self.pdf_pages(self.page())
+        self.assertTrue(boxes)
+        for w, h in boxes:   # A4 in points: 210 x 297 mm
+            self.assertAlmostEqual(float(w), 595.3, delta=1)
+            self.assertAlmostEqual(float(h), 841.9, delta=1)
+        # the overview, then each domain from a page of its own
+        self.assertGreaterEqual(pages, 1 + len(doms))
 
     def test_no_network_request(self):
         self.history(days=5)
