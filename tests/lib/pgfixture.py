@@ -41,7 +41,12 @@ def free_port():
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, settings=None):
+        # fsync off by default: the tests need no durability from the
+        # server, and it is most of a commit's time (bench/pg-bench sets
+        # it back on to compare with SQLite, which does fsync)
+        self.settings = {"fsync": "off", "max_connections": "50"}
+        self.settings.update(settings or {})
         self.proc = None
         self.tmp = None
         self.count = 0
@@ -102,8 +107,9 @@ class Server:
         self.log = open(os.path.join(self.tmp, "server.log"), "wb")
         self.proc = subprocess.Popen(self.as_server_user([
             os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
-            "-k", self.tmp, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-            "-c", "max_connections=50"]), stdout=self.log, stderr=subprocess.STDOUT)
+            "-k", self.tmp, "-c", "listen_addresses=127.0.0.1"]
+            + [a for k, v in self.settings.items() for a in ("-c", "%s=%s" % (k, v))]),
+            stdout=self.log, stderr=subprocess.STDOUT)
         self.admin = "postgresql://dmarc@127.0.0.1:%d/postgres" % self.port
         deadline = time.time() + 60
         while time.time() < deadline:
