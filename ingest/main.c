@@ -5,7 +5,8 @@
  * work is done by the sources and the importer (import.c).  With PATHs,
  * those are read (fetch.h); without, every mailbox of the configuration
  * ([imap], [imap "name"]: config.c) is drained (source.h), each under a
- * lock of its own, or only the one --mailbox names.
+ * lock of its own, or only the one --mailbox names.  With --watch, one
+ * mailbox is drained that way again on every new message (watch.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "retention.h"
 #include "source.h"
 #include "store.h"
+#include "watch.h"
 
 #ifndef DMARCSIFT_VERSION
 #define DMARCSIFT_VERSION "0"
@@ -52,6 +54,7 @@ enum {
 	OPT_DNS_SERVER,
 	OPT_MAILBOX,
 	OPT_HANDLED,
+	OPT_WATCH,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
 	 * quietly picking --folder. */
@@ -80,6 +83,7 @@ static const struct option longopts[] = {
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"mailbox", required_argument, NULL, OPT_MAILBOX},
     {"maildir-handled", required_argument, NULL, OPT_HANDLED},
+    {"watch", no_argument, NULL, OPT_WATCH},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
     {"tls", required_argument, NULL, OPT_KEY + 2},
@@ -118,6 +122,8 @@ usage(FILE *f)
 	    "                          $DMARCSIFT_DB, ~/.local/share/dmarcsift/dmarc.db)\n"
 	    "      --all               IMAP: every message, read or not\n"
 	    "      --mailbox NAME      IMAP: only [imap \"NAME\"] ([imap]: default)\n"
+	    "      --watch             IMAP: stay, and fetch every new message\n"
+	    "                          (IDLE) until SIGTERM; one mailbox\n"
 	    "      --maildir-handled keep|seen|move  maildir: what read messages become\n"
 	    "      --migrate-only      upgrade the database's schema, import nothing\n"
 	    "      --from-store DB     import again every report kept in DB\n"
@@ -292,7 +298,7 @@ drain_mailbox(const struct source_config *m, struct fetch_ctx *fc,
  * failure's. */
 static int
 run_mailboxes(struct fetch_ctx *fc, struct store *st, struct config *cfg,
-    int all, const char *dbpath, struct logger *lg)
+    int all, const char *dbpath, const int *stop_fd, struct logger *lg)
 {
 	struct source_stats sum;
 	struct source_run run;
@@ -312,6 +318,7 @@ run_mailboxes(struct fetch_ctx *fc, struct store *st, struct config *cfg,
 	run.fc = fc;
 	run.statedir = statedir;
 	run.dots_progress = 1;
+	run.stop_fd = stop_fd;
 	for (i = 0; i < cfg->nmailboxes && status != EX_IOERR; i++) {
 		if (cfg->pick != NULL &&
 		    strcmp(cfg->mailboxes[i].name, cfg->pick) != 0)
@@ -337,7 +344,7 @@ struct opts {
 	const char *from_store; /* --from-store: from-store.c */
 	char **keys; /* IMAP settings: (name, value) pairs, in order */
 	int nkeys;
-	int all, migrate_only, offline, level;
+	int all, migrate_only, offline, level, watch;
 	struct limits lim;
 };
 
@@ -422,6 +429,9 @@ parse_option(int c, int idx, struct opts *o)
 	case OPT_HANDLED:
 		o->handled = optarg;
 		return 0;
+	case OPT_WATCH:
+		o->watch = 1;
+		return 0;
 	case OPT_PASSWORD:
 		fprintf(stderr, "dmarc-ingest: --password: a password is never "
 				"taken from the command line, where other "
@@ -482,6 +492,12 @@ parse_args(int argc, char **argv, struct opts *o)
 static int
 check_mode(const struct opts *o, int npaths, int imap)
 {
+	if (o->watch && !imap) {
+		fprintf(stderr, "dmarc-ingest: --watch watches an IMAP mailbox; "
+				"it takes no PATH, --from-store or "
+				"--migrate-only\nTry 'dmarc-ingest --help'.\n");
+		return EX_USAGE;
+	}
 	if (o->migrate_only && (npaths > 0 || o->nkeys > 0 || o->all ||
 				   o->mailbox || o->handled)) {
 		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
@@ -634,10 +650,11 @@ run_paths(struct fetch_ctx *fc, const char *from_store, char **paths, int n,
 	return status;
 }
 
-/* Imports from the PATHs or the mailboxes; returns the exit status. */
+/* Imports from the PATHs or the mailboxes (stop_fd: see source_run);
+ * returns the exit status. */
 static int
 run_import(struct run *r, struct config *cfg, const struct opts *o,
-    char **paths, int npaths, struct logger *lg)
+    char **paths, int npaths, const int *stop_fd, struct logger *lg)
 {
 	struct fetch_ctx fc;
 	struct err e;
@@ -655,7 +672,8 @@ run_import(struct run *r, struct config *cfg, const struct opts *o,
 	} else {
 		/* a server that hangs up must be an error, not a signal */
 		signal(SIGPIPE, SIG_IGN);
-		status = run_mailboxes(&fc, r->st, cfg, o->all, r->dbpath, lg);
+		status = run_mailboxes(&fc, r->st, cfg, o->all, r->dbpath,
+		    stop_fd, lg);
 		if (status != EX_IOERR && import_flush(r->imp, &e) == -1) {
 			log_error(lg, "%s", e.msg);
 			status = EX_IOERR;
@@ -687,6 +705,70 @@ after_import(struct run *r, const struct config *cfg, const struct opts *o,
 	return status;
 }
 
+/* What a drain of watch mode needs. */
+struct watch_ctx {
+	struct run *r;
+	struct config *cfg;
+	const struct opts *o;
+	struct logger *lg;
+};
+
+/* One drain of watch mode: the run a cron job makes (run_import(), then
+ * after_import()), with an importer of its own so that its summary line
+ * counts this drain. */
+static int
+watch_drain(void *ctx, int stop_fd)
+{
+	struct watch_ctx *w = ctx;
+	struct run *r = w->r;
+	int status;
+
+	importer_free(r->imp);
+	if ((r->imp = importer_new(r->st, &w->o->lim, w->lg)) == NULL) {
+		log_error(w->lg, "out of memory");
+		return EX_OSERR;
+	}
+	importer_keep_failure_bodies(r->imp, w->cfg->keep_failure_bodies);
+	status = run_import(r, w->cfg, w->o, NULL, 0, &stop_fd, w->lg);
+	status = after_import(r, w->cfg, w->o, status, w->lg);
+	/* a store server that went away is not waited for: exit, and let
+	 * the service manager start again */
+	return store_lost(r->st) ? EX_IOERR : status;
+}
+
+/* --watch: the one mailbox picked (or the only one) is watched; several
+ * want a process each (--mailbox NAME).  Returns the exit status. */
+static int
+run_watch(struct run *r, struct config *cfg, const struct opts *o,
+    struct logger *lg)
+{
+	struct watch_ctx ctx = {r, cfg, o, lg};
+	struct watch_timing t;
+	struct err e;
+	size_t i;
+
+	if (watch_timing_init(&t, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_USAGE;
+	}
+	for (i = 0; i < cfg->nmailboxes && cfg->pick != NULL; i++)
+		if (strcmp(cfg->mailboxes[i].name, cfg->pick) == 0)
+			break;
+	if (cfg->pick == NULL && cfg->nmailboxes != 1) {
+		log_error(lg, "--watch watches one mailbox, and the "
+			      "configuration has %zu: say which with --mailbox "
+			      "NAME (one process each; see "
+			      "dmarc-ingest-watch@.service)",
+		    cfg->nmailboxes);
+		return EX_USAGE;
+	}
+	if (i == cfg->nmailboxes) /* config_check_mailboxes() said so */
+		return EX_CONFIG;
+	/* a server that hangs up must be an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	return watch_run(&cfg->mailboxes[i], &t, watch_drain, &ctx, lg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -714,10 +796,13 @@ main(int argc, char **argv)
 	if (status == 0 && (status = open_store(&r, &cfg, &o, imap, &lg)) == 0) {
 		if (o.migrate_only)
 			log_info(&lg, "schema of %s up to date", r.dbpath);
+		else if (o.watch)
+			status = run_watch(&r, &cfg, &o, &lg);
 		else
 			status = run_import(&r, &cfg, &o, argv + optind, npaths,
-			    &lg);
-		status = after_import(&r, &cfg, &o, status, &lg);
+			    NULL, &lg);
+		if (!o.watch)
+			status = after_import(&r, &cfg, &o, status, &lg);
 	}
 	close_store(&r);
 	config_free(&cfg);

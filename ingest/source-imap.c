@@ -24,6 +24,7 @@
 #include "imap-conn.h"
 #include "imap-dispose.h"
 #include "imap-name.h"
+#include "imap-watch.h"
 #include "source.h"
 #include "store.h"
 
@@ -545,4 +546,5 @@ const struct source_kind source_kind_imap = {
     .has_option = imap_config_has_option,
     .lock_scope = imap_lock_scope,
     .open = imap_open,
+    .watch_open = imap_watch_open,
 };

@@ -4,6 +4,7 @@
  */
 #include "source.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -141,6 +142,20 @@ commit(struct source *s, const struct source_run *run, int *ex, struct err *e)
 	return s->ops->commit(s, ex, e);
 }
 
+/* Watch mode was told to stop (a signal): checked between batches, so
+ * that what was handed out is committed and disposed of first. */
+static int
+stop_asked(const struct source_run *run)
+{
+	struct pollfd p;
+
+	if (run->stop_fd == NULL)
+		return 0;
+	p.fd = *run->stop_fd;
+	p.events = POLLIN;
+	return poll(&p, 1, 0) > 0;
+}
+
 static int
 drain(struct source *s, const struct source_run *run, int *ex, struct err *e)
 {
@@ -160,7 +175,7 @@ drain(struct source *s, const struct source_run *run, int *ex, struct err *e)
 		}
 		if (commit(s, run, ex, e) == -1)
 			return -1;
-		if (rc == SOURCE_END)
+		if (rc == SOURCE_END || stop_asked(run))
 			break;
 	}
 	if (s->ops->finish != NULL && s->ops->finish(s, ex, e) == -1)

@@ -103,6 +103,10 @@ struct source_run {
 	struct fetch_ctx *fc;
 	const char *statedir; /* store_state_dir(): quarantine/ is there */
 	int dots_progress;    /* progress as "n/total messages" */
+	/* NULL, or (watch mode, watch.h) a descriptor that becomes
+	 * readable when the run should stop: the drain then ends after the
+	 * batch in progress is committed and disposed of. */
+	const int *stop_fd;
 };
 
 /* Drains s through the policy above (the caller reads s->stats, then
@@ -128,6 +132,8 @@ struct source_config {
 };
 
 struct store;
+struct watch_timing;
+struct watcher;
 
 struct source_kind {
 	const char *section; /* "imap": [imap] and [imap "name"] */
@@ -153,6 +159,11 @@ struct source_kind {
 	            struct store *st, const struct logger *lg,
 	            const struct limits *lim, struct source **out,
 	            struct err *e);
+	/* Watch mode (watch.h): a session that waits for new mail in the
+	 * mailbox; NULL when the kind cannot be watched. */
+	int (*watch_open)(const void *cfg, const struct logger *lg,
+	                  const struct watch_timing *t, struct watcher **out,
+	                  int *ex, struct err *e);
 };
 
 /* The kind that reads [section], or NULL. */
