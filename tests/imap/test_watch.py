@@ -70,6 +70,12 @@ class WatchCase(ImapCase):
                       % (sig, self.stderr_of(p)))
         return rc, self.stderr_of(p)
 
+    def deliver(self, raw):
+        """Delivers a message into INBOX with doveadm save, as mail
+        arrives (seed() would look for its UID, which the watcher may
+        already have moved away)."""
+        self.d.doveadm("save", "-u", self.d.user, "-m", "INBOX", input=raw)
+
     def wait_stored(self, n, p):
         got = self.wait_for_reports(n, p, timeout=WAIT)
         self.assertEqual(got, n, "not stored in %d s (exit %s); stderr: %s"
@@ -94,7 +100,7 @@ class TestWatchIdle(WatchCase):
         p = self.watch("-v")
         self.wait_stored(1, p)  # the full drain on start
         new = report_message("w-new")
-        self.seed([new])
+        self.deliver(new)
         self.wait_stored(2, p)  # the new message, as it arrives
         self.wait_gone("INBOX", p)
         self.assertEqual(self.report_ids(), ["w-first", "w-new"])
@@ -114,12 +120,12 @@ class TestWatchIdle(WatchCase):
         self.write_config()
         p = self.watch()
         bad = plain_message("w-bad")
-        self.seed([bad])
+        self.deliver(bad)
         self.wait_gone("INBOX", p)
         self.assertEqual(self.ids("DMARC/Failed"), [message_id(bad)])
         self.assertEqual(len(self.quarantined()), 1)
         self.assertIsNone(p.poll(), "a bad message must not end watching")
-        self.seed([report_message("w-after-bad")])
+        self.deliver(report_message("w-after-bad"))
         self.wait_stored(1, p)
         rc, err = self.stop(p)
         self.assertEqual(rc, 0, err)
@@ -132,7 +138,7 @@ class TestWatchIdle(WatchCase):
         p = self.watch("-vv", tick=1)  # renewal every 1.5 s
         # the renewal is a timer: wait for two to pass (not for a result)
         time.sleep(4)
-        self.seed([report_message("w-renewed")])
+        self.deliver(report_message("w-renewed"))
         self.wait_stored(1, p)
         rc, err = self.stop(p, signal.SIGINT)
         self.assertEqual(rc, 0, err)
@@ -142,11 +148,11 @@ class TestWatchIdle(WatchCase):
     def test_survives_a_dovecot_restart(self):
         self.write_config(timeout=5)
         p = self.watch("-v", tick=20)
-        self.seed([report_message("w-before")])
+        self.deliver(report_message("w-before"))
         self.wait_stored(1, p)
         self.d.stop()
         self.d.start()
-        self.seed([report_message("w-after")])
+        self.deliver(report_message("w-after"))
         self.wait_stored(2, p)
         self.assertIsNone(p.poll())
         rc, err = self.stop(p)
@@ -186,7 +192,7 @@ class TestWatchWithoutIdle(WatchCase):
     def test_noop_polling(self):
         self.write_config()
         p = self.watch("-vv", tick=5)  # NOOP every 300 ms
-        self.seed([report_message("w-noop")])
+        self.deliver(report_message("w-noop"))
         self.wait_stored(1, p)
         self.wait_gone("INBOX", p)
         rc, err = self.stop(p)
