@@ -736,37 +736,14 @@ watch_drain(void *ctx, int stop_fd)
 	return store_lost(r->st) ? EX_IOERR : status;
 }
 
-/* --watch: the one mailbox picked (or the only one) is watched; several
- * want a process each (--mailbox NAME).  Returns the exit status. */
+/* --watch: the one mailbox picked, or the only one (watch.h). */
 static int
 run_watch(struct run *r, struct config *cfg, const struct opts *o,
     struct logger *lg)
 {
 	struct watch_ctx ctx = {r, cfg, o, lg};
-	struct watch_timing t;
-	struct err e;
-	size_t i;
 
-	if (watch_timing_init(&t, &e) == -1) {
-		log_error(lg, "%s", e.msg);
-		return EX_USAGE;
-	}
-	for (i = 0; i < cfg->nmailboxes && cfg->pick != NULL; i++)
-		if (strcmp(cfg->mailboxes[i].name, cfg->pick) == 0)
-			break;
-	if (cfg->pick == NULL && cfg->nmailboxes != 1) {
-		log_error(lg, "--watch watches one mailbox, and the "
-			      "configuration has %zu: say which with --mailbox "
-			      "NAME (one process each; see "
-			      "dmarc-ingest-watch@.service)",
-		    cfg->nmailboxes);
-		return EX_USAGE;
-	}
-	if (i == cfg->nmailboxes) /* config_check_mailboxes() said so */
-		return EX_CONFIG;
-	/* a server that hangs up must be an error, not a signal */
-	signal(SIGPIPE, SIG_IGN);
-	return watch_run(&cfg->mailboxes[i], &t, watch_drain, &ctx, lg);
+	return watch_run(cfg, watch_drain, &ctx, lg);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "source.h"
 
 int
@@ -165,30 +166,62 @@ round_trip(struct watch *w)
 	return rc;
 }
 
-int
-watch_run(const struct source_config *m, const struct watch_timing *t,
-          watch_drain_fn drain, void *ctx, const struct logger *lg)
+/* The mailbox to watch: the one picked, or the only one; NULL (said)
+ * when the configuration has several and none was picked. */
+static const struct source_config *
+watched(const struct config *cfg, const struct logger *lg)
 {
+	size_t i;
+
+	if (cfg->pick == NULL && cfg->nmailboxes != 1) {
+		log_error(lg,
+		          "--watch watches one mailbox, and the configuration "
+		          "has %zu: say which with --mailbox NAME (one process "
+		          "each; see dmarc-ingest-watch@.service)",
+		          cfg->nmailboxes);
+		return NULL;
+	}
+	for (i = 0; i < cfg->nmailboxes; i++)
+		if (cfg->pick == NULL ||
+		    strcmp(cfg->mailboxes[i].name, cfg->pick) == 0)
+			return &cfg->mailboxes[i];
+	/* config_check_mailboxes() has refused an unknown --mailbox */
+	log_error(lg, "--watch: no mailbox to watch");
+	return NULL;
+}
+
+int
+watch_run(const struct config *cfg, watch_drain_fn drain, void *ctx,
+          const struct logger *lg)
+{
+	struct watch_timing t;
 	struct watch w;
 	struct err e;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
-	w.m = m;
-	w.t = t;
+	if ((w.m = watched(cfg, lg)) == NULL)
+		return EX_USAGE;
+	if (watch_timing_init(&t, &e) == -1) {
+		log_error(lg, "%s", e.msg);
+		return EX_USAGE;
+	}
+	if (w.m->kind->watch_open == NULL) {
+		log_error(lg, "--watch: [%s] mailboxes cannot be watched",
+		          w.m->kind->section);
+		return EX_USAGE;
+	}
+	w.t = &t;
 	w.drain = drain;
 	w.ctx = ctx;
 	w.lg = lg;
-	w.delay_ms = t->backoff_ms;
-	if (m->kind->watch_open == NULL) {
-		log_error(lg, "--watch: [%s] mailboxes cannot be watched",
-		          m->kind->section);
-		return EX_USAGE;
-	}
+	w.delay_ms = t.backoff_ms;
 	if (stop_signals(&w.sfd, &e) == -1) {
 		log_error(lg, "%s", e.msg);
 		return EX_OSERR;
 	}
+	/* a server that hangs up must be an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
 	while ((rc = round_trip(&w)) == 1 && !back_off(&w))
 		;
 	close(w.sfd);

@@ -25,7 +25,7 @@
 #include "err.h"
 #include "log.h"
 
-struct source_config;
+struct config;
 
 /* The intervals, in milliseconds. */
 struct watch_timing {
@@ -61,11 +61,12 @@ struct watcher {
  * stop_fd: stop after the batch in progress when it becomes readable. */
 typedef int (*watch_drain_fn)(void *ctx, int stop_fd);
 
-/* Watches m (whose kind must have watch_open) until SIGTERM or SIGINT
- * (returns 0), or until a drain or the watcher fails in a way waiting
- * does not cure (returns that exit status: 73/74 store, 77 login or
- * certificate refused, 78 configuration). */
-int watch_run(const struct source_config *m, const struct watch_timing *t,
-              watch_drain_fn drain, void *ctx, const struct logger *lg);
+/* Watches the mailbox of cfg that --mailbox picked (cfg->pick), or its
+ * only one (several and no pick: 64, asking for --mailbox NAME), until
+ * SIGTERM or SIGINT (returns 0), or until a drain or the watcher fails in
+ * a way waiting does not cure (returns that exit status: 73/74 store, 77
+ * login or certificate refused, 78 configuration). */
+int watch_run(const struct config *cfg, watch_drain_fn drain, void *ctx,
+              const struct logger *lg);
 
 #endif
