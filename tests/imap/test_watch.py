@@ -130,6 +130,25 @@ class TestWatchIdle(WatchCase):
         rc, err = self.stop(p)
         self.assertEqual(rc, 0, err)
 
+    def test_mail_that_arrives_during_a_drain(self):
+        """A message delivered while a long drain runs (after its search)
+        is announced when the watcher's IDLE starts, among the EXPUNGEs of
+        the drained ones (the folder has fewer messages than before): it
+        is drained next."""
+        recs = [dt.record(ip="198.51.100.%d" % (i % 250 + 1), count=i + 1)
+                for i in range(40)]
+        msgs = [report_message("d-%04d" % i, records=recs)
+                for i in range(60)]
+        self.seed_fast(msgs)
+        self.write_config(batch=10)
+        p = self.watch("-v")
+        self.wait_for_reports(1, p, timeout=WAIT)
+        self.deliver(report_message("d-late"))
+        self.wait_stored(len(msgs) + 1, p)
+        self.assertIn("d-late", self.report_ids())
+        rc, err = self.stop(p)
+        self.assertEqual(rc, 0, err)
+
     def test_idle_is_renewed(self):
         """IDLE ends and starts again every 1500 ticks (25 min by
         default, before the server's 29): after a renewal, new mail is
