@@ -160,13 +160,14 @@ struct pg_query {
 int pg_query_build(struct pg_query *q, const char *head, const char *column,
     const char *tail, const struct store_filter *f, int days, struct err *e,
     const char *what);
-/* Runs q, calling row() for each row as it arrives (single-row mode). */
+struct row;
+/* Runs q, calling row() for each row as it arrives (single-row mode); the
+ * row's res is its PGresult (rows.h's row_fn). */
 int pg_stream(struct pg *p, const struct pg_query *q,
-    int (*row)(const PGresult *r, void *arg, struct err *e), void *arg,
+    int (*row)(const struct row *r, void *arg, struct err *e), void *arg,
     struct err *e, const char *what);
 /* Row 0's column: NULL for SQL NULL; 0 for NULL. */
 const char *pg_text(const PGresult *r, int col);
-struct row;
 /* Row 0 of a result for rows.h. */
 void pg_row(struct row *r, const PGresult *res);
 int64_t pg_i64(const PGresult *r, int col);

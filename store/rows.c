@@ -1,5 +1,6 @@
 /*
- * rows.c - decoding the report queries' rows (rows.h).
+ * rows.c - decoding the report queries' rows, and the row callbacks both
+ * backends' walkers share (rows.h).
  */
 #include "rows.h"
 
@@ -152,4 +153,47 @@ row_name(const struct row *r, struct store_name *out)
 	out->ttl = n(r, 4);
 	out->resolved_at = n(r, 5);
 	out->expires_at = n(r, 6);
+}
+
+int
+row_each_record(const struct row *r, void *arg, struct err *e)
+{
+	struct row_records *w = arg;
+	struct dmarc_meta m;
+	struct dmarc_record rec;
+
+	if (row_record(r, &w->l, &m, &rec, e) == -1)
+		return -1;
+	return w->cb(w->arg, &m, &rec, e);
+}
+
+int
+row_each_domain(const struct row *r, void *arg, struct err *e)
+{
+	struct row_domains *w = arg;
+	struct store_domain d;
+	struct dmarc_meta m;
+
+	row_domain(r, &d, &m);
+	return w->cb(w->arg, &d, e);
+}
+
+int
+row_each_failure(const struct row *r, void *arg, struct err *e)
+{
+	struct row_failures *w = arg;
+	struct store_failure_row out;
+
+	row_failure(r, &out);
+	return w->cb(w->arg, &out, e);
+}
+
+int
+row_each_name(const struct row *r, void *arg, struct err *e)
+{
+	struct row_names *w = arg;
+	struct store_name n;
+
+	row_name(r, &n);
+	return w->cb(w->arg, &n, e);
 }

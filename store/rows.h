@@ -7,6 +7,10 @@
  * its current result row in a struct row (three accessors) and the
  * functions here fill the structures of store.h from it.  The pointers
  * they set are the backend's, valid until its next row.
+ *
+ * Both backends walk a query's rows the same way (sq_walk(), pg_stream()),
+ * calling a row_fn for each row; the row_each_*() callbacks below are the
+ * ones both use, each handing the decoded row to report/'s callback.
  */
 #ifndef DMARCSIFT_ROWS_H
 #define DMARCSIFT_ROWS_H
@@ -49,5 +53,37 @@ void row_failure(const struct row *r, struct store_failure_row *out);
 
 /* SELECT ip, result, name, confirmed, ttl, resolved_at, expires_at */
 void row_name(const struct row *r, struct store_name *out);
+
+/* Called by a backend's walker for each row of a query; -1 stops it. */
+typedef int (*row_fn)(const struct row *r, void *arg, struct err *e);
+
+/* The walkers' arguments: the caller's callback and its argument (and,
+ * for records, the lists the rows are split into, freed by the caller
+ * with lists_free()). */
+struct row_records {
+	struct lists l;
+	int (*cb)(void *arg, const struct dmarc_meta *m,
+	    const struct dmarc_record *r, struct err *e);
+	void *arg;
+};
+struct row_domains {
+	int (*cb)(void *arg, const struct store_domain *d, struct err *e);
+	void *arg;
+};
+struct row_failures {
+	int (*cb)(void *arg, const struct store_failure_row *r, struct err *e);
+	void *arg;
+};
+struct row_names {
+	int (*cb)(void *arg, const struct store_name *n, struct err *e);
+	void *arg;
+};
+
+/* row_fns: arg is the struct row_records (row_domains...) above; each
+ * decodes the row as row_record() (row_domain()...) and calls cb. */
+int row_each_record(const struct row *r, void *arg, struct err *e);
+int row_each_domain(const struct row *r, void *arg, struct err *e);
+int row_each_failure(const struct row *r, void *arg, struct err *e);
+int row_each_name(const struct row *r, void *arg, struct err *e);
 
 #endif

@@ -75,6 +75,10 @@ struct sq {
 
 /* Fills e with the database's last error: "<what>: <message> (<path>)". */
 int sq_err(struct sq *q, struct err *e, const char *what);
+/* Finalizes st, whose last step returned rc: 0 when that was SQLITE_DONE,
+ * else -1 with e filled as sq_err() fills it. */
+int sq_finish(struct sq *q, sqlite3_stmt *st, int rc, struct err *e,
+    const char *what);
 /* Binds a string, or NULL, without copying (valid until the reset). */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 /* Runs sql (statements without parameters) with sqlite3_exec. */
@@ -135,6 +139,16 @@ int sq_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
 struct row;
 /* The statement's current row for rows.h (valid until the next step). */
 void sq_row(struct row *r, sqlite3_stmt *st);
+/* Prepares head + the filter's " AND column IN (?...)" + tail, and binds
+ * the period (?1, ?2) and the domains (?3...). */
+int sq_prepare_filtered(struct sq *q, const char *head, const char *column,
+    const char *tail, const struct store_filter *f, sqlite3_stmt **st,
+    struct err *e, const char *what);
+/* Steps st to the end, calling row() for each row (rows.h's row_fn; the
+ * row's res is st); finalizes st.  what prefixes a database error. */
+int sq_walk(struct sq *q, sqlite3_stmt *st,
+    int (*row)(const struct row *r, void *arg, struct err *e), void *arg,
+    struct err *e, const char *what);
 int sq_each_report(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_report_row *r), void *arg,
     struct err *e);

@@ -364,29 +364,12 @@ pg_each_tls_day(void *impl, const struct store_filter *f,
 	return rc;
 }
 
-struct failure_walk {
-	int (*cb)(void *arg, const struct store_failure_row *r, struct err *e);
-	void *arg;
-};
-
-static int
-failure_row(const PGresult *res, void *arg, struct err *e)
-{
-	struct failure_walk *w = arg;
-	struct store_failure_row out;
-	struct row row;
-
-	pg_row(&row, res);
-	row_failure(&row, &out);
-	return w->cb(w->arg, &out, e);
-}
-
 int
 pg_each_failure(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
     void *arg, struct err *e)
 {
-	struct failure_walk w = {cb, arg};
+	struct row_failures w = {cb, arg};
 	struct pg_query q;
 
 	if (pg_query_build(&q,
@@ -399,7 +382,7 @@ pg_each_failure(void *impl, const struct store_filter *f,
 		"reported_domain", " ORDER BY at_ts, id", f, 0, e,
 		"cannot query the failure reports") == -1)
 		return -1;
-	return pg_stream(impl, &q, failure_row, &w, e,
+	return pg_stream(impl, &q, row_each_failure, &w, e,
 	    "cannot query the failure reports");
 }
 
@@ -411,11 +394,11 @@ struct due_walk {
 };
 
 static int
-due_row(const PGresult *r, void *arg, struct err *e)
+due_row(const struct row *r, void *arg, struct err *e)
 {
 	struct due_walk *w = arg;
 
-	return w->cb(w->arg, pg_text(r, 0), e);
+	return w->cb(w->arg, r->text(r->res, 0, NULL), e);
 }
 
 /* As sq_names_due(): addresses from the rollup, never looked up first. */
@@ -484,29 +467,12 @@ pg_names_put(void *impl, const struct store_name *names, size_t n,
 	return part_end(p, 1, e);
 }
 
-struct name_walk {
-	int (*cb)(void *arg, const struct store_name *n, struct err *e);
-	void *arg;
-};
-
-static int
-name_row(const PGresult *r, void *arg, struct err *e)
-{
-	struct name_walk *w = arg;
-	struct store_name n;
-	struct row row;
-
-	pg_row(&row, r);
-	row_name(&row, &n);
-	return w->cb(w->arg, &n, e);
-}
-
 int
 pg_each_name(void *impl,
     int (*cb)(void *arg, const struct store_name *n, struct err *e),
     void *arg, struct err *e)
 {
-	struct name_walk w = {cb, arg};
+	struct row_names w = {cb, arg};
 	struct pg_query q;
 
 	memset(&q, 0, sizeof(q));
@@ -514,7 +480,7 @@ pg_each_name(void *impl,
 	    "SELECT ip, result, name, confirmed, ttl, "
 	    PG_EPOCH("resolved_at") ", " PG_EPOCH("expires_at") " FROM "
 	    "source_names ORDER BY ip");
-	return pg_stream(impl, &q, name_row, &w, e,
+	return pg_stream(impl, &q, row_each_name, &w, e,
 	    "cannot read the names of addresses");
 }
 

@@ -85,10 +85,11 @@ pg_query_build(struct pg_query *q, const char *head, const char *column,
  * fails stops the query on the server. */
 int
 pg_stream(struct pg *p, const struct pg_query *q,
-    int (*row)(const PGresult *r, void *arg, struct err *e), void *arg,
+    int (*row)(const struct row *r, void *arg, struct err *e), void *arg,
     struct err *e, const char *what)
 {
 	PGresult *r;
+	struct row rw;
 	int rc = 0, failed = 0;
 
 	if (!PQsendQueryParams(p->c, q->sql, q->n, NULL, q->params, NULL, NULL,
@@ -99,7 +100,8 @@ pg_stream(struct pg *p, const struct pg_query *q,
 		ExecStatusType st = PQresultStatus(r);
 
 		if (st == PGRES_SINGLE_TUPLE && !failed) {
-			if (row(r, arg, e) == -1) {
+			pg_row(&rw, r);
+			if (row(&rw, arg, e) == -1) {
 				PGcancel *c = PQgetCancel(p->c);
 				char buf[256];
 
@@ -165,14 +167,12 @@ struct report_walk {
 };
 
 static int
-report_row(const PGresult *r, void *arg, struct err *e)
+report_row(const struct row *r, void *arg, struct err *e)
 {
 	struct report_walk *w = arg;
 	struct store_report_row out;
-	struct row row;
 
-	pg_row(&row, r);
-	row_report(&row, &out);
+	row_report(r, &out);
 	if (w->cb(w->arg, &out) == -1)
 		return err_set(e, "output failed");
 	return 0;
@@ -220,8 +220,9 @@ key(const PGresult *r, int col)
 }
 
 static int
-group_row(const PGresult *r, void *arg, struct err *e)
+group_row(const struct row *row, void *arg, struct err *e)
 {
+	const PGresult *r = row->res;
 	struct group_walk *w = arg;
 	struct store_group g;
 
@@ -258,13 +259,10 @@ pg_each_group(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_group *g, struct err *e),
     void *arg, struct err *e)
 {
-	struct group_walk w;
+	struct group_walk w = {.cb = cb, .arg = arg};
 	struct pg_query q;
 	int rc;
 
-	memset(&w, 0, sizeof(w));
-	w.cb = cb;
-	w.arg = arg;
 	if (pg_query_build(&q,
 		"SELECT domain, adkim, aspf, source_ip, header_from, "
 		"envelope_from, dkim, spf, sum(records)::bigint, "
@@ -283,40 +281,16 @@ pg_each_group(void *impl, const struct store_filter *f,
 
 /* --- records ------------------------------------------------------------ */
 
-struct record_walk {
-	struct lists l;
-	int (*cb)(void *arg, const struct dmarc_meta *m,
-	    const struct dmarc_record *r, struct err *e);
-	void *arg;
-};
-
-static int
-record_row(const PGresult *res, void *arg, struct err *e)
-{
-	struct record_walk *w = arg;
-	struct dmarc_meta m;
-	struct dmarc_record r;
-	struct row row;
-
-	pg_row(&row, res);
-	if (row_record(&row, &w->l, &m, &r, e) == -1)
-		return -1;
-	return w->cb(w->arg, &m, &r, e);
-}
-
 int
 pg_each_record(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct dmarc_meta *m,
 	const struct dmarc_record *r, struct err *e),
     void *arg, struct err *e)
 {
-	struct record_walk w;
+	struct row_records w = {.cb = cb, .arg = arg};
 	struct pg_query q;
 	int rc;
 
-	memset(&w, 0, sizeof(w));
-	w.cb = cb;
-	w.arg = arg;
 	if (pg_query_build(&q,
 		"SELECT rp.org_name, rp.org_name_derived, rp.email, "
 		"rp.extra_contact_info, rp.report_id, " PG_EPOCH("rp.begin_ts") ", "
@@ -335,30 +309,13 @@ pg_each_record(void *impl, const struct store_filter *f,
 		"rp.domain", " ORDER BY rp.begin_ts, rp.id, r.rec", f, 0, e,
 		"cannot read the records") == -1)
 		return -1;
-	rc = pg_stream(impl, &q, record_row, &w, e, "cannot read the records");
+	rc = pg_stream(impl, &q, row_each_record, &w, e,
+	    "cannot read the records");
 	lists_free(&w.l);
 	return rc;
 }
 
 /* --- domains ------------------------------------------------------------ */
-
-struct domain_walk {
-	int (*cb)(void *arg, const struct store_domain *d, struct err *e);
-	void *arg;
-};
-
-static int
-domain_row(const PGresult *r, void *arg, struct err *e)
-{
-	struct domain_walk *w = arg;
-	struct store_domain d;
-	struct dmarc_meta m;
-	struct row row;
-
-	pg_row(&row, r);
-	row_domain(&row, &d, &m);
-	return w->cb(w->arg, &d, e);
-}
 
 /* As sq_each_domain(); days as SQLite counts them: begin / 86400,
  * truncated toward zero (bigint division does the same). */
@@ -367,7 +324,7 @@ pg_each_domain(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_domain *d, struct err *e),
     void *arg, struct err *e)
 {
-	struct domain_walk w = {cb, arg};
+	struct row_domains w = {cb, arg};
 	struct pg_query q;
 
 	if (pg_query_build(&q,
@@ -387,7 +344,7 @@ pg_each_domain(void *impl, const struct store_filter *f,
 		"id DESC LIMIT 1) ORDER BY a.domain",
 		f, 0, e, "cannot summarise the policy domains") == -1)
 		return -1;
-	return pg_stream(impl, &q, domain_row, &w, e,
+	return pg_stream(impl, &q, row_each_domain, &w, e,
 	    "cannot summarise the policy domains");
 }
 

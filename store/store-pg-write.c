@@ -251,6 +251,17 @@ pg_copy_start(struct pg *p, struct err *e)
 	return 0;
 }
 
+/* Rolls back the batch that pg_report_begin() opened for a report stored
+ * outside one (auto_batch), if it did. */
+static void
+auto_rollback(struct pg *p)
+{
+	if (p->auto_batch) {
+		p->auto_batch = 0;
+		pg_batch_rollback(p);
+	}
+}
+
 void
 pg_report_abort(void *impl)
 {
@@ -267,10 +278,7 @@ pg_report_abort(void *impl)
 	p->raw_new = NULL;
 	pg_replace_forget(p);
 	p->in_report = 0;
-	if (p->auto_batch) {
-		p->auto_batch = 0;
-		pg_batch_rollback(p);
-	}
+	auto_rollback(p);
 }
 
 int
@@ -278,7 +286,6 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
     struct store_payload *raw, struct err *e)
 {
 	struct pg *p = impl;
-	PGresult *r;
 
 	(void)m;
 	if (p->in_report)
@@ -288,11 +295,10 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 			return -1;
 		p->auto_batch = 1;
 	}
-	r = pg_exec(p, "SAVEPOINT report", 0, NULL, PGRES_COMMAND_OK, e,
-	    "cannot start the report");
-	if (r == NULL)
-		goto fail_batch;
-	PQclear(r);
+	if (pg_run(p, "SAVEPOINT report", e, "cannot start the report") == -1) {
+		auto_rollback(p);
+		return -1;
+	}
 	p->in_report = 1;
 	p->raw_new = NULL;
 	p->raw_id = 0;
@@ -305,13 +311,7 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 		goto fail;
 	return 0;
 fail:
-	pg_report_abort(p);
-	return -1;
-fail_batch:
-	if (p->auto_batch) {
-		p->auto_batch = 0;
-		pg_batch_rollback(p);
-	}
+	pg_report_abort(p); /* and the batch it opened for the report */
 	return -1;
 }
 
@@ -495,15 +495,11 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 		*outcome = STORE_DUPLICATE;
 		goto done;
 	}
-	if (move_staged(p, m, id, e) == -1 || pg_replace_relog(p, id, e) == -1)
+	if (move_staged(p, m, id, e) == -1 ||
+	    pg_replace_relog(p, id, e) == -1 ||
+	    pg_run(p, "RELEASE SAVEPOINT report", e,
+		"cannot complete the report") == -1)
 		goto fail;
-	{
-		PGresult *r = pg_exec(p, "RELEASE SAVEPOINT report", 0, NULL,
-		    PGRES_COMMAND_OK, e, "cannot complete the report");
-		if (r == NULL)
-			goto fail;
-		PQclear(r);
-	}
 	p->in_report = 0;
 	p->raw_new = NULL;
 	ex->id = id;
@@ -518,10 +514,7 @@ fail:
 	pg_report_abort(p);
 	return -1;
 fail_batch:
-	if (p->auto_batch) {
-		p->auto_batch = 0;
-		pg_batch_rollback(p);
-	}
+	auto_rollback(p);
 	return -1;
 }
 

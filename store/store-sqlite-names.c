@@ -128,26 +128,11 @@ sq_each_name(void *impl,
              void *arg, struct err *e)
 {
 	struct sq *q = impl;
-	struct store_name n;
-	struct row row;
+	struct row_names w = {cb, arg};
 	sqlite3_stmt *st;
-	int rc;
 
 	if (sqlite3_prepare_v2(q->db, EACH_SQL, -1, &st, NULL) != SQLITE_OK)
 		return sq_err(q, e, "cannot read the names of addresses");
-	sq_row(&row, st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_name(&row, &n);
-		if (cb(arg, &n, e) == -1) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sq_err(q, e, "cannot read the names of addresses");
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return sq_walk(q, st, row_each_name, &w, e,
+	               "cannot read the names of addresses");
 }

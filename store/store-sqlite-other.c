@@ -36,15 +36,7 @@ prepare(struct sq *q, const char *sql, sqlite3_stmt **st, struct err *e,
 static int
 done(struct sq *q, sqlite3_stmt *st, struct err *e, const char *what)
 {
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE) {
-		sq_err(q, e, what);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return sq_finish(q, st, sqlite3_step(st), e, what);
 }
 
 /* Looks a key up: *id is the row's id, 0 when absent. */
@@ -267,32 +259,6 @@ sq_failure_report(void *impl, const struct arf_report *r, const char *source,
 
 /* --- queries -------------------------------------------------------------- */
 
-/* head, the filter's " AND <column> IN (?...)", then tail; ?1 and ?2 are
- * since and until, the domains follow. */
-static int
-prepare_filter(struct sq *q, const char *head, const char *column,
-               const char *tail, const struct store_filter *f,
-               sqlite3_stmt **st, struct err *e, const char *what)
-{
-	char sql[8192];
-	int nd, i;
-
-	if (strlen(head) >= sizeof(sql))
-		return err_set(e, "%s: internal error: query too long", what);
-	strcpy(sql, head);
-	if (sq_filter_sql(sql, sizeof(sql), column, f, &nd) == -1 ||
-	    strlen(sql) + strlen(tail) >= sizeof(sql))
-		return err_set(e, "%s: too many --domain options", what);
-	strcat(sql, tail);
-	if (prepare(q, sql, st, e, what) == -1)
-		return -1;
-	sqlite3_bind_int64(*st, 1, f->since);
-	sqlite3_bind_int64(*st, 2, f->until ? f->until : INT64_MAX);
-	for (i = 0; i < nd; i++)
-		sq_bind_str(*st, 3 + i, f->domains[i]);
-	return 0;
-}
-
 #define TLS_FAILURES_MAX 64 /* failure types listed per domain and day */
 
 /* The failure types of one domain and day. */
@@ -342,7 +308,7 @@ sq_each_tls_day(void *impl, const struct store_filter *f,
 	sqlite3_stmt *st, *fst;
 	int rc = SQLITE_DONE, rc2;
 
-	if (prepare_filter(
+	if (sq_prepare_filtered(
 	        q,
 	        "SELECT p.policy_domain, t.begin_ts / 86400 * 86400 AS day, "
 	        "group_concat(DISTINCT p.policy_type), count(DISTINCT t.id), "
@@ -400,12 +366,10 @@ sq_each_failure(void *impl, const struct store_filter *f,
                 void *arg, struct err *e)
 {
 	struct sq *q = impl;
-	struct store_failure_row r;
-	struct row row;
+	struct row_failures w = {cb, arg};
 	sqlite3_stmt *st;
-	int rc;
 
-	if (prepare_filter(
+	if (sq_prepare_filtered(
 	        q,
 	        "SELECT at_ts, reported_domain, source_ip, auth_failure, "
 	        "original_mail_from, original_rcpt_to, dkim_domain, "
@@ -415,16 +379,6 @@ sq_each_failure(void *impl, const struct store_filter *f,
 	        "reported_domain", " ORDER BY at_ts, id", f, &st, e,
 	        "cannot query the failure reports") == -1)
 		return -1;
-	sq_row(&row, st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_failure(&row, &r);
-		if (cb(arg, &r, e) == -1) {
-			sqlite3_finalize(st);
-			return -1;
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return sq_err(q, e, "cannot query the failure reports");
-	return 0;
+	return sq_walk(q, st, row_each_failure, &w, e,
+	               "cannot query the failure reports");
 }

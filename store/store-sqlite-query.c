@@ -129,10 +129,8 @@ sq_row(struct row *r, sqlite3_stmt *st)
 	r->i64 = row_i64;
 }
 
-/* Prepares sql + the filter's domain list + tail, and binds the period
- * (?1, ?2) and the domains (?3...). */
-static int
-prepare_filtered(struct sq *q, const char *head, const char *column,
+int
+sq_prepare_filtered(struct sq *q, const char *head, const char *column,
     const char *tail, const struct store_filter *f, sqlite3_stmt **st,
     struct err *e, const char *what)
 {
@@ -155,25 +153,20 @@ prepare_filtered(struct sq *q, const char *head, const char *column,
 	return 0;
 }
 
-/* Steps st to the end, calling row() for each row; finalizes st. */
-static int
-walk(struct sq *q, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st,
-    void *arg, struct err *e), void *arg, struct err *e, const char *what)
+int
+sq_walk(struct sq *q, sqlite3_stmt *st, row_fn row, void *arg, struct err *e,
+    const char *what)
 {
+	struct row cols;
 	int rc;
 
+	sq_row(&cols, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (row(st, arg, e) == -1) {
+		if (row(&cols, arg, e) == -1) {
 			sqlite3_finalize(st);
 			return -1;
 		}
-	if (rc != SQLITE_DONE) {
-		sq_err(q, e, what);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return sq_finish(q, st, rc, e, what);
 }
 
 /* ---------------------------------------------------------------------
@@ -549,27 +542,6 @@ out:
 	return rc;
 }
 
-struct record_walk {
-	struct lists l;
-	int (*cb)(void *arg, const struct dmarc_meta *m,
-	    const struct dmarc_record *r, struct err *e);
-	void *arg;
-};
-
-static int
-record_row(sqlite3_stmt *st, void *arg, struct err *e)
-{
-	struct record_walk *w = arg;
-	struct dmarc_meta m;
-	struct dmarc_record r;
-	struct row row;
-
-	sq_row(&row, st);
-	if (row_record(&row, &w->l, &m, &r, e) == -1)
-		return -1;
-	return w->cb(w->arg, &m, &r, e);
-}
-
 /* Ordered by (begin_ts, report id, record id): the reports_begin index
  * (whose entries end with the rowid) and records_report give that order
  * without sorting millions of rows. */
@@ -590,38 +562,17 @@ sq_each_record(void *impl, const struct store_filter *f,
 	    "FROM reports rp JOIN records r ON r.report = rp.id "
 	    "WHERE rp.begin_ts >= ?1 AND rp.begin_ts < ?2";
 	struct sq *q = impl;
-	struct record_walk w;
+	struct row_records w = {.cb = cb, .arg = arg};
 	sqlite3_stmt *st;
 	int rc;
 
-	memset(&w, 0, sizeof(w));
-	w.cb = cb;
-	w.arg = arg;
-	if (prepare_filtered(q, head, "rp.domain",
+	if (sq_prepare_filtered(q, head, "rp.domain",
 		" ORDER BY rp.begin_ts, rp.id, r.id", f, &st, e,
 		"cannot read the records") == -1)
 		return -1;
-	rc = walk(q, st, record_row, &w, e, "cannot read the records");
+	rc = sq_walk(q, st, row_each_record, &w, e, "cannot read the records");
 	lists_free(&w.l);
 	return rc;
-}
-
-struct domain_walk {
-	int (*cb)(void *arg, const struct store_domain *d, struct err *e);
-	void *arg;
-};
-
-static int
-domain_row(sqlite3_stmt *st, void *arg, struct err *e)
-{
-	struct domain_walk *w = arg;
-	struct store_domain d;
-	struct dmarc_meta m;
-	struct row row;
-
-	sq_row(&row, st);
-	row_domain(&row, &d, &m);
-	return w->cb(w->arg, &d, e);
 }
 
 int
@@ -645,14 +596,14 @@ sq_each_domain(void *impl, const struct store_filter *f,
 	    "begin_ts < ?2 ORDER BY begin_ts DESC, end_ts DESC, id DESC "
 	    "LIMIT 1) ORDER BY a.domain";
 	struct sq *q = impl;
-	struct domain_walk w;
+	struct row_domains w;
 	sqlite3_stmt *st;
 
 	w.cb = cb;
 	w.arg = arg;
-	if (prepare_filtered(q, head, "domain", tail, f, &st, e,
+	if (sq_prepare_filtered(q, head, "domain", tail, f, &st, e,
 		"cannot summarise the policy domains") == -1)
 		return -1;
-	return walk(q, st, domain_row, &w, e,
+	return sq_walk(q, st, row_each_domain, &w, e,
 	    "cannot summarise the policy domains");
 }

@@ -116,6 +116,17 @@ sq_err(struct sq *q, struct err *e, const char *what)
 	return err_set(e, "%s: %s (%s)", what, sqlite3_errmsg(q->db), q->path);
 }
 
+int
+sq_finish(struct sq *q, sqlite3_stmt *st, int rc, struct err *e,
+    const char *what)
+{
+	/* the error is read before sqlite3_finalize(), which may reset it */
+	if (rc != SQLITE_DONE)
+		sq_err(q, e, what);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 void
 sq_bind_str(sqlite3_stmt *st, int i, const char *s)
 {
