@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 static const char *const codes[CAUSE_COUNT] = {
     "default-mail-from",
     "no-easy-dkim",
@@ -304,20 +306,15 @@ diagnose(const struct align *a, const struct classifier *c,
  * Fixes.
  */
 
-struct text {
-	char *p;
-	size_t len, used;
-};
-
 static void
 say(struct text *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Appends a sentence to t, after a space when t holds one already. */
 static void
 say(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (t->used >= t->len)
 		return;
@@ -328,10 +325,8 @@ say(struct text *t, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	n = vsnprintf(t->p + t->used, t->len - t->used, fmt, ap);
+	text_vput(t, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		t->used += (size_t)n;
 }
 
 /* "none or softfail" */

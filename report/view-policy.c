@@ -3,13 +3,13 @@
  */
 #include "view-policy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "command.h"
 #include "strmap.h"
+#include "text.h"
 
 /* Unidentified sources the reason names at most. */
 #define REASON_UNKNOWN_MAX 20
@@ -274,29 +274,6 @@ policy_at_pct(const struct policy_source *s, unsigned pct)
 
 /* --- the sentence -------------------------------------------------------- */
 
-struct text {
-	char *p;
-	size_t len, used;
-};
-
-static void put(struct text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Appends to t, cut short (never overrun) when it is full. */
-static void
-put(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (t->used >= t->len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(t->p + t->used, t->len - t->used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		t->used += (size_t)n;
-}
 
 /* "the 12 failing messages" and its parts, for a ready domain. */
 static void
@@ -305,11 +282,11 @@ put_failing(struct text *t, const struct policy_domain *d, double tol)
 	uint64_t all = d->known_fail + d->unknown_fail;
 
 	if (d->known_fail == 0) {
-		put(t, "the %llu failing message%s from unidentified sources",
+		text_put(t, "the %llu failing message%s from unidentified sources",
 		    (unsigned long long)all, plural(all));
 		return;
 	}
-	put(t,
+	text_put(t,
 	    "the %llu failing message%s (%llu from identified sources, "
 	    "within the %g%% tolerance: forwarding, for instance; %llu "
 	    "from unidentified sources)",
@@ -328,21 +305,21 @@ reason_ready(struct text *t, const struct policy_domain *d, double tol)
 	                        : "every identified source passes DMARC";
 
 	if (strcmp(p, "reject") == 0) {
-		put(t, "Ready: %s; p=reject is already published.", every);
+		text_put(t, "Ready: %s; p=reject is already published.", every);
 		return;
 	}
 	if (strcmp(p, "quarantine") == 0)
-		put(t, "Ready to tighten to p=reject: %s; ", every);
+		text_put(t, "Ready to tighten to p=reject: %s; ", every);
 	else
-		put(t, "Ready to tighten: %s; ", every);
+		text_put(t, "Ready to tighten: %s; ", every);
 	if (d->known_fail + d->unknown_fail == 0) {
-		put(t, "no message fails DMARC.");
+		text_put(t, "no message fails DMARC.");
 		return;
 	}
-	put(t, "%s would only catch ",
+	text_put(t, "%s would only catch ",
 	    strcmp(p, "quarantine") == 0 ? "p=reject" : "p=quarantine");
 	put_failing(t, d, tol);
-	put(t, ".");
+	text_put(t, ".");
 }
 
 /* The flagged sources of one kind, "A (1 of 2 messages failing), B ...". */
@@ -372,14 +349,14 @@ put_flagged(struct text *t, const struct policy_domain *d, int known,
 			label[n - 1] = '\0';
 			open = ", ";
 		}
-		put(t, "%s%s%s%s%s%llu of %llu message%s failing)",
+		text_put(t, "%s%s%s%s%s%llu of %llu message%s failing)",
 		    k++ ? ", " : "", label, s->region[0] ? " " : "",
 		    s->region, open,
 		    (unsigned long long)(s->messages - s->dmarc_pass),
 		    (unsigned long long)s->messages, plural(s->messages));
 	}
 	if (more > 0)
-		put(t, " and %zu more (--format csv lists every source)", more);
+		text_put(t, " and %zu more (--format csv lists every source)", more);
 }
 
 void
@@ -393,7 +370,7 @@ policy_reason(const struct policy_domain *d, char *out, size_t len)
 		return;
 	out[0] = '\0';
 	if (d->verdict == VERDICT_REVIEW) {
-		put(&t, "Review: no messages in the selected reports, nothing "
+		text_put(&t, "Review: no messages in the selected reports, nothing "
 		        "to judge.");
 		return;
 	}
@@ -402,29 +379,29 @@ policy_reason(const struct policy_domain *d, char *out, size_t len)
 		return;
 	}
 	if (strcmp(p, "quarantine") == 0 || strcmp(p, "reject") == 0)
-		put(&t,
+		text_put(&t,
 		    "Not ready: under p=%s, mail that may be yours fails "
 		    "DMARC now:",
 		    p);
 	else
-		put(&t, "Not ready to tighten:");
+		text_put(&t, "Not ready to tighten:");
 	if (d->known_flagged > 0) {
-		put(&t,
+		text_put(&t,
 		    " %zu identified source%s fail%s DMARC beyond the "
 		    "%g%% tolerance: ",
 		    d->known_flagged, plural(d->known_flagged),
 		    d->known_flagged == 1 ? "s" : "", tol);
 		put_flagged(&t, d, 1, (size_t)-1);
-		put(&t, d->unknown_flagged > 0 ? ";" : ".");
+		text_put(&t, d->unknown_flagged > 0 ? ";" : ".");
 	}
 	if (d->unknown_flagged > 0) {
-		put(&t,
+		text_put(&t,
 		    " %zu unidentified source%s fail%s DMARC on more than "
 		    "1%% of the domain's messages: ",
 		    d->unknown_flagged, plural(d->unknown_flagged),
 		    d->unknown_flagged == 1 ? "s" : "");
 		put_flagged(&t, d, 0, REASON_UNKNOWN_MAX);
-		put(&t, " -- unidentified: is it yours? add it to the sources "
+		text_put(&t, " -- unidentified: is it yours? add it to the sources "
 		        "file.");
 	}
 }
