@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "ascii.h"
+#include "mime-decode.h"
 
 /* Multipart and message parts in one message, whatever --max-mime-parts
  * says (see mime_walk()); a report mail has one or two. */
@@ -201,12 +202,6 @@ struct walk {
 	size_t len;
 };
 
-/* libetpan's quoted-printable decoder reads past the end of the data it is
- * given when that ends in a cut escape ("=3"): a part whose end is not
- * followed by this many bytes of the message is decoded from a padded
- * copy. */
-#define DECODE_PAD 8
-
 /* First pass: is this some other kind of report? */
 static void
 classify(struct mailmime *m, struct mime_info *info, unsigned depth)
@@ -266,11 +261,11 @@ visit_single(struct walk *w, struct mailmime *m)
 	struct mailmime_single_fields sf;
 	struct mailmime_data *d = m->mm_data.mm_single;
 	struct mime_part part;
-	char type[128], *decoded = NULL, *copy = NULL;
+	char type[128], *decoded = NULL;
 	const char *data;
-	size_t idx = 0, dlen = 0, n;
+	size_t dlen = 0, n;
 	uintptr_t at, lo, hi;
-	int enc, rc;
+	int rc;
 
 	type_string(m->mm_content_type, type, sizeof(type));
 	w->info->leaves++;
@@ -287,25 +282,19 @@ visit_single(struct walk *w, struct mailmime *m)
 		return 0;
 	memset(&sf, 0, sizeof(sf));
 	mailmime_single_fields_init(&sf, m->mm_mime_fields, m->mm_content_type);
-	enc = sf.fld_encoding ? sf.fld_encoding->enc_type
-			      : MAILMIME_MECHANISM_8BIT;
-	if (enc == MAILMIME_MECHANISM_ERROR || enc == MAILMIME_MECHANISM_TOKEN)
-		enc = MAILMIME_MECHANISM_8BIT;
 	data = d->dt_data.dt_text.dt_data;
 	n = d->dt_data.dt_text.dt_length;
+	/* the message's bytes after the part, when it lies inside it: a part
+	 * with room enough after it is decoded in place, not copied */
 	at = (uintptr_t)data;
 	lo = (uintptr_t)w->msg;
 	hi = lo + w->len;
-	if (at < lo || at > hi || n > hi - at || hi - at - n < DECODE_PAD) {
-		if ((copy = calloc(1, n + DECODE_PAD)) == NULL)
-			return err_set(w->e, "out of memory");
-		if (n > 0)
-			memcpy(copy, data, n);
-		data = copy;
-	}
-	rc = mailmime_part_parse(data, n, &idx, enc, &decoded, &dlen);
-	free(copy);
-	if (rc != MAILIMF_NO_ERROR)
+	rc = mime_decode(&sf, data, n,
+	    at < lo || at > hi || n > hi - at ? 0 : hi - at - n, &decoded,
+	    &dlen);
+	if (rc == -2)
+		return err_set(w->e, "out of memory");
+	if (rc == -1)
 		return err_set(w->e, "part %u (%s): cannot decode its "
 				     "content-transfer-encoding",
 		    w->info->leaves, type);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "mime-decode.h"
 #include "normalize.h"
 
 struct parts {
@@ -73,9 +74,9 @@ part_text(struct mailmime *m, char **out, size_t *outlen, struct err *e)
 	struct mailmime_single_fields sf;
 	struct mailmime_data *d = m->mm_body;
 	const char *data;
-	char *copy, *decoded = NULL, *s;
-	size_t n, idx = 0, dlen = 0, i, j;
-	int enc, rc;
+	char *decoded = NULL, *s;
+	size_t n, dlen = 0, i, j;
+	int rc;
 
 	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT) {
 		data = d->dt_data.dt_text.dt_data;
@@ -86,19 +87,11 @@ part_text(struct mailmime *m, char **out, size_t *outlen, struct err *e)
 	}
 	memset(&sf, 0, sizeof(sf));
 	mailmime_single_fields_init(&sf, m->mm_mime_fields, m->mm_content_type);
-	enc = sf.fld_encoding ? sf.fld_encoding->enc_type
-	                      : MAILMIME_MECHANISM_8BIT;
-	if (enc == MAILMIME_MECHANISM_ERROR || enc == MAILMIME_MECHANISM_TOKEN)
-		enc = MAILMIME_MECHANISM_8BIT;
-	/* libetpan's quoted-printable decoder reads past a cut escape at the
-	 * end (ingest/mime.c): decode from a padded copy */
-	if ((copy = calloc(1, n + 8)) == NULL)
+	/* room unknown (the part may end the message): a padded copy */
+	rc = mime_decode(&sf, data, n, 0, &decoded, &dlen);
+	if (rc == -2)
 		return err_set(e, "out of memory");
-	if (n > 0)
-		memcpy(copy, data, n);
-	rc = mailmime_part_parse(copy, n, &idx, enc, &decoded, &dlen);
-	free(copy);
-	if (rc != MAILIMF_NO_ERROR)
+	if (rc == -1)
 		return err_set(e, "cannot decode a part of the report");
 	if ((s = malloc(dlen + 1)) == NULL) {
 		mmap_string_unref(decoded);
