@@ -91,6 +91,18 @@ fail:
 	return -1;
 }
 
+void
+import_raw(struct store_payload *raw, const struct unpack_payload *pl)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->name = pl->name;
+	raw->format = pl->format;
+	raw->mem = pl->o.kind == ORIGIN_MEM ? pl->o.mem : NULL;
+	raw->len = pl->o.len;
+	raw->path = pl->o.kind == ORIGIN_FILE ? pl->o.path : NULL;
+	raw->stored_id = pl->stored_id;
+}
+
 static int
 store_tls(struct other_ctx *c, struct unpack_payload *pl,
           const struct tlsrpt_report *r, const char *src, const char *where,
@@ -102,13 +114,7 @@ store_tls(struct other_ctx *c, struct unpack_payload *pl,
 	char b[16], en[16];
 	int64_t id = 0;
 
-	memset(&raw, 0, sizeof(raw));
-	raw.name = pl->name;
-	raw.format = pl->format;
-	raw.mem = pl->o.kind == ORIGIN_MEM ? pl->o.mem : NULL;
-	raw.len = pl->o.len;
-	raw.path = pl->o.kind == ORIGIN_FILE ? pl->o.path : NULL;
-	raw.stored_id = pl->stored_id;
+	import_raw(&raw, pl);
 	if (store_tls_report(c->st, r, &raw, c->source, where, &outcome, &id,
 	                     fatal) == -1)
 		return -1;

@@ -8,6 +8,8 @@
  * (stored, duplicate) or rejecting it with the parser's reason, the -v
  * line and the ingest log line for each, and their share of the run's
  * counters.  The caller (import.c) owns the batch around the call.
+ * Also the store's view of an unpacked payload (import_raw()), which
+ * import.c's aggregate reports use too.
  */
 #ifndef DMARCSIFT_IMPORT_OTHER_H
 #define DMARCSIFT_IMPORT_OTHER_H
@@ -24,6 +26,11 @@ struct other_ctx {
 	const char *source; /* the input */
 	unsigned *rejected; /* the input's rejections, incremented */
 };
+
+/* raw describes pl's bytes for the store (store_payload): the payload's
+ * row, stored once and shared by every report it holds; after the store
+ * call, pl->stored_id = raw->stored_id remembers it. */
+void import_raw(struct store_payload *raw, const struct unpack_payload *pl);
 
 /* Both return 0 whatever the report's fate, -1 only when the database
  * cannot be written (fatal filled). */

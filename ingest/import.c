@@ -479,13 +479,7 @@ sink_xml(void *arg, struct unpack_payload *pl, const struct origin *o,
 
 	/* The store keeps the payload's bytes: one row per payload, shared
 	 * by every report it holds (pl->stored_id remembers it). */
-	memset(&raw, 0, sizeof(raw));
-	raw.name = pl->name;
-	raw.format = pl->format;
-	raw.mem = pl->o.kind == ORIGIN_MEM ? pl->o.mem : NULL;
-	raw.len = pl->o.len;
-	raw.path = pl->o.kind == ORIGIN_FILE ? pl->o.path : NULL;
-	raw.stored_id = pl->stored_id;
+	import_raw(&raw, pl);
 
 	memset(&rc, 0, sizeof(rc));
 	rc.imp = imp;
