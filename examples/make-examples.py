@@ -276,26 +276,36 @@ def _p(lines, depth, text, indent="  "):
     lines.append(indent * depth + text)
 
 
-def xml_google(rep):
-    L = ['<?xml version="1.0" encoding="UTF-8" ?>', "<feedback>"]
+def _metadata(L, rep, extra=False, date="%d"):
+    """<report_metadata>; extra: with <extra_contact_info>; date: how <begin>/<end> print."""
     _p(L, 1, "<report_metadata>")
     _p(L, 2, "<org_name>%s</org_name>" % rep["org_name"])
     _p(L, 2, "<email>%s</email>" % rep["email"])
-    _p(L, 2, "<extra_contact_info>%s</extra_contact_info>" % rep["extra"])
+    if extra:
+        _p(L, 2, "<extra_contact_info>%s</extra_contact_info>" % rep["extra"])
     _p(L, 2, "<report_id>%s</report_id>" % rep["report_id"])
     _p(L, 2, "<date_range>")
-    _p(L, 3, "<begin>%d</begin>" % BEGIN)
-    _p(L, 3, "<end>%d</end>" % END)
+    _p(L, 3, ("<begin>" + date + "</begin>") % BEGIN)
+    _p(L, 3, ("<end>" + date + "</end>") % END)
     _p(L, 2, "</date_range>")
     _p(L, 1, "</report_metadata>")
-    pol = rep["policy"]
+
+
+def _policy(L, pol, keys, tail):
+    """<policy_published>: the keys from pol, <pct>100</pct>, then the tail lines."""
     _p(L, 1, "<policy_published>")
-    for k in ("domain", "adkim", "aspf", "p", "sp"):
+    for k in keys:
         _p(L, 2, "<%s>%s</%s>" % (k, pol[k], k))
     _p(L, 2, "<pct>100</pct>")
-    _p(L, 2, "<np>%s</np>" % pol["sp"])
+    for t in tail:
+        _p(L, 2, t)
     _p(L, 1, "</policy_published>")
-    for r in rep["records"]:
+
+
+def _records(L, records, ids, dkim_order, spf_scope=False):
+    """The <record>s: ids, the <identifiers> written (attribute, tag) in order; dkim_order,
+    the <dkim> children's order; spf_scope: with <scope>mfrom</scope>."""
+    for r in records:
         _p(L, 1, "<record>")
         _p(L, 2, "<row>")
         _p(L, 3, "<source_ip>%s</source_ip>" % r.ip)
@@ -307,23 +317,37 @@ def xml_google(rep):
         _p(L, 3, "</policy_evaluated>")
         _p(L, 2, "</row>")
         _p(L, 2, "<identifiers>")
-        _p(L, 3, "<header_from>%s</header_from>" % r.header_from)
+        for attr, tag in ids:
+            _p(L, 3, "<%s>%s</%s>" % (tag, getattr(r, attr), tag))
         _p(L, 2, "</identifiers>")
         _p(L, 2, "<auth_results>")
         for d, s, res in r.dkim:
+            v = {"domain": d, "selector": s, "result": res}
             _p(L, 3, "<dkim>")
-            _p(L, 4, "<domain>%s</domain>" % d)
-            _p(L, 4, "<result>%s</result>" % res)
-            _p(L, 4, "<selector>%s</selector>" % s)
+            for k in dkim_order:
+                _p(L, 4, "<%s>%s</%s>" % (k, v[k], k))
             _p(L, 3, "</dkim>")
         if r.spf:
             _p(L, 3, "<spf>")
             _p(L, 4, "<domain>%s</domain>" % r.spf[0])
+            if spf_scope:
+                _p(L, 4, "<scope>mfrom</scope>")
             _p(L, 4, "<result>%s</result>" % r.spf[1])
             _p(L, 3, "</spf>")
         _p(L, 2, "</auth_results>")
         _p(L, 1, "</record>")
     L.append("</feedback>")
+
+
+HEADER_FROM = (("header_from", "header_from"),)
+
+
+def xml_google(rep):
+    L = ['<?xml version="1.0" encoding="UTF-8" ?>', "<feedback>"]
+    _metadata(L, rep, extra=True)
+    pol = rep["policy"]
+    _policy(L, pol, ("domain", "adkim", "aspf", "p", "sp"), ["<np>%s</np>" % pol["sp"]])
+    _records(L, rep["records"], HEADER_FROM, ("domain", "result", "selector"))
     return ("\n".join(L) + "\n").encode("utf-8")
 
 
@@ -332,54 +356,11 @@ def xml_outlook(rep):
          '<feedback xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">']
     _p(L, 1, "<version>1.0</version>")
-    _p(L, 1, "<report_metadata>")
-    _p(L, 2, "<org_name>%s</org_name>" % rep["org_name"])
-    _p(L, 2, "<email>%s</email>" % rep["email"])
-    _p(L, 2, "<report_id>%s</report_id>" % rep["report_id"])
-    _p(L, 2, "<date_range>")
-    _p(L, 3, "<begin>%d</begin>" % BEGIN)
-    _p(L, 3, "<end>%d</end>" % END)
-    _p(L, 2, "</date_range>")
-    _p(L, 1, "</report_metadata>")
-    pol = rep["policy"]
-    _p(L, 1, "<policy_published>")
-    for k in ("domain", "adkim", "aspf", "p", "sp"):
-        _p(L, 2, "<%s>%s</%s>" % (k, pol[k], k))
-    _p(L, 2, "<pct>100</pct>")
-    _p(L, 2, "<fo>0</fo>")
-    _p(L, 1, "</policy_published>")
-    for r in rep["records"]:
-        _p(L, 1, "<record>")
-        _p(L, 2, "<row>")
-        _p(L, 3, "<source_ip>%s</source_ip>" % r.ip)
-        _p(L, 3, "<count>%d</count>" % r.count)
-        _p(L, 3, "<policy_evaluated>")
-        _p(L, 4, "<disposition>%s</disposition>" % r.disp)
-        _p(L, 4, "<dkim>%s</dkim>" % r.pdkim)
-        _p(L, 4, "<spf>%s</spf>" % r.pspf)
-        _p(L, 3, "</policy_evaluated>")
-        _p(L, 2, "</row>")
-        _p(L, 2, "<identifiers>")
-        _p(L, 3, "<envelope_to>%s</envelope_to>" % r.env_to)
-        _p(L, 3, "<envelope_from>%s</envelope_from>" % r.env)
-        _p(L, 3, "<header_from>%s</header_from>" % r.header_from)
-        _p(L, 2, "</identifiers>")
-        _p(L, 2, "<auth_results>")
-        for d, s, res in r.dkim:
-            _p(L, 3, "<dkim>")
-            _p(L, 4, "<domain>%s</domain>" % d)
-            _p(L, 4, "<selector>%s</selector>" % s)
-            _p(L, 4, "<result>%s</result>" % res)
-            _p(L, 3, "</dkim>")
-        if r.spf:
-            _p(L, 3, "<spf>")
-            _p(L, 4, "<domain>%s</domain>" % r.spf[0])
-            _p(L, 4, "<scope>mfrom</scope>")
-            _p(L, 4, "<result>%s</result>" % r.spf[1])
-            _p(L, 3, "</spf>")
-        _p(L, 2, "</auth_results>")
-        _p(L, 1, "</record>")
-    L.append("</feedback>")
+    _metadata(L, rep)
+    _policy(L, rep["policy"], ("domain", "adkim", "aspf", "p", "sp"), ["<fo>0</fo>"])
+    _records(L, rep["records"],
+             (("env_to", "envelope_to"), ("env", "envelope_from"), ("header_from", "header_from")),
+             ("domain", "selector", "result"), spf_scope=True)
     return ("\n".join(L) + "\n").encode("utf-8")
 
 
@@ -387,50 +368,9 @@ def xml_yahoo(rep):
     # Yahoo quirks: a TAB after every line (including the last, which has no newline) and a
     # trailing space inside <begin>/<end>.
     L = ['<?xml version="1.0"?>', "<feedback>"]
-    _p(L, 1, "<report_metadata>")
-    _p(L, 2, "<org_name>%s</org_name>" % rep["org_name"])
-    _p(L, 2, "<email>%s</email>" % rep["email"])
-    _p(L, 2, "<report_id>%s</report_id>" % rep["report_id"])
-    _p(L, 2, "<date_range>")
-    _p(L, 3, "<begin>%d </begin>" % BEGIN)
-    _p(L, 3, "<end>%d </end>" % END)
-    _p(L, 2, "</date_range>")
-    _p(L, 1, "</report_metadata>")
-    pol = rep["policy"]
-    _p(L, 1, "<policy_published>")
-    for k in ("domain", "adkim", "aspf", "p"):
-        _p(L, 2, "<%s>%s</%s>" % (k, pol[k], k))
-    _p(L, 2, "<pct>100</pct>")
-    _p(L, 1, "</policy_published>")
-    for r in rep["records"]:
-        _p(L, 1, "<record>")
-        _p(L, 2, "<row>")
-        _p(L, 3, "<source_ip>%s</source_ip>" % r.ip)
-        _p(L, 3, "<count>%d</count>" % r.count)
-        _p(L, 3, "<policy_evaluated>")
-        _p(L, 4, "<disposition>%s</disposition>" % r.disp)
-        _p(L, 4, "<dkim>%s</dkim>" % r.pdkim)
-        _p(L, 4, "<spf>%s</spf>" % r.pspf)
-        _p(L, 3, "</policy_evaluated>")
-        _p(L, 2, "</row>")
-        _p(L, 2, "<identifiers>")
-        _p(L, 3, "<header_from>%s</header_from>" % r.header_from)
-        _p(L, 2, "</identifiers>")
-        _p(L, 2, "<auth_results>")
-        for d, s, res in r.dkim:
-            _p(L, 3, "<dkim>")
-            _p(L, 4, "<domain>%s</domain>" % d)
-            _p(L, 4, "<selector>%s</selector>" % s)
-            _p(L, 4, "<result>%s</result>" % res)
-            _p(L, 3, "</dkim>")
-        if r.spf:
-            _p(L, 3, "<spf>")
-            _p(L, 4, "<domain>%s</domain>" % r.spf[0])
-            _p(L, 4, "<result>%s</result>" % r.spf[1])
-            _p(L, 3, "</spf>")
-        _p(L, 2, "</auth_results>")
-        _p(L, 1, "</record>")
-    L.append("</feedback>")
+    _metadata(L, rep, date="%d ")
+    _policy(L, rep["policy"], ("domain", "adkim", "aspf", "p"), [])
+    _records(L, rep["records"], HEADER_FROM, ("domain", "selector", "result"))
     return "\t\n".join(L).encode("utf-8") + b"\t"
 
 
