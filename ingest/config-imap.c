@@ -233,12 +233,7 @@ check_string(enum ktype t, const char *v, const char *dir, char **copy,
 			return err_set(e, "empty password");
 		return 0;
 	case KT_PATH:
-		if (v[0] == '\0')
-			return err_set(e, "empty path");
-		if (config_has_control(v))
-			return err_set(e, "control characters are not "
-			                  "allowed in a path");
-		return config_expand_path(v, dir, copy, e);
+		return config_check_path(v, dir, copy, e);
 	case KT_FOLDER:
 		if (v[0] == '\0')
 			return err_set(e, "empty folder name");

@@ -25,6 +25,11 @@ unsigned config_parse_bool(const char *v);
 int config_expand_path(const char *v, const char *dir, char **out,
                        struct err *e);
 
+/* A path key's value checked (not empty, no control character) and
+ * expanded as config_expand_path() does into *out. */
+int config_check_path(const char *v, const char *dir, char **out,
+                      struct err *e);
+
 /* A word a key may take, and what it means. */
 struct config_word {
 	const char *word;

@@ -229,6 +229,17 @@ config_expand_path(const char *v, const char *dir, char **out, struct err *e)
 	return 0;
 }
 
+int
+config_check_path(const char *v, const char *dir, char **out, struct err *e)
+{
+	if (v[0] == '\0')
+		return err_set(e, "empty path");
+	if (config_has_control(v))
+		return err_set(e, "control characters are not allowed in a "
+				  "path");
+	return config_expand_path(v, dir, out, e);
+}
+
 /* [report] tolerance (a percentage) and max_age (days). */
 static int
 set_report_number(struct config *c, int k, const char *v, struct err *e)
@@ -279,12 +290,7 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 		return err_set(e, "value longer than %d bytes", MAX_VALUE);
 	switch (keys[k].type) {
 	case KT_PATH:
-		if (v[0] == '\0')
-			return err_set(e, "empty path");
-		if (config_has_control(v))
-			return err_set(e, "control characters are not "
-					  "allowed in a path");
-		if (config_expand_path(v, dir, &copy, e) == -1)
+		if (config_check_path(v, dir, &copy, e) == -1)
 			return -1;
 		break;
 	case KT_PERCENT:
