@@ -7,15 +7,15 @@
 #include <string.h>
 
 int
-mime_decode(const struct mailmime_single_fields *sf, const char *data,
-    size_t n, size_t room, char **out, size_t *outlen)
+mime_decode(const struct mailmime_single_fields *sf, const char *data, size_t n,
+            size_t room, char **out, size_t *outlen)
 {
 	char *copy = NULL;
 	size_t idx = 0;
 	int enc, rc;
 
 	enc = sf->fld_encoding ? sf->fld_encoding->enc_type
-			       : MAILMIME_MECHANISM_8BIT;
+	                       : MAILMIME_MECHANISM_8BIT;
 	if (enc == MAILMIME_MECHANISM_ERROR || enc == MAILMIME_MECHANISM_TOKEN)
 		enc = MAILMIME_MECHANISM_8BIT;
 	if (room < MIME_DECODE_PAD) {

@@ -23,6 +23,6 @@
  * bytes after data[n - 1] may be read (0 when unknown).  0, or -1 when the
  * encoding cannot be undone, -2 out of memory. */
 int mime_decode(const struct mailmime_single_fields *sf, const char *data,
-    size_t n, size_t room, char **out, size_t *outlen);
+                size_t n, size_t room, char **out, size_t *outlen);
 
 #endif
