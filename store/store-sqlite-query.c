@@ -1,7 +1,10 @@
 /*
  * store-sqlite-query.c - the read-only queries of the SQLite backend, the
  * ones report/ needs.  Aggregation happens in SQL, in one pass over the
- * tables, never by loading rows into C.
+ * tables, never by loading rows into C.  Also the pieces every query of
+ * the backend shares: the domain filter (sq_filter_sql(),
+ * sq_prepare_filtered()) and the walk over a statement's rows (sq_walk(),
+ * handing each to a rows.h callback).
  */
 #include <stdint.h>
 #include <stdio.h>
