@@ -130,17 +130,23 @@ class TestWatchIdle(WatchCase):
         rc, err = self.stop(p)
         self.assertEqual(rc, 0, err)
 
+    def seed_bulk(self, prefix, n):
+        """n reports of 40 records each already in the folder, taken in
+        batches of 10: a drain long enough to act during."""
+        recs = [dt.record(ip="198.51.100.%d" % (i % 250 + 1), count=i + 1)
+                for i in range(40)]
+        msgs = [report_message("%s-%04d" % (prefix, i), records=recs)
+                for i in range(n)]
+        self.seed_fast(msgs)
+        self.write_config(batch=10)
+        return msgs
+
     def test_mail_that_arrives_during_a_drain(self):
         """A message delivered while a long drain runs (after its search)
         is announced when the watcher's IDLE starts, among the EXPUNGEs of
         the drained ones (the folder has fewer messages than before): it
         is drained next."""
-        recs = [dt.record(ip="198.51.100.%d" % (i % 250 + 1), count=i + 1)
-                for i in range(40)]
-        msgs = [report_message("d-%04d" % i, records=recs)
-                for i in range(60)]
-        self.seed_fast(msgs)
-        self.write_config(batch=10)
+        msgs = self.seed_bulk("d", 60)
         p = self.watch("-v")
         self.wait_for_reports(1, p, timeout=WAIT)
         self.deliver(report_message("d-late"))
@@ -183,12 +189,7 @@ class TestWatchIdle(WatchCase):
         """A signal during a long drain: the batch in progress is
         committed and archived, then the watch exits 0; what is left is
         taken by the next run."""
-        recs = [dt.record(ip="198.51.100.%d" % (i % 250 + 1), count=i + 1)
-                for i in range(40)]
-        msgs = [report_message("bulk-%04d" % i, records=recs)
-                for i in range(300)]
-        self.seed_fast(msgs)
-        self.write_config(batch=10)
+        msgs = self.seed_bulk("bulk", 300)
         p = self.watch()
         self.wait_for_reports(10, p, timeout=WAIT)
         rc, err = self.stop(p)
