@@ -71,7 +71,8 @@ wait_fds(int fd, int stop_fd, long long ms)
 	return 1;
 }
 
-/* Whether an EXISTS arrived since new_mail_reset(). */
+/* Forgets the EXISTS seen so far and keeps the message count, for
+ * new_mail() to compare with. */
 static void
 new_mail_reset(struct imap_watcher *w, uint32_t *count)
 {
@@ -81,6 +82,7 @@ new_mail_reset(struct imap_watcher *w, uint32_t *count)
 	*count = si->sel_exists;
 }
 
+/* Whether an EXISTS arrived since new_mail_reset(). */
 static int
 new_mail(const struct imap_watcher *w, uint32_t count)
 {
@@ -106,9 +108,11 @@ idle_once(struct imap_watcher *w, int stop_fd, int *ex, struct err *e)
 		return -1;
 	}
 	imap_conn_touch(c);
-	got = new_mail(w, count) ? 1 : 0;
-	/* what libetpan already read is not in the socket any more */
-	if (!got && c->imap->imap_stream->read_buffer_len == 0)
+	/* what libetpan already read is not in the socket any more: the
+	 * server has spoken when its buffer holds something */
+	if (new_mail(w, count) || c->imap->imap_stream->read_buffer_len != 0)
+		got = 1;
+	else
 		got = wait_fds(mailimap_idle_get_fd(c->imap), stop_fd,
 		               end - now_ms());
 	if (got == 2) /* leaving: the session is dropped, no DONE needed */
