@@ -29,7 +29,9 @@
 #include "payload.h"
 #include "sqlite-impl.h"
 
-#define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_open() */
+#define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_connect() */
+/* how long a write waits for another run's transaction to end */
+#define BUSY_TIMEOUT_MS 30000
 
 static const char *const sql_text[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT report",
@@ -282,6 +284,32 @@ prepare_all(struct sq *q, struct err *e)
 	return 0;
 }
 
+/*
+ * Turns the database to WAL (a no-op once it is).  On a new file several
+ * runs may get here at once (two mailboxes' cron lines; a mailbox is only
+ * locked once the store is open): each reads the header under the shared
+ * lock and then asks for the exclusive one, and SQLite answers all but one
+ * "database is locked" at once, without calling the busy handler, since
+ * waiting while holding the shared lock could deadlock.  So try again here,
+ * for as long as the busy timeout would have waited.
+ */
+static int
+set_wal(struct sq *q, struct err *e)
+{
+	int rc, waited;
+
+	for (waited = 0;; waited += 10) {
+		rc = sqlite3_exec(q->db, "PRAGMA journal_mode = WAL", NULL,
+		    NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_sleep(10);
+	}
+	if (rc != SQLITE_OK)
+		return sq_err(q, e, "cannot configure the database");
+	return 0;
+}
+
 int
 sq_connect(const char *name, const char *target, int flags,
     enum store_mode mode, const char *note, void **impl, struct err *e)
@@ -308,7 +336,7 @@ sq_connect(const char *name, const char *target, int flags,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(q->db, 1);
-	sqlite3_busy_timeout(q->db, 30000);
+	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
 	/*
 	 * Foreign keys are not enforced on this connection.  The writer
 	 * inserts a report's children with the row id its parent's INSERT
@@ -329,10 +357,10 @@ sq_connect(const char *name, const char *target, int flags,
 	 * small, and on disk it cost more writes than the reports
 	 * themselves. */
 	if (!q->readonly &&
-	    (sq_exec(q, "PRAGMA journal_mode = WAL; "
-			 "PRAGMA synchronous = NORMAL; "
-			 "PRAGMA temp_store = MEMORY",
-		 e, "cannot configure the database") == -1 ||
+	    (set_wal(q, e) == -1 ||
+		sq_exec(q, "PRAGMA synchronous = NORMAL; "
+			   "PRAGMA temp_store = MEMORY",
+		    e, "cannot configure the database") == -1 ||
 		migrate(q, e) == -1))
 		goto fail;
 	if (prepare_all(q, e) == -1)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "migrations.h"
@@ -322,4 +324,63 @@ TEST(test_location_opens_locks_and_migrates)
 	store_close(ro);
 	store_close(st);
 	store_unlock(lock);
+}
+
+/*
+ * Several runs opening a new database at once (two mailboxes' cron lines,
+ * or two runs on one mailbox, whose lock is only taken per mailbox after
+ * the store is open) all get it.  Turning a new file to WAL needs its
+ * exclusive lock; when two connections both hold the shared one and ask for
+ * it, SQLite answers one of them "database is locked" at once, without
+ * calling the busy handler (waiting could deadlock), so the open must try
+ * again itself.  The race is narrow: many rounds of several processes.
+ */
+TEST(concurrent_first_opens_all_succeed)
+{
+	char dir[] = "/tmp/dmarcsift-opens-XXXXXX", path[256], side[300];
+	const char *suffix[] = {"", "-wal", "-shm"};
+	int round, i, k, status, failed = 0;
+	int go[2];
+	pid_t pid[4];
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (round = 0; round < 150 && failed == 0; round++) {
+		snprintf(path, sizeof(path), "%s/r%d.db", dir, round);
+		CHECK(pipe(go) == 0);
+		for (i = 0; i < 4; i++) {
+			if ((pid[i] = fork()) == 0) {
+				struct store *st;
+				struct err e;
+				char c;
+
+				/* all start together: each waits for the
+				 * pipe's end of file */
+				close(go[1]);
+				if (read(go[0], &c, 1) != 0)
+					_exit(2);
+				if (store_open(path, STORE_READWRITE, &st, &e) ==
+				    -1) {
+					fprintf(stderr, "round %d: %s\n", round,
+					    e.msg);
+					_exit(1);
+				}
+				store_close(st);
+				_exit(0);
+			}
+			CHECK(pid[i] > 0);
+		}
+		close(go[0]);
+		close(go[1]);
+		for (i = 0; i < 4; i++) {
+			CHECK(waitpid(pid[i], &status, 0) == pid[i]);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				failed++;
+		}
+		for (k = 0; k < 3; k++) {
+			snprintf(side, sizeof(side), "%s%s", path, suffix[k]);
+			unlink(side);
+		}
+	}
+	rmdir(dir);
+	CHECK_INT(failed, 0);
 }
