@@ -8,6 +8,15 @@
  *   kind 'd': rec, idx, f1 domain, f2 selector, f3 result, f4 human_result
  *   kind 's': rec, idx, f1 domain, f2 scope, f3 result, f4 human_result
  *   kind 'o': rec, idx, f1 type, f2 type_original, f3 comment
+ *   kind 't': f1..f5 a traffic key (source_ip, header_from, envelope_from,
+ *             dkim, spf), f6 its seven counters separated by spaces
+ *
+ * The rollup's sums are made here, in memory (traffic.h), as on SQLite,
+ * not by the server: grouping a million staged records with their results
+ * in SQL took 37% of the server's time for a 1M-record report.  The sums
+ * are staged as 't' rows (a COPY is open while the records stream in, so
+ * nothing else can be sent) and added to traffic under the report's final
+ * header, which may come after the records.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +133,7 @@ pg_find_report(void *impl, const struct dmarc_meta *m,
 	    I64(b, m->begin), I64(en, m->end)};
 	PGresult *r;
 
-	r = pg_exec(p, "SELECT id, record_count, message_count, "
+	r = pg_exec_prepared(p, "SELECT id, record_count, message_count, "
 		       "coalesce(content_hash, 0), extract(epoch FROM "
 		       "ingested_at)::bigint, source FROM reports WHERE "
 		       "org_name = $1 AND report_id = $2 AND domain = $3 AND "
@@ -277,6 +286,7 @@ pg_report_abort(void *impl)
 		p->raw_new->stored_id = 0; /* its row is gone too */
 	p->raw_new = NULL;
 	pg_replace_forget(p);
+	traffic_reset(&p->traffic);
 	p->in_report = 0;
 	auto_rollback(p);
 }
@@ -303,6 +313,7 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 	p->raw_new = NULL;
 	p->raw_id = 0;
 	p->rec = 0;
+	traffic_reset(&p->traffic);
 	if (raw != NULL && raw->stored_id == 0 && pg_store_raw(p, raw, e) == -1)
 		goto fail;
 	if (raw != NULL)
@@ -315,6 +326,63 @@ fail:
 	return -1;
 }
 
+struct stage {
+	struct pg *p;
+	struct err *e;
+};
+
+/* One group of the sums as a staging row of kind 't'. */
+static int
+stage_entry(void *arg, const struct traffic_entry *en)
+{
+	struct stage *st = arg;
+	char counts[TC_COUNT * 21 + 1];
+	const char *f[TK_COUNT + 1];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < TC_COUNT; i++)
+		len += (size_t)snprintf(counts + len, sizeof(counts) - len,
+		    "%s%" PRId64, i > 0 ? " " : "", en->c[i]);
+	for (i = 0; i < TK_COUNT; i++)
+		f[i] = en->field[i];
+	f[TK_COUNT] = counts;
+	st->p->staged_rows++;
+	return copy_row(&st->p->copy, 't', 0, 0, f, TK_COUNT + 1, st->e);
+}
+
+/* Stages the sums and empties them. */
+static int
+stage_sums(struct pg *p, struct err *e)
+{
+	struct stage st = {p, e};
+	int rc;
+
+	rc = traffic_sorted(&p->traffic, stage_entry, &st);
+	traffic_reset(&p->traffic);
+	return rc;
+}
+
+/* Adds record r to the report's sums, staging them when they are full. */
+static int
+stage_traffic(struct pg *p, const struct dmarc_record *r, struct err *e)
+{
+	const char *field[TK_COUNT];
+	int64_t c[TC_COUNT];
+	int rc;
+
+	if (traffic_key(r, &p->sig_dkim, &p->sig_spf, field, c, e) == -1)
+		return -1;
+	if ((rc = traffic_add(&p->traffic, field, c)) == 1) {
+		if (stage_sums(p, e) == -1)
+			return -1;
+		rc = traffic_add(&p->traffic, field, c);
+	}
+	if (rc == -1)
+		return err_set(e, "out of memory summing the traffic");
+	return 0;
+}
+
 int
 pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 {
@@ -324,6 +392,7 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 	size_t i;
 
 	p->rec++;
+	p->staged_rows += 1 + (int64_t)(r->ndkim + r->nspf + r->nreasons);
 	f[0] = r->source_ip;
 	f[1] = I64(count, r->count);
 	f[2] = r->disposition;
@@ -354,6 +423,8 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 		if (copy_row(&p->copy, 'o', p->rec, i, g, 3, e) == -1)
 			return -1;
 	}
+	if (stage_traffic(p, r, e) == -1)
+		return -1;
 	if (p->copy.len >= COPY_FLUSH)
 		return copy_flush(p, e);
 	return 0;
@@ -382,7 +453,7 @@ insert_report(struct pg *p, const struct dmarc_meta *m,
 
 	memcpy(params, v, sizeof(v));
 	params[28] = p->raw_id > 0 ? I64(raw, p->raw_id) : NULL;
-	r = pg_exec(p,
+	r = pg_exec_prepared(p,
 	    "INSERT INTO reports (org_name, org_name_derived, email, "
 	    "extra_contact_info, report_id, domain, begin_ts, end_ts, errors, "
 	    "generator, version, xmlns, adkim, aspf, p, sp, np, pct, fo, "
@@ -401,13 +472,7 @@ insert_report(struct pg *p, const struct dmarc_meta *m,
 	return 0;
 }
 
-#define LIST_AGG(kind, f1, f2, f3)                                           \
-	"(SELECT rec, string_agg(coalesce(" f1 ", '') || chr(31) || "       \
-	"coalesce(" f2 ", '') || chr(31) || coalesce(" f3 ", ''), chr(30) "  \
-	"ORDER BY idx) AS list FROM staging WHERE kind = '" kind "' GROUP "  \
-	"BY rec)"
-#define SUM_IF(cond)                                                         \
-	"sum(CASE WHEN " cond " THEN f2::bigint ELSE 0 END)::bigint"
+#define COUNTER(i) "sum(split_part(f6, ' ', " #i ")::bigint)::bigint"
 
 /* From staging into the tables, and the report's records summed into the
  * rollup: the same rows and keys as SQLite's (TRAFFIC_FILL_SQL). */
@@ -427,19 +492,42 @@ static const char *const move_sql[] = {
     "f1, f2, f3 FROM staging WHERE kind = 'o'",
 };
 
+/* The staged sums under the report's header: a group staged more than
+ * once (the sums filled) is added up first, since one INSERT may not
+ * update a row twice. */
 static const char traffic_sql[] =
     "INSERT INTO traffic (day, domain, adkim, aspf, source_ip, header_from, "
     "envelope_from, dkim, spf, records, messages, dkim_aligned, "
     "spf_aligned, dmarc_pass, quarantined, rejected) "
-    "SELECT $1::bigint, $2, $3, $4, coalesce(r.f1, ''), coalesce(r.f6, ''), "
-    "coalesce(r.f7, ''), coalesce(d.list, ''), coalesce(s.list, ''), "
-    "count(*), sum(r.f2::bigint)::bigint, " SUM_IF("r.f4 = 'pass'") ", "
-    SUM_IF("r.f5 = 'pass'") ", " SUM_IF("r.f4 = 'pass' OR r.f5 = 'pass'")
-    ", " SUM_IF("r.f3 = 'quarantine'") ", " SUM_IF("r.f3 = 'reject'") " "
-    "FROM staging r LEFT JOIN " LIST_AGG("d", "f1", "f2", "f3") " d ON "
-    "d.rec = r.rec LEFT JOIN " LIST_AGG("s", "f1", "f2", "f3") " s ON "
-    "s.rec = r.rec WHERE r.kind = 'r' GROUP BY 5, 6, 7, 8, 9 "
-    "ORDER BY 5, 6, 7, 8, 9 " PG_TRAFFIC_UPSERT;
+    "SELECT $1::bigint, $2, $3, $4, f1, f2, f3, f4, f5, " COUNTER(1) ", "
+    COUNTER(2) ", " COUNTER(3) ", " COUNTER(4) ", " COUNTER(5) ", "
+    COUNTER(6) ", " COUNTER(7) " FROM staging WHERE kind = 't' "
+    "GROUP BY 5, 6, 7, 8, 9 ORDER BY 5, 6, 7, 8, 9 " PG_TRAFFIC_UPSERT;
+
+/* Empties staging.  TRUNCATE gives the table a new file, a fixed cost of
+ * some 3 ms that dominates a small report; DELETE is cheaper there, but
+ * its dead rows stay until the batch commits (and a temporary table is
+ * never vacuumed), and every later scan of staging reads them again: so
+ * DELETE while they are few, and TRUNCATE to start afresh (1,000 rows:
+ * 2,000 small reports imported 20% faster than with 20,000). */
+#define STAGING_DELETE_MAX 1000
+
+static int
+empty_staging(struct pg *p, struct err *e)
+{
+	PGresult *r;
+	int big = p->staged_rows > STAGING_DELETE_MAX;
+
+	r = pg_exec_prepared(p, big ? "TRUNCATE staging" :
+	    "DELETE FROM staging", 0, NULL, PGRES_COMMAND_OK, e,
+	    "cannot store the records");
+	PQclear(r);
+	if (r == NULL)
+		return -1;
+	if (big)
+		p->staged_rows = 0;
+	return 0;
+}
 
 static int
 move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
@@ -453,21 +541,18 @@ move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
 	size_t i;
 
 	for (i = 0; i < sizeof(move_sql) / sizeof(move_sql[0]); i++) {
-		r = pg_exec(p, move_sql[i], 2, params, PGRES_COMMAND_OK, e,
-		    "cannot store the records");
+		r = pg_exec_prepared(p, move_sql[i], 2, params,
+		    PGRES_COMMAND_OK, e, "cannot store the records");
 		if (r == NULL)
 			return -1;
 		PQclear(r);
 	}
-	r = pg_exec(p, traffic_sql, 4, tp, PGRES_COMMAND_OK, e,
+	r = pg_exec_prepared(p, traffic_sql, 4, tp, PGRES_COMMAND_OK, e,
 	    "cannot add the report to the traffic");
 	if (r == NULL)
 		return -1;
 	PQclear(r);
-	r = pg_exec(p, "TRUNCATE staging", 0, NULL, PGRES_COMMAND_OK, e,
-	    "cannot store the records");
-	PQclear(r);
-	return r != NULL ? 0 : -1;
+	return empty_staging(p, e);
 }
 
 int
@@ -479,7 +564,8 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 	int64_t id;
 	int found, autob = p->auto_batch;
 
-	if (pg_copy_end(p, NULL, e) == -1 || insert_report(p, m, info, &id, e) == -1)
+	if (stage_sums(p, e) == -1 || pg_copy_end(p, NULL, e) == -1 ||
+	    insert_report(p, m, info, &id, e) == -1)
 		goto fail;
 	if (id == 0) {
 		/* the key is taken: this copy leaves nothing */
@@ -532,10 +618,11 @@ pg_log(void *impl, const char *source, const char *outcome,
 	    m != NULL && m->has_end ? I64(en, m->end) : NULL, message};
 	PGresult *r;
 
-	r = pg_exec(p, "INSERT INTO ingest_log (at, source, outcome, report, "
-		       "org_name, report_id, domain, begin_ts, end_ts, "
-		       "message) VALUES (now(), $1, $2, $3, $4, $5, $6, "
-		       "to_timestamp($7::bigint), to_timestamp($8::bigint), $9)",
+	r = pg_exec_prepared(p,
+	    "INSERT INTO ingest_log (at, source, outcome, report, org_name, "
+	    "report_id, domain, begin_ts, end_ts, message) VALUES (now(), $1, "
+	    "$2, $3, $4, $5, $6, to_timestamp($7::bigint), "
+	    "to_timestamp($8::bigint), $9)",
 	    9, params, PGRES_COMMAND_OK, e, "cannot write the ingest log");
 	PQclear(r);
 	return r != NULL ? 0 : -1;

@@ -95,6 +95,39 @@ pg_exec(struct pg *p, const char *sql, int n, const char *const *params,
 	return r;
 }
 
+PGresult *
+pg_exec_prepared(struct pg *p, const char *sql, int n,
+    const char *const *params, ExecStatusType want, struct err *e,
+    const char *what)
+{
+	char name[32];
+	PGresult *r;
+	int i;
+
+	for (i = 0; i < p->nprepared && p->prepared[i] != sql; i++)
+		;
+	if (i == PG_PREPARED_MAX)
+		return pg_exec(p, sql, n, params, want, e, what);
+	snprintf(name, sizeof(name), "dmarcsift_%d", i);
+	if (i == p->nprepared) {
+		r = PQprepare(p->c, name, sql, n, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_err(p, r, e, what);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		p->prepared[p->nprepared++] = sql;
+	}
+	r = PQexecPrepared(p->c, name, n, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != want) {
+		pg_err(p, r, e, what);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
 int
 pg_run(struct pg *p, const char *sql, struct err *e, const char *what)
 {
@@ -306,6 +339,9 @@ pg_close(void *impl)
 	if (p->c != NULL)
 		PQfinish(p->c); /* an open transaction is rolled back */
 	buf_free(&p->copy);
+	buf_free(&p->sig_dkim);
+	buf_free(&p->sig_spf);
+	traffic_free(&p->traffic);
 	free(p->name);
 	free(p->replaced_logs);
 	free(p);
@@ -321,6 +357,9 @@ pg_open(const char *location, enum store_mode mode, void **impl,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return err_set(e, "out of memory");
 	buf_init(&p->copy, 0);
+	buf_init(&p->sig_dkim, 0);
+	buf_init(&p->sig_spf, 0);
+	traffic_init(&p->traffic, TRAFFIC_BYTES);
 	p->readonly = mode == STORE_READONLY;
 	if (connect_to(location, &p->c, &p->name, e) == -1)
 		goto fail;

@@ -230,22 +230,6 @@ fail:
 	return -1;
 }
 
-/* Appends one result, its fields separated by U+001F, to a list whose
- * entries are separated by U+001E; NULL fields are empty. */
-static int
-sig_entry(struct buf *b, const char *x, const char *y, const char *z,
-    struct err *e)
-{
-	if ((b->len > 0 && buf_appendc(b, '\x1e', e) == -1) ||
-	    buf_append(b, x ? x : "", x ? strlen(x) : 0, e) == -1 ||
-	    buf_appendc(b, '\x1f', e) == -1 ||
-	    buf_append(b, y ? y : "", y ? strlen(y) : 0, e) == -1 ||
-	    buf_appendc(b, '\x1f', e) == -1 ||
-	    buf_append(b, z ? z : "", z ? strlen(z) : 0, e) == -1)
-		return -1;
-	return 0;
-}
-
 static int
 write_entry(void *arg, const struct traffic_entry *en)
 {
@@ -278,51 +262,18 @@ traffic_flush(struct sq *q, struct err *e)
 	return 0;
 }
 
-/* Adds one record to the report's sums.  The DKIM and SPF texts are the
- * ones TRAFFIC_DKIM_SQL and TRAFFIC_SPF_SQL make (migrations.h), so that
- * records summed here and reports added in SQL land on the same rows. */
+/* Adds one record to the report's sums. */
 static int
 traffic_record(struct sq *q, const struct dmarc_record *r, struct err *e)
 {
 	const char *field[TK_COUNT];
-	int64_t c[TC_COUNT], n = r->count;
-	int dk = r->dkim != NULL && strcmp(r->dkim, "pass") == 0;
-	int sp = r->spf != NULL && strcmp(r->spf, "pass") == 0;
-	size_t i;
+	int64_t c[TC_COUNT];
 	int rc;
 
 	if (q->traffic_spilled)
 		return 0;
-	buf_reset(&q->sig_dkim);
-	buf_reset(&q->sig_spf);
-	for (i = 0; i < r->ndkim; i++)
-		if (sig_entry(&q->sig_dkim, r->dkim_results[i].domain,
-			r->dkim_results[i].selector, r->dkim_results[i].result,
-			e) == -1)
-			return -1;
-	for (i = 0; i < r->nspf; i++)
-		if (sig_entry(&q->sig_spf, r->spf_results[i].domain,
-			r->spf_results[i].scope, r->spf_results[i].result,
-			e) == -1)
-			return -1;
-	field[TK_SOURCE_IP] = r->source_ip;
-	field[TK_HEADER_FROM] = r->header_from;
-	field[TK_ENVELOPE_FROM] = r->envelope_from;
-	field[TK_DKIM] = q->sig_dkim.len ? q->sig_dkim.data : "";
-	field[TK_SPF] = q->sig_spf.len ? q->sig_spf.data : "";
-	c[TC_RECORDS] = 1;
-	c[TC_MESSAGES] = n;
-	c[TC_DKIM_ALIGNED] = dk ? n : 0;
-	c[TC_SPF_ALIGNED] = sp ? n : 0;
-	c[TC_DMARC_PASS] = dk || sp ? n : 0;
-	c[TC_QUARANTINED] = r->disposition != NULL &&
-				    strcmp(r->disposition, "quarantine") == 0
-				? n
-				: 0;
-	c[TC_REJECTED] = r->disposition != NULL &&
-				 strcmp(r->disposition, "reject") == 0
-			     ? n
-			     : 0;
+	if (traffic_key(r, &q->sig_dkim, &q->sig_spf, field, c, e) == -1)
+		return -1;
 	if ((rc = traffic_add(&q->traffic, field, c)) == 1) {
 		if (!q->header_known) {
 			q->traffic_spilled = 1;

@@ -29,7 +29,6 @@
 #include "payload.h"
 #include "sqlite-impl.h"
 
-#define TRAFFIC_BYTES (3u << 20) /* the rollup's sums: see sq_connect() */
 /* how long a write waits for another run's transaction to end */
 #define BUSY_TIMEOUT_MS 30000
 
@@ -324,10 +323,6 @@ sq_connect(const char *name, const char *target, int flags,
 	snprintf(q->note, sizeof(q->note), "%s", note ? note : "");
 	buf_init(&q->sig_dkim, 0);
 	buf_init(&q->sig_spf, 0);
-	/* The rollup's sums: 3 MB hold some 16,000 groups (traffic.h).  A
-	 * larger table is written out less often (8 MB made a 1M-record
-	 * import 15% faster) but then peak memory grows with the report up to
-	 * that size; at 3 MB it stays within 12% of a small report's. */
 	traffic_init(&q->traffic, TRAFFIC_BYTES);
 	q->readonly = mode == STORE_READONLY;
 	if (sqlite3_open_v2(target, &q->db, flags | SQLITE_OPEN_NOMUTEX,

@@ -332,3 +332,60 @@ traffic_sorted(struct traffic *t,
 	}
 	return 0;
 }
+
+/* Appends one result, its fields separated by U+001F, to a list whose
+ * entries are separated by U+001E; NULL fields are empty. */
+static int
+sig_entry(struct buf *b, const char *x, const char *y, const char *z,
+          struct err *e)
+{
+	if ((b->len > 0 && buf_appendc(b, '\x1e', e) == -1) ||
+	    buf_append(b, x ? x : "", x ? strlen(x) : 0, e) == -1 ||
+	    buf_appendc(b, '\x1f', e) == -1 ||
+	    buf_append(b, y ? y : "", y ? strlen(y) : 0, e) == -1 ||
+	    buf_appendc(b, '\x1f', e) == -1 ||
+	    buf_append(b, z ? z : "", z ? strlen(z) : 0, e) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+is(const char *s, const char *want)
+{
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+int
+traffic_key(const struct dmarc_record *r, struct buf *dkim, struct buf *spf,
+            const char *field[TK_COUNT], int64_t c[TC_COUNT], struct err *e)
+{
+	int64_t n = r->count;
+	int dk = is(r->dkim, "pass"), sp = is(r->spf, "pass");
+	size_t i;
+
+	buf_reset(dkim);
+	buf_reset(spf);
+	for (i = 0; i < r->ndkim; i++)
+		if (sig_entry(dkim, r->dkim_results[i].domain,
+		              r->dkim_results[i].selector,
+		              r->dkim_results[i].result, e) == -1)
+			return -1;
+	for (i = 0; i < r->nspf; i++)
+		if (sig_entry(spf, r->spf_results[i].domain,
+		              r->spf_results[i].scope, r->spf_results[i].result,
+		              e) == -1)
+			return -1;
+	field[TK_SOURCE_IP] = r->source_ip;
+	field[TK_HEADER_FROM] = r->header_from;
+	field[TK_ENVELOPE_FROM] = r->envelope_from;
+	field[TK_DKIM] = dkim->len ? dkim->data : "";
+	field[TK_SPF] = spf->len ? spf->data : "";
+	c[TC_RECORDS] = 1;
+	c[TC_MESSAGES] = n;
+	c[TC_DKIM_ALIGNED] = dk ? n : 0;
+	c[TC_SPF_ALIGNED] = sp ? n : 0;
+	c[TC_DMARC_PASS] = dk || sp ? n : 0;
+	c[TC_QUARANTINED] = is(r->disposition, "quarantine") ? n : 0;
+	c[TC_REJECTED] = is(r->disposition, "reject") ? n : 0;
+	return 0;
+}

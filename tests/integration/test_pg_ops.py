@@ -7,7 +7,9 @@ compares dmarc-report's output on both backends, this file what is stored:
 - retention (prune, [store] keep): what goes, what stays, the rollup;
 - the names of source addresses (Knot DNS on loopback);
 - a connection lost in the middle of a batch: exit 75, nothing half
-  stored, and the next run completes.
+  stored, and the next run completes;
+- the rollup, summed in memory as on SQLite, of a report larger than the
+  sums hold: the same rows as SQLite's, and what the records say.
 """
 import os
 import subprocess
@@ -18,6 +20,7 @@ import dnszones
 import knotfixture
 import test_hostile2
 import test_prune
+import test_traffic
 from dmarctest import EX_OK, EX_TEMPFAIL, EXAMPLES, WRAPPED, gz, record, report_xml
 from rfcsamples import failure_message, original_with_body, tls_message, tls_report
 from test_postgres import PgCase, many_reports
@@ -44,6 +47,19 @@ class PgOps(PgCase):
 
     def assertRollupIsTheRecords(self):
         self.assertEqual(self.psql(ROLLUP), self.psql(FROM_RECORDS))
+
+
+class Traffic(PgOps):
+    def test_a_report_larger_than_the_sums_in_memory(self):
+        path = self.write("big.xml.gz", test_traffic.big_report())
+        self.assertExit(self.pg_ingest(path), EX_OK)
+        self.assertExit(self.ingest(path), EX_OK)
+        rows = self.psql(test_traffic.ROLLUP)
+        self.assertEqual(len(rows), test_traffic.BIG_DISTINCT)
+        self.assertEqual(sum(int(r[9]) for r in rows), test_traffic.BIG_RECORDS)
+        # every key and counter as SQLite has them
+        self.assertEqual(rows, [[str(v) for v in r] for r in self.sql(test_traffic.ROLLUP)])
+        self.assertRollupIsTheRecords()
 
 
 class Replace(PgOps):

@@ -27,6 +27,24 @@ FROM reports rp JOIN records r ON r.report = rp.id
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
 """
 
+# 35,000 groups: more than the 3 MB of sums in memory hold (store/traffic.h),
+# so they are written out several times during the report; keys seen again
+# after a write-out add up in the table.
+BIG_RECORDS, BIG_DISTINCT = 50000, 35000
+
+
+def big_report():
+    """A gzipped report of BIG_RECORDS records in BIG_DISTINCT groups."""
+    recs = []
+    for i in range(BIG_RECORDS):
+        k = i % BIG_DISTINCT
+        ip = "10.%d.%d.%d" % (k >> 16, (k >> 8) & 255, k & 255) if k % 3 else "2001:db8::%x" % k
+        recs.append(record(ip=ip, count=i % 5 + 1, dkim="fail" if k % 7 == 0 else "pass",
+                           disposition="reject" if k % 11 == 0 else "none",
+                           header_from="example.com" if k % 2 else "shop.example.com",
+                           dkim_results=(("example.com", "s%d" % (k % 13), "pass"),)))
+    return gz(report_xml(report_id="big", records=recs))
+
 
 class Traffic(Case):
     def test_equals_the_records(self):
@@ -57,23 +75,11 @@ class Traffic(Case):
         self.assertEqual(self.sql(ROLLUP), self.sql(FROM_RECORDS))
 
     def test_a_report_larger_than_the_sums_in_memory(self):
-        # 35,000 groups: more than the 3 MB of sums in memory hold
-        # (store/traffic.h), so they are written out several times during
-        # the report; keys seen again after a write-out add up in the table
-        n, distinct = 50000, 35000
-        recs = []
-        for i in range(n):
-            k = i % distinct
-            ip = "10.%d.%d.%d" % (k >> 16, (k >> 8) & 255, k & 255) if k % 3 else "2001:db8::%x" % k
-            recs.append(record(ip=ip, count=i % 5 + 1, dkim="fail" if k % 7 == 0 else "pass",
-                               disposition="reject" if k % 11 == 0 else "none",
-                               header_from="example.com" if k % 2 else "shop.example.com",
-                               dkim_results=(("example.com", "s%d" % (k % 13), "pass"),)))
-        path = self.write("big.xml.gz", gz(report_xml(report_id="big", records=recs)))
+        path = self.write("big.xml.gz", big_report())
         self.assertExit(self.ingest(path), EX_OK)
         rows = self.sql(ROLLUP)
-        self.assertEqual(len(rows), distinct)
-        self.assertEqual(sum(r[9] for r in rows), n)
+        self.assertEqual(len(rows), BIG_DISTINCT)
+        self.assertEqual(sum(r[9] for r in rows), BIG_RECORDS)
         self.assertEqual(rows, self.sql(FROM_RECORDS))
 
     def test_rejected_and_duplicate_reports_leave_no_trace(self):
