@@ -351,36 +351,16 @@ stage_entry(void *arg, const struct traffic_entry *en)
 	return copy_row(&st->p->copy, 't', 0, 0, f, TK_COUNT + 1, st->e);
 }
 
-/* Stages the sums and empties them. */
+/* Stages the sums and empties them (traffic_add_record()'s flush). */
 static int
-stage_sums(struct pg *p, struct err *e)
+stage_sums(void *arg, struct err *e)
 {
-	struct stage st = {p, e};
+	struct stage st = {arg, e};
 	int rc;
 
-	rc = traffic_sorted(&p->traffic, stage_entry, &st);
-	traffic_reset(&p->traffic);
+	rc = traffic_sorted(&st.p->traffic, stage_entry, &st);
+	traffic_reset(&st.p->traffic);
 	return rc;
-}
-
-/* Adds record r to the report's sums, staging them when they are full. */
-static int
-stage_traffic(struct pg *p, const struct dmarc_record *r, struct err *e)
-{
-	const char *field[TK_COUNT];
-	int64_t c[TC_COUNT];
-	int rc;
-
-	if (traffic_key(r, &p->sig_dkim, &p->sig_spf, field, c, e) == -1)
-		return -1;
-	if ((rc = traffic_add(&p->traffic, field, c)) == 1) {
-		if (stage_sums(p, e) == -1)
-			return -1;
-		rc = traffic_add(&p->traffic, field, c);
-	}
-	if (rc == -1)
-		return err_set(e, "out of memory summing the traffic");
-	return 0;
 }
 
 int
@@ -423,7 +403,8 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 		if (copy_row(&p->copy, 'o', p->rec, i, g, 3, e) == -1)
 			return -1;
 	}
-	if (stage_traffic(p, r, e) == -1)
+	if (traffic_add_record(&p->traffic, r, &p->sig_dkim, &p->sig_spf,
+		stage_sums, p, e) == -1)
 		return -1;
 	if (p->copy.len >= COPY_FLUSH)
 		return copy_flush(p, e);

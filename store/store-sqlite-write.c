@@ -262,30 +262,31 @@ traffic_flush(struct sq *q, struct err *e)
 	return 0;
 }
 
+/* The sums are full: written out under the report's header, or, when
+ * that header has not come yet, given up (the report's traffic is then
+ * added from SQL at the end). */
+static int
+traffic_full(void *arg, struct err *e)
+{
+	struct sq *q = arg;
+
+	if (!q->header_known) {
+		q->traffic_spilled = 1;
+		traffic_reset(&q->traffic);
+		return 1;
+	}
+	return traffic_flush(q, e);
+}
+
 /* Adds one record to the report's sums. */
 static int
 traffic_record(struct sq *q, const struct dmarc_record *r, struct err *e)
 {
-	const char *field[TK_COUNT];
-	int64_t c[TC_COUNT];
-	int rc;
-
 	if (q->traffic_spilled)
 		return 0;
-	if (traffic_key(r, &q->sig_dkim, &q->sig_spf, field, c, e) == -1)
+	if (traffic_add_record(&q->traffic, r, &q->sig_dkim, &q->sig_spf,
+		traffic_full, q, e) == -1)
 		return -1;
-	if ((rc = traffic_add(&q->traffic, field, c)) == 1) {
-		if (!q->header_known) {
-			q->traffic_spilled = 1;
-			traffic_reset(&q->traffic);
-			return 0;
-		}
-		if (traffic_flush(q, e) == -1)
-			return -1;
-		rc = traffic_add(&q->traffic, field, c);
-	}
-	if (rc == -1)
-		return err_set(e, "out of memory summing the traffic");
 	return 0;
 }
 

@@ -337,7 +337,7 @@ traffic_sorted(struct traffic *t,
  * entries are separated by U+001E; NULL fields are empty. */
 static int
 sig_entry(struct buf *b, const char *x, const char *y, const char *z,
-          struct err *e)
+    struct err *e)
 {
 	if ((b->len > 0 && buf_appendc(b, '\x1e', e) == -1) ||
 	    buf_append(b, x ? x : "", x ? strlen(x) : 0, e) == -1 ||
@@ -355,9 +355,10 @@ is(const char *s, const char *want)
 	return s != NULL && strcmp(s, want) == 0;
 }
 
-int
+/* The key and counters of record r (see traffic_add_record()). */
+static int
 traffic_key(const struct dmarc_record *r, struct buf *dkim, struct buf *spf,
-            const char *field[TK_COUNT], int64_t c[TC_COUNT], struct err *e)
+    const char *field[TK_COUNT], int64_t c[TC_COUNT], struct err *e)
 {
 	int64_t n = r->count;
 	int dk = is(r->dkim, "pass"), sp = is(r->spf, "pass");
@@ -367,13 +368,13 @@ traffic_key(const struct dmarc_record *r, struct buf *dkim, struct buf *spf,
 	buf_reset(spf);
 	for (i = 0; i < r->ndkim; i++)
 		if (sig_entry(dkim, r->dkim_results[i].domain,
-		              r->dkim_results[i].selector,
-		              r->dkim_results[i].result, e) == -1)
+			r->dkim_results[i].selector, r->dkim_results[i].result,
+			e) == -1)
 			return -1;
 	for (i = 0; i < r->nspf; i++)
 		if (sig_entry(spf, r->spf_results[i].domain,
-		              r->spf_results[i].scope, r->spf_results[i].result,
-		              e) == -1)
+			r->spf_results[i].scope, r->spf_results[i].result,
+			e) == -1)
 			return -1;
 	field[TK_SOURCE_IP] = r->source_ip;
 	field[TK_HEADER_FROM] = r->header_from;
@@ -387,5 +388,26 @@ traffic_key(const struct dmarc_record *r, struct buf *dkim, struct buf *spf,
 	c[TC_DMARC_PASS] = dk || sp ? n : 0;
 	c[TC_QUARANTINED] = is(r->disposition, "quarantine") ? n : 0;
 	c[TC_REJECTED] = is(r->disposition, "reject") ? n : 0;
+	return 0;
+}
+
+int
+traffic_add_record(struct traffic *t, const struct dmarc_record *r,
+    struct buf *dkim, struct buf *spf,
+    int (*flush)(void *arg, struct err *e), void *arg, struct err *e)
+{
+	const char *field[TK_COUNT];
+	int64_t c[TC_COUNT];
+	int rc;
+
+	if (traffic_key(r, dkim, spf, field, c, e) == -1)
+		return -1;
+	if ((rc = traffic_add(t, field, c)) == 1) {
+		if ((rc = flush(arg, e)) != 0)
+			return rc;
+		rc = traffic_add(t, field, c);
+	}
+	if (rc == -1)
+		return err_set(e, "out of memory summing the traffic");
 	return 0;
 }

@@ -95,14 +95,17 @@ void traffic_reset(struct traffic *t);
 int traffic_add(struct traffic *t, const char *const field[TK_COUNT],
     const int64_t c[TC_COUNT]);
 
-/* The key and counters under which record r adds to the rollup.  Its DKIM
- * and SPF results are listed in dkim and spf (the texts TRAFFIC_DKIM_SQL
- * and TRAFFIC_SPF_SQL make, migrations.h, so that records summed here and
- * reports added in SQL land on the same rows); field[] then points into
- * them and into r.  Returns 0, or -1 (out of memory) with e filled. */
-int traffic_key(const struct dmarc_record *r, struct buf *dkim,
-    struct buf *spf, const char *field[TK_COUNT], int64_t c[TC_COUNT],
-    struct err *e);
+/* Adds record r under its key: source, identifiers, and its DKIM and SPF
+ * results listed in dkim and spf (scratch buffers; the texts
+ * TRAFFIC_DKIM_SQL and TRAFFIC_SPF_SQL make, migrations.h, so that records
+ * summed here and reports added in SQL land on the same rows).  When the
+ * sums are full, calls flush(arg, e), which writes them out, empties them
+ * and returns 0 (r is then added to the empty sums), 1 (r is not added:
+ * the caller stops summing) or -1 with e filled.  Returns 0, 1 or -1 (e
+ * filled). */
+int traffic_add_record(struct traffic *t, const struct dmarc_record *r,
+    struct buf *dkim, struct buf *spf,
+    int (*flush)(void *arg, struct err *e), void *arg, struct err *e);
 
 /* Calls cb for every entry in key order (each field compared as bytes,
  * the first difference deciding, as SQLite's BINARY collation does). */
