@@ -91,7 +91,8 @@ imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
 	    imap_guard_explain(&c->guard, why, sizeof(why))) {
 		imap_conn_drop(c);
 		err_set(e, "%s: %s; connection to %s:%u dropped (what was "
-			   "finished is kept, the next run goes on from there)",
+			   "finished is kept, the next attempt goes on from "
+			   "there)",
 		    what, why, ic->host, ic->port);
 		return EX_TEMPFAIL;
 	}
@@ -102,7 +103,7 @@ imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
 		imap_conn_drop(c);
 		err_set(e, "%s: the connection to %s:%u was lost or timed out "
 			   "(timeout %u s); what was finished is kept, the "
-			   "next run goes on from there",
+			   "next attempt goes on from there",
 		    what, ic->host, ic->port, ic->timeout);
 		return EX_TEMPFAIL;
 	case MAILIMAP_ERROR_MEMORY:
