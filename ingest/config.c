@@ -40,6 +40,7 @@ enum ktype {
 	KT_DNS_SERVERS, /* dns_check_servers() */
 	KT_DNS_BUDGET,	/* seconds */
 	KT_HANDLED,	/* [maildir] handled: keep | seen | move */
+	KT_MBOX_HANDLED, /* [mbox] handled: keep | move */
 };
 
 /* The order is the one of config.line[] and of the switch in field(). */
@@ -54,6 +55,7 @@ enum {
 	K_DNS_SERVERS,
 	K_DNS_BUDGET,
 	K_HANDLED,
+	K_MBOX_HANDLED,
 	K_COUNT
 };
 
@@ -74,6 +76,7 @@ static const struct key keys[K_COUNT] = {
     [K_DNS_SERVERS] = {"dns", "servers", KT_DNS_SERVERS},
     [K_DNS_BUDGET] = {"dns", "budget", KT_DNS_BUDGET},
     [K_HANDLED] = {"maildir", "handled", KT_HANDLED},
+    [K_MBOX_HANDLED] = {"mbox", "handled", KT_MBOX_HANDLED},
 };
 
 _Static_assert(K_COUNT == CONFIG_NKEYS, "config.line[] has one slot per key");
@@ -277,6 +280,9 @@ static const struct config_word handled_words[] = {
     {"keep", MAILDIR_KEEP}, {"seen", MAILDIR_SEEN}, {"move", MAILDIR_MOVE},
     {NULL, 0}};
 
+static const struct config_word mbox_handled_words[] = {
+    {"keep", MBOX_KEEP}, {"move", MBOX_MOVE}, {NULL, 0}};
+
 /* Checks v for key k and stores it.  dir: see expand_path(). */
 static int
 set_value(struct config *c, int k, const char *v, const char *dir,
@@ -305,6 +311,11 @@ set_value(struct config *c, int k, const char *v, const char *dir,
 		if (config_parse_word(v, handled_words, &w, e) == -1)
 			return -1;
 		c->maildir_handled = (enum maildir_handled)w;
+		return 0;
+	case KT_MBOX_HANDLED:
+		if (config_parse_word(v, mbox_handled_words, &w, e) == -1)
+			return -1;
+		c->mbox_handled = (enum mbox_handled)w;
 		return 0;
 	case KT_KEEP_DAYS: {
 		/* whole days, at least one: "400d" or "400" */
@@ -425,7 +436,8 @@ on_key(void *arg, const char *section, const char *name, const char *value)
 			return load_fail(ld, "unknown section [%s] (key "
 					     "'%s'); the sections are [imap], "
 					     "[imap \"name\"], [store], "
-					     "[report], [dns] and [maildir]",
+					     "[report], [dns], [maildir] "
+					     "and [mbox]",
 			    section, name);
 		return load_fail(ld, "unknown key '%s' in [%s]", name,
 		    section);
@@ -644,6 +656,8 @@ option_key(const char *name)
 		return K_DNS_SERVERS;
 	if (strcmp(name, "maildir_handled") == 0)
 		return K_HANDLED;
+	if (strcmp(name, "mbox_handled") == 0)
+		return K_MBOX_HANDLED;
 	return -1;
 }
 

@@ -38,6 +38,12 @@ enum maildir_handled {
 	MAILDIR_MOVE, /* handled: to the sibling .Processed folder */
 };
 
+/* [mbox] handled: what becomes of an mbox's messages once read. */
+enum mbox_handled {
+	MBOX_KEEP, /* nothing: the mbox is only read (default) */
+	MBOX_MOVE, /* handled to <mbox>.Processed, failed to <mbox>.Failed */
+};
+
 struct source_config; /* source.h */
 
 /* [report]: dmarc-report's settings (dmarc-ingest ignores them). */
@@ -47,7 +53,7 @@ struct report_config {
 	unsigned max_age; /* [report] max_age: days, default 3 */
 };
 
-#define CONFIG_NKEYS 10
+#define CONFIG_NKEYS 11
 
 struct config {
 	char *file; /* the file read, or NULL */
@@ -64,6 +70,7 @@ struct config {
 	char *dns_servers;	/* [dns] servers, --dns-server; NULL: system */
 	unsigned dns_budget;	/* [dns] budget, seconds (20) */
 	enum maildir_handled maildir_handled; /* [maildir] handled */
+	enum mbox_handled mbox_handled;       /* [mbox] handled */
 	/* Where each key was set, for messages about it: a line of the file,
 	 * 0 for the command line, -1 when not set. */
 	int line[CONFIG_NKEYS];

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "fetch.h"
+#include "source.h"
 
 #define LINE_PIECE 65536 /* bytes of a line read at a time */
 
@@ -149,6 +150,8 @@ mbox_run(struct fetch_ctx *fc, const char *path, struct err *e)
 	FILE *f;
 	int rc;
 
+	if (fc->mbox_handled != 0) /* --mbox-handled move */
+		return source_mbox_drain(fc, path, e);
 	if ((f = fopen(path, "rb")) == NULL) {
 		char why[256];
 		snprintf(why, sizeof(why), "cannot open the mbox");

@@ -1,6 +1,8 @@
 /*
  * fetch.c - the table of local sources, and what they share.
  */
+#include <sys/stat.h>
+
 #include "fetch.h"
 
 #include <stdio.h>
@@ -15,8 +17,13 @@ static const struct fetch *const sources[] = {
 int
 fetch_path(struct fetch_ctx *fc, const char *path, struct err *e)
 {
+	struct stat sb;
 	size_t i;
 
+	/* the mbox a --mbox-handled move emptied is still the mbox */
+	if (fc->mbox_handled && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size == 0)
+		return fetch_mbox.run(fc, path, e);
 	for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
 		if (sources[i]->accepts(path))
 			return sources[i]->run(fc, path, e);

@@ -37,6 +37,7 @@ struct fetch_ctx {
 	unsigned depth; /* directory recursion */
 	const struct fetch_dir *dirs; /* the directories being walked */
 	int handled; /* [maildir] handled (enum maildir_handled): 0 keep */
+	int mbox_handled; /* [mbox] handled (enum mbox_handled): 0 keep */
 };
 
 struct fetch {

@@ -54,6 +54,7 @@ enum {
 	OPT_DNS_SERVER,
 	OPT_MAILBOX,
 	OPT_HANDLED,
+	OPT_MBOX_HANDLED,
 	OPT_WATCH,
 	/* [imap] keys: the option's name is the key's.  Each has its own
 	 * value so that getopt_long() sees "--f" as ambiguous instead of
@@ -83,6 +84,7 @@ static const struct option longopts[] = {
     {"dns-server", required_argument, NULL, OPT_DNS_SERVER},
     {"mailbox", required_argument, NULL, OPT_MAILBOX},
     {"maildir-handled", required_argument, NULL, OPT_HANDLED},
+    {"mbox-handled", required_argument, NULL, OPT_MBOX_HANDLED},
     {"watch", no_argument, NULL, OPT_WATCH},
     {"host", required_argument, NULL, OPT_KEY},
     {"port", required_argument, NULL, OPT_KEY + 1},
@@ -124,6 +126,7 @@ usage(FILE *f)
 	    "      --mailbox NAME      IMAP: only [imap \"NAME\"] ([imap]: default)\n"
 	    "      --watch             IMAP: stay, fetch new mail as it arrives\n"
 	    "      --maildir-handled keep|seen|move  maildir: what read messages become\n"
+	    "      --mbox-handled keep|move  mbox: move read messages to <mbox>.Processed\n"
 	    "      --migrate-only      upgrade the database's schema, import nothing\n"
 	    "      --from-store DB     import again every report kept in DB\n"
 	    "      --offline           no DNS lookups of new senders' names\n"
@@ -339,7 +342,8 @@ run_mailboxes(struct fetch_ctx *fc, struct store *st, struct config *cfg,
 
 /* What the command line says. */
 struct opts {
-	const char *dbopt, *config_opt, *dns_server, *mailbox, *handled;
+	const char *dbopt, *config_opt, *dns_server, *mailbox, *handled,
+	    *mbox_handled;
 	const char *from_store; /* --from-store: from-store.c */
 	char **keys; /* IMAP settings: (name, value) pairs, in order */
 	int nkeys;
@@ -428,6 +432,9 @@ parse_option(int c, int idx, struct opts *o)
 	case OPT_HANDLED:
 		o->handled = optarg;
 		return 0;
+	case OPT_MBOX_HANDLED:
+		o->mbox_handled = optarg;
+		return 0;
 	case OPT_WATCH:
 		o->watch = 1;
 		return 0;
@@ -498,7 +505,7 @@ check_mode(const struct opts *o, int npaths, int imap)
 		return EX_USAGE;
 	}
 	if (o->migrate_only && (npaths > 0 || o->nkeys > 0 || o->all ||
-				   o->mailbox || o->handled)) {
+				   o->mailbox || o->handled || o->mbox_handled)) {
 		fprintf(stderr, "dmarc-ingest: --migrate-only takes no PATH "
 				"and no IMAP setting\n");
 		return EX_USAGE;
@@ -510,9 +517,11 @@ check_mode(const struct opts *o, int npaths, int imap)
 		    o->all ? "--all" : o->mailbox ? "--mailbox" : "an IMAP setting");
 		return EX_USAGE;
 	}
-	if (imap && o->handled) {
-		fprintf(stderr, "dmarc-ingest: --maildir-handled is for maildir "
-				"PATHs\nTry 'dmarc-ingest --help'.\n");
+	if (imap && (o->handled || o->mbox_handled)) {
+		fprintf(stderr, "dmarc-ingest: --%s-handled is for %s "
+				"PATHs\nTry 'dmarc-ingest --help'.\n",
+		    o->handled ? "maildir" : "mbox",
+		    o->handled ? "maildir" : "mbox");
 		return EX_USAGE;
 	}
 	return 0;
@@ -540,6 +549,9 @@ load_config(struct config *cfg, struct opts *o, int imap,
 		    -1) ||
 	    (o->handled != NULL &&
 		config_set_option(cfg, "maildir-handled", o->handled, &e) ==
+		    -1) ||
+	    (o->mbox_handled != NULL &&
+		config_set_option(cfg, "mbox-handled", o->mbox_handled, &e) ==
 		    -1)) {
 		log_error(lg, "%s", e.msg);
 		return EX_USAGE;
@@ -666,6 +678,7 @@ run_import(struct run *r, struct config *cfg, const struct opts *o,
 	fc.progress = o->level >= LOG_NORMAL && o->level < LOG_VERBOSE &&
 		      isatty(STDERR_FILENO);
 	fc.handled = cfg->maildir_handled;
+	fc.mbox_handled = cfg->mbox_handled;
 	if (npaths > 0 || o->from_store != NULL) {
 		status = run_paths(&fc, o->from_store, paths, npaths, lg);
 	} else {

@@ -121,6 +121,12 @@ int source_drain(struct source *s, const struct source_run *run, int *ex,
  * when the run must stop. */
 int source_maildir_drain(struct fetch_ctx *fc, const char *path, struct err *e);
 
+/* Reads the mbox at path through the policy above, its messages moved to
+ * <path>.Processed / <path>.Failed under the mailbox's locks
+ * (source-mbox.c, --mbox-handled move).  Returns 0, or -1 when the run
+ * must stop. */
+int source_mbox_drain(struct fetch_ctx *fc, const char *path, struct err *e);
+
 /* --- kinds of mailboxes, by configuration section ---------------------- */
 
 /* One named mailbox of the configuration: [imap] is named "" (the
