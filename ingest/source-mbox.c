@@ -500,17 +500,19 @@ mbox_next(struct source *s, struct source_msg *m, int *ex, struct err *e)
 	m->name = r->name;
 	m->token = mm;
 	r->next++;
-	if (len > r->fc->lim->max_input + 4096) {
+	/* quoting adds at most one byte to a line: beyond twice the limit
+	 * (and its From_ line) the contents cannot fit */
+	*ex = EX_IOERR;
+	if (len <= 2 * (size_t)r->fc->lim->max_input + 4096 &&
+	    read_at(r->fd, mm->start, len, &r->raw, e) == -1)
+		return -1;
+	if (r->raw == NULL || unquote(r, len, e) == -1) {
 		snprintf(r->why, sizeof(r->why),
 		         "message larger than %llu bytes (--max-input)",
 		         (unsigned long long)r->fc->lim->max_input);
 		m->why = r->why;
 		return SOURCE_MSG;
 	}
-	*ex = EX_IOERR;
-	if (read_at(r->fd, mm->start, len, &r->raw, e) == -1 ||
-	    unquote(r, len, e) == -1)
-		return -1;
 	m->origin.kind = ORIGIN_MEM;
 	m->origin.mem = (const unsigned char *)r->body.data;
 	m->origin.len = r->body.len;
@@ -609,7 +611,7 @@ mbox_open(struct fetch_ctx *fc, const char *path, struct mbox_source **out,
 	r->base.ops = &mbox_ops;
 	r->fc = fc;
 	r->fd = -1;
-	buf_init(&r->body, (size_t)fc->lim->max_input + 4096);
+	buf_init(&r->body, (size_t)fc->lim->max_input);
 	import_stats_live(fc->imp, &live);
 	r->stored = live.stored;
 	snprintf(r->path, sizeof(r->path), "%s", path);

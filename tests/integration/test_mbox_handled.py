@@ -122,6 +122,19 @@ class TestMove(MboxCase):
         self.assertExit(p, dt.EX_OK)
         self.assertIn(b"inputs 2,", p.stderr)
 
+    def test_too_large_goes_to_failed(self):
+        big = entry(dt.message([], body="x" * 200 + "\n" * 9000,
+                               subject="big"), 1)
+        small = entry(report_message("m1"), 2)
+        mbox = self.make_mbox(big, small)
+        p = self.ingest("--max-input", "8K", "--mbox-handled", "move", mbox)
+        self.assertExit(p, dt.EX_DATAERR)
+        self.assertIn(b"message larger than 8192 bytes (--max-input)",
+                      p.stderr)
+        self.assertEqual(self.read(mbox + ".Failed"), big)
+        self.assertEqual(self.read(mbox + ".Processed"), small)
+        self.assertEqual(self.read(mbox), b"")
+
     def test_from_the_configuration(self):
         bad = entry(plain_message("p"), 2)
         mbox = self.make_mbox(entry(report_message("k1"), 1), bad)
