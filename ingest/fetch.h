@@ -4,7 +4,8 @@
  * fetch-stdin.c, fetch-imap.c): a new local source is one new file and one
  * line in the table in fetch.c.  Mailboxes of the configuration (IMAP)
  * are sources of source.h, drained by its policy; so is a maildir PATH
- * whose messages are to be moved once read (--maildir-handled).
+ * whose messages are to be moved once read (--maildir-handled), and an
+ * mbox PATH read with --mbox-handled move.
  *
  * A source only finds inputs and hands each to fetch_import(); what is in
  * an input, and what becomes of it, is import.c's business.

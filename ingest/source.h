@@ -27,7 +27,8 @@
  * the configuration ([imap], [imap "name"]) to the driver that reads it.
  * A new kind of mailbox is one new file (its config keys, its ops) plus
  * one line in that table.  Local paths (fetch.h) are read by fetch_path();
- * a maildir given with --maildir-handled runs through this policy too.
+ * a maildir given with --maildir-handled, and an mbox given with
+ * --mbox-handled move (source-mbox.c), run through this policy too.
  */
 #ifndef DMARCSIFT_SOURCE_H
 #define DMARCSIFT_SOURCE_H
