@@ -184,40 +184,45 @@ add_msg(struct mbox_source *r, off_t start, struct err *e)
 }
 
 /* Where each message starts: a "From " line at the start of the file or
- * after a blank line, as fetch-mbox.c splits. */
+ * after a blank line, as fetch-mbox.c splits.  Read with pread() on our
+ * descriptor: closing any other descriptor of the mbox (a FILE on a dup
+ * included) would drop our fcntl lock, which belongs to the process. */
 static int
 scan(struct mbox_source *r, struct err *e)
 {
-	FILE *f;
+	unsigned char chunk[65536];
 	off_t off = 0, line = 0;
-	int c, col = 0, prev_blank = 1, blank = 1, rc = 0;
+	int col = 0, prev_blank = 1, blank = 1;
 	char head[5];
+	ssize_t got, i;
+	int c;
 
-	if ((f = fdopen(dup(r->fd), "rb")) == NULL)
-		return err_errno(e, "cannot read %s", r->path);
-	while ((c = getc_unlocked(f)) != EOF) {
-		if (col < 5)
-			head[col] = (char)c;
-		if (col == 4 && prev_blank && memcmp(head, "From ", 5) == 0 &&
-		    (rc = add_msg(r, line, e)) == -1)
-			break;
-		blank = blank && (c == '\n' || (c == '\r' && col == 0));
-		col++;
-		off++;
-		if (c == '\n') {
-			prev_blank = blank && col <= 2;
-			blank = 1;
-			col = 0;
-			line = off;
+	while ((got = pread(r->fd, chunk, sizeof(chunk), off)) > 0) {
+		for (i = 0; i < got; i++) {
+			c = chunk[i];
+			if (col < 5)
+				head[col] = (char)c;
+			if (col == 4 && prev_blank &&
+			    memcmp(head, "From ", 5) == 0 &&
+			    add_msg(r, line, e) == -1)
+				return -1;
+			blank = blank && (c == '\n' || (c == '\r' && col == 0));
+			col++;
+			off++;
+			if (c == '\n') {
+				prev_blank = blank && col <= 2;
+				blank = 1;
+				col = 0;
+				line = off;
+			}
 		}
 	}
-	if (rc == 0 && ferror(f))
-		rc = err_errno(e, "cannot read %s", r->path);
-	fclose(f);
+	if (got < 0)
+		return err_errno(e, "cannot read %s", r->path);
 	r->read_end = off;
 	if (r->n > 0)
 		r->msgs[r->n - 1].end = off;
-	return rc;
+	return 0;
 }
 
 /* The message's contents as fetch-mbox.c imports them: without its From_

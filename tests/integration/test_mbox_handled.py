@@ -59,9 +59,17 @@ class MboxCase(dt.Case):
         return sorted(r[0] for r in self.sql("SELECT report_id FROM reports"))
 
     def popen(self, *args):
-        return subprocess.Popen(
+        p = subprocess.Popen(
             dt.wrap([dt.INGEST, "--db", self.db] + list(args)),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(self.reap, p)
+        return p
+
+    @staticmethod
+    def reap(p):
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
 
 
 class TestMove(MboxCase):
@@ -212,6 +220,34 @@ class TestLocks(MboxCase):
         self.assertEqual(proc.returncode, 0, err)
         self.assertEqual(self.read(mbox + ".Processed"), raw)
         self.assertEqual(self.read(mbox), b"")
+
+
+    def test_fcntl_lock_held_for_the_whole_run(self):
+        """While the run works (its dotlock there, .Processed begun), the
+        mbox stays fcntl-locked: another process cannot lock it."""
+        n = 300
+        mbox = self.make_mbox(*[entry(report_message("l%03d" % i), i)
+                                for i in range(n)])
+        ino = os.stat(mbox).st_ino  # the rewrite renames a new one over it
+        proc = self.popen("--mbox-handled", "move", mbox)
+        seen = 0
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(mbox + ".Processed"):
+                with open(mbox, "r+b") as f:
+                    try:
+                        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        seen += 1
+                    else:
+                        if (os.fstat(f.fileno()).st_ino == ino and
+                                proc.poll() is None):
+                            self.fail("the mbox was not locked mid-run")
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        if seen == 0:
+            self.skipTest("the run ended before it could be watched")
 
 
 class TestCrash(MboxCase):
