@@ -445,10 +445,12 @@ rewrite(struct mbox_source *r, struct err *e)
 		unlink(tmp);
 		return -1;
 	}
+	/* the folder of the mbox, made durable too (the rename is in it) */
 	snprintf(dir, sizeof(dir), "%s", r->path);
-	slash = strrchr(dir, '/');
-	snprintf(dir, sizeof(dir), "%.*s",
-	         slash ? (int)(slash - r->path + 1) : 1, slash ? r->path : ".");
+	if ((slash = strrchr(dir, '/')) != NULL)
+		slash[1] = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		fsync(dfd);
 		close(dfd);
