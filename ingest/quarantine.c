@@ -12,34 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
-sync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
+#include "fileio.h"
 
 int
 quarantine_save(const char *statedir, const char *stem, const void *data,
@@ -73,7 +46,7 @@ quarantine_save(const char *statedir, const char *stem, const void *data,
 	    0600);
 	if (fd == -1)
 		return err_errno(e, "cannot create %s", tmp);
-	if (write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		err_errno(e, "cannot write %s", tmp);
 		close(fd);
 		unlink(tmp);
@@ -89,7 +62,7 @@ quarantine_save(const char *statedir, const char *stem, const void *data,
 		unlink(tmp);
 		return -1;
 	}
-	if (sync_dir(dir) == -1)
+	if (dir_sync(dir) == -1)
 		return err_errno(e, "cannot sync %s", dir);
 	return 0;
 }

@@ -51,6 +51,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "fileio.h"
 #include "source.h"
 
 #define MBOX_BATCH     50  /* messages committed at a time */
@@ -272,21 +273,12 @@ read_at(int fd, off_t off, size_t len, unsigned char **out, struct err *e)
 
 /* --- writing ------------------------------------------------------------ */
 
+/* fd_write_all(), with e filled on failure. */
 static int
 write_all(int fd, const void *p, size_t len, const char *what, struct err *e)
 {
-	const unsigned char *b = p;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, b, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_errno(e, "cannot write %s", what);
-		}
-		b += n;
-		len -= (size_t)n;
-	}
+	if (fd_write_all(fd, p, len) == -1)
+		return err_errno(e, "cannot write %s", what);
 	return 0;
 }
 
@@ -421,7 +413,7 @@ rewrite(struct mbox_source *r, struct err *e)
 {
 	char tmp[1200], dir[1024], *slash;
 	struct stat sb;
-	int fd, dfd;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.dmarcsift-tmp", r->path);
 	if (fstat(r->fd, &sb) == -1)
@@ -451,10 +443,9 @@ rewrite(struct mbox_source *r, struct err *e)
 		slash[1] = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
+	if (dir_sync(dir) == -1)
+		log_warn(r->fc->lg, "%s: cannot sync the folder: %s", dir,
+		    strerror(errno));
 	r->dirty = 0;
 	return 0;
 fail:
