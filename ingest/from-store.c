@@ -4,9 +4,14 @@
  * The payloads are what the store kept as received (plain XML kept
  * gzip-compressed: store/payload.h), so each is an input like a file: the
  * importer unpacks, parses, deduplicates and stores it in the target, with
- * a payload of its own.  Reports whose payload was not kept (DMARC
- * failure reports: the mail of someone else) are not moved.  Each input
- * is named "<store>#<payload id>:<name>" in messages and the ingest log.
+ * a payload of its own.  Each is named "<store>#<payload id>:<name>" in
+ * messages and the ingest log.
+ *
+ * DMARC failure reports have no payload (their message is the mail of
+ * someone else and is not kept), so they are moved whole instead: every
+ * field as the source store has it, under the same fingerprint, so that
+ * moving twice stores each once.  Each is named "<store>#failure <id>:"
+ * followed by the input it first came from.
  */
 #include "from-store.h"
 
@@ -38,6 +43,17 @@ one_payload(void *arg, const struct store_raw_row *r, struct err *e)
 	return fetch_import(w->fc, &o, name, &res, e);
 }
 
+static int
+one_failure(void *arg, const struct store_failure_kept *k, struct err *e)
+{
+	struct walk *w = arg;
+	char name[1024];
+
+	snprintf(name, sizeof(name), "%s#failure %" PRId64 ":%s", w->location,
+	    k->id, k->source != NULL ? k->source : "");
+	return import_failure_kept(w->fc->imp, k->r, name, e);
+}
+
 int
 from_store_import(struct fetch_ctx *fc, const char *location, struct err *e)
 {
@@ -52,6 +68,8 @@ from_store_import(struct fetch_ctx *fc, const char *location, struct err *e)
 	if (store_open(location, STORE_READONLY, &src, e) == -1)
 		return err_prefix(e, "--from-store");
 	rc = store_each_payload(src, one_payload, &w, e);
+	if (rc == 0)
+		rc = store_each_failure_kept(src, one_failure, &w, e);
 	store_close(src);
 	return rc;
 }

@@ -168,15 +168,46 @@ import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
 	return rc;
 }
 
+/* Stores a parsed failure report, counts it, says so (-v) and logs it. */
+static int
+store_arf(struct other_ctx *c, const struct arf_report *r, const char *src,
+          struct err *fatal)
+{
+	enum store_outcome outcome;
+	struct dmarc_meta m;
+	char when[16];
+	int64_t id = 0;
+
+	if (store_failure_report(c->st, r, c->source, &outcome, &id, fatal) ==
+	    -1)
+		return -1;
+	if (outcome == STORE_DUPLICATE)
+		c->stats->duplicates++;
+	else
+		c->stats->stored++;
+	c->stats->failures++;
+	memset(&m, 0, sizeof(m));
+	m.org_name = r->reporter;
+	m.domain = r->reported_domain;
+	m.begin = m.end = r->at;
+	m.has_begin = m.has_end = r->at != 0;
+	day(r->at, when, sizeof(when));
+	log_info(c->lg, "%-9s failure %s %s %s %s  %s",
+	         outcome == STORE_DUPLICATE ? "duplicate" : "stored",
+	         r->reported_domain ? r->reported_domain : "-",
+	         r->source_ip ? r->source_ip : "-",
+	         r->auth_failure ? r->auth_failure : "-", when, src);
+	return log_line(c, src,
+	                outcome == STORE_DUPLICATE ? "duplicate" : "stored", &m,
+	                "DMARC failure report", fatal);
+}
+
 int
 import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
            const char *where, struct err *fatal)
 {
 	struct arf_report r;
-	enum store_outcome outcome;
-	struct dmarc_meta m;
-	char src[1024], when[16];
-	int64_t id = 0;
+	char src[1024];
 	struct err e;
 	int rc;
 
@@ -187,30 +218,21 @@ import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
 		reject(c, src, e.msg);
 		return log_line(c, src, "rejected", NULL, e.msg, fatal);
 	}
-	if (store_failure_report(c->st, &r, c->source, &outcome, &id, fatal) ==
-	    -1) {
-		arf_free(&r);
-		return -1;
-	}
-	if (outcome == STORE_DUPLICATE)
-		c->stats->duplicates++;
-	else
-		c->stats->stored++;
-	c->stats->failures++;
-	memset(&m, 0, sizeof(m));
-	m.org_name = r.reporter;
-	m.domain = r.reported_domain;
-	m.begin = m.end = r.at;
-	m.has_begin = m.has_end = r.at != 0;
-	day(r.at, when, sizeof(when));
-	log_info(c->lg, "%-9s failure %s %s %s %s  %s",
-	         outcome == STORE_DUPLICATE ? "duplicate" : "stored",
-	         r.reported_domain ? r.reported_domain : "-",
-	         r.source_ip ? r.source_ip : "-",
-	         r.auth_failure ? r.auth_failure : "-", when, src);
-	rc = log_line(c, src,
-	              outcome == STORE_DUPLICATE ? "duplicate" : "stored", &m,
-	              "DMARC failure report", fatal);
+	rc = store_arf(c, &r, src, fatal);
 	arf_free(&r);
 	return rc;
+}
+
+int
+import_arf_kept(struct other_ctx *c, const struct arf_report *kept,
+                struct err *fatal)
+{
+	struct arf_report r = *kept;
+
+	c->stats->reports++;
+	if (!c->keep_bodies) {
+		r.body = NULL;
+		r.body_len = 0;
+	}
+	return store_arf(c, &r, c->source, fatal);
 }

@@ -5,7 +5,8 @@
  *
  * Owns: reading a TLS report's JSON within the size limit, parsing it
  * (parser/tlsrpt.h) or the failure report (parser/arf.h), storing it
- * (stored, duplicate) or rejecting it with the parser's reason, the -v
+ * (stored, duplicate; also one moved from another store whole) or
+ * rejecting it with the parser's reason, the -v
  * line and the ingest log line for each, and their share of the run's
  * counters.  The caller (import.c) owns the batch around the call.
  * Also the store's view of an unpacked payload (import_raw()), which
@@ -38,5 +39,9 @@ int import_tlsrpt(struct other_ctx *c, struct unpack_payload *pl,
                   const struct origin *o, const char *where, struct err *fatal);
 int import_arf(struct other_ctx *c, const unsigned char *msg, size_t len,
                const char *where, struct err *fatal);
+/* A failure report another store kept (--from-store), stored as it was;
+ * its body only under keep_bodies, as for a message read now. */
+int import_arf_kept(struct other_ctx *c, const struct arf_report *r,
+                    struct err *fatal);
 
 #endif

@@ -676,6 +676,26 @@ sink_arf(void *arg, const unsigned char *msg, size_t len, const char *where,
 }
 
 int
+import_failure_kept(struct importer *imp, const struct arf_report *r,
+    const char *source, struct err *fatal)
+{
+	struct input_ctx ic;
+	struct other_ctx c;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.imp = imp;
+	ic.source = source;
+	imp->stats.inputs++;
+	other_ctx(&ic, &c);
+	if (batch_ensure(imp, fatal) == -1 ||
+	    import_arf_kept(&c, r, fatal) == -1) {
+		salvage_batch(imp);
+		return -1;
+	}
+	return batch_maybe_commit(imp, fatal);
+}
+
+int
 import_reject_input(struct importer *imp, const char *source, const char *why,
     struct err *e)
 {

@@ -52,6 +52,13 @@ void importer_keep_failure_bodies(struct importer *imp, int keep);
 int import_input(struct importer *imp, const struct origin *o,
     const char *source, enum input_result *result, struct err *e);
 
+/* Stores a DMARC failure report kept by another store (--from-store: its
+ * message is gone, its fields were kept) as one input named source; a
+ * duplicate by its fingerprint is counted as one.  -1 as import_input(). */
+struct arf_report;
+int import_failure_kept(struct importer *imp, const struct arf_report *r,
+    const char *source, struct err *e);
+
 /* Records an input that could not even be read (a missing file, a message
  * over the size limit) as rejected. */
 int import_reject_input(struct importer *imp, const char *source,

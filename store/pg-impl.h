@@ -101,6 +101,9 @@ int pg_each_tls_day(void *impl, const struct store_filter *f,
 int pg_each_failure(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
     void *arg, struct err *e);
+int pg_each_failure_kept(void *impl,
+    int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
+    void *arg, struct err *e);
 int pg_names_due(void *impl, int64_t now, size_t limit,
     int (*cb)(void *arg, const char *ip, struct err *e), void *arg,
     struct err *e);

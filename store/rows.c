@@ -4,7 +4,10 @@
  */
 #include "rows.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "arf.h"
 
 static const char *
 t(const struct row *r, int col)
@@ -196,4 +199,92 @@ row_each_name(const struct row *r, void *arg, struct err *e)
 
 	row_name(r, &n);
 	return w->cb(w->arg, &n, e);
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The body column: hex from either backend (SQLite's hex() is upper case,
+ * PostgreSQL's encode() lower case). */
+static int
+hex_body(const struct row *r, int col, struct arf_report *a, struct err *e)
+{
+	const char *h;
+	int len = 0, hi, lo;
+
+	a->body = NULL;
+	a->body_len = 0;
+	if ((h = r->text(r->res, col, &len)) == NULL)
+		return 0;
+	if (len % 2 != 0)
+		return err_set(e, "a kept failure report's body is not hex");
+	/* one byte more, so that an empty body is not NULL (none kept) */
+	if ((a->body = malloc((size_t)len / 2 + 1)) == NULL)
+		return err_set(e, "out of memory");
+	for (int i = 0; i < len; i += 2) {
+		if ((hi = hex_digit(h[i])) < 0 || (lo = hex_digit(h[i + 1])) < 0) {
+			free(a->body);
+			a->body = NULL;
+			return err_set(e,
+			    "a kept failure report's body is not hex");
+		}
+		a->body[a->body_len++] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* A kept row's text as the report's field: the report is only read. */
+static char *
+field(const struct row *r, int col)
+{
+	return (char *)t(r, col);
+}
+
+int
+row_each_failure_kept(const struct row *r, void *arg, struct err *e)
+{
+	struct row_failures_kept *w = arg;
+	struct store_failure_kept k;
+	struct arf_report a;
+	const char *fp;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	k.id = n(r, 0);
+	k.source = t(r, 1);
+	k.r = &a;
+	if ((fp = t(r, 2)) == NULL || strlen(fp) >= sizeof(a.fingerprint))
+		return err_set(e, "failure report %lld: its fingerprint is "
+				  "not a SHA-256", (long long)k.id);
+	memcpy(a.fingerprint, fp, strlen(fp) + 1);
+	a.feedback_type = field(r, 3);
+	a.auth_failure = field(r, 4);
+	a.source_ip = field(r, 5);
+	a.reported_domain = field(r, 6);
+	a.original_mail_from = field(r, 7);
+	a.original_rcpt_to = field(r, 8);
+	a.arrival_date = field(r, 9);
+	a.at = n(r, 10);
+	a.dkim_domain = field(r, 11);
+	a.dkim_selector = field(r, 12);
+	a.identity_alignment = field(r, 13);
+	a.delivery_result = field(r, 14);
+	a.reporter = field(r, 15);
+	a.subject = field(r, 16);
+	a.feedback = field(r, 17);
+	a.headers = field(r, 18);
+	if (hex_body(r, ROW_FAILURE_KEPT_COLUMNS - 1, &a, e) == -1)
+		return -1;
+	rc = w->cb(w->arg, &k, e);
+	free(a.body);
+	return rc;
 }

@@ -51,6 +51,14 @@ int row_record(const struct row *r, struct lists *l, struct dmarc_meta *m,
  * delivery_result, reporter, subject, arrival_date */
 void row_failure(const struct row *r, struct store_failure_row *out);
 
+/* SELECT id, source, fingerprint, feedback_type, auth_failure, source_ip,
+ * reported_domain, original_mail_from, original_rcpt_to, arrival_date, at,
+ * dkim_domain, dkim_selector, identity_alignment, delivery_result,
+ * reporter, subject, feedback, original_headers, then the body in hex
+ * (either case; NULL when none was kept): both backends give bytes the
+ * same way.  The body is decoded into memory the walker frees. */
+#define ROW_FAILURE_KEPT_COLUMNS 20
+
 /* SELECT ip, result, name, confirmed, ttl, resolved_at, expires_at */
 void row_name(const struct row *r, struct store_name *out);
 
@@ -74,6 +82,11 @@ struct row_failures {
 	int (*cb)(void *arg, const struct store_failure_row *r, struct err *e);
 	void *arg;
 };
+struct row_failures_kept {
+	int (*cb)(void *arg, const struct store_failure_kept *k,
+	    struct err *e);
+	void *arg;
+};
 struct row_names {
 	int (*cb)(void *arg, const struct store_name *n, struct err *e);
 	void *arg;
@@ -85,5 +98,6 @@ int row_each_record(const struct row *r, void *arg, struct err *e);
 int row_each_domain(const struct row *r, void *arg, struct err *e);
 int row_each_failure(const struct row *r, void *arg, struct err *e);
 int row_each_name(const struct row *r, void *arg, struct err *e);
+int row_each_failure_kept(const struct row *r, void *arg, struct err *e);
 
 #endif

@@ -189,6 +189,9 @@ int sq_each_tls_day(void *impl, const struct store_filter *f,
 int sq_each_failure(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_failure_row *r, struct err *e),
     void *arg, struct err *e);
+int sq_each_failure_kept(void *impl,
+    int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
+    void *arg, struct err *e);
 int sq_prune(void *impl, const struct store_prune *p,
     struct store_prune_result *r, struct err *e);
 

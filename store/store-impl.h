@@ -102,6 +102,10 @@ struct store_ops {
 	int (*each_payload)(void *impl,
 	    int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
 	    void *arg, struct err *e);
+	int (*each_failure_kept)(void *impl,
+	    int (*cb)(void *arg, const struct store_failure_kept *k,
+		struct err *e),
+	    void *arg, struct err *e);
 	int (*prune)(void *impl, const struct store_prune *p,
 	    struct store_prune_result *r, struct err *e);
 	/* names of source addresses (store-sqlite-names.c) */

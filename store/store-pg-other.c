@@ -386,6 +386,26 @@ pg_each_failure(void *impl, const struct store_filter *f,
 	    "cannot query the failure reports");
 }
 
+int
+pg_each_failure_kept(void *impl,
+    int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
+    void *arg, struct err *e)
+{
+	struct row_failures_kept w = {cb, arg};
+	struct pg_query q;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(q.sql, sizeof(q.sql),
+	    "SELECT id, source, fingerprint, feedback_type, auth_failure, "
+	    "source_ip, reported_domain, original_mail_from, "
+	    "original_rcpt_to, arrival_date, " PG_EPOCH("at_ts") ", "
+	    "dkim_domain, dkim_selector, identity_alignment, delivery_result, "
+	    "reporter, subject, feedback, original_headers, "
+	    "encode(original_body, 'hex') FROM failure_reports ORDER BY id");
+	return pg_stream(impl, &q, row_each_failure_kept, &w, e,
+	    "cannot read the failure reports");
+}
+
 /* --- names of source addresses -------------------------------------------- */
 
 struct due_walk {

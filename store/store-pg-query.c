@@ -394,6 +394,7 @@ const struct store_ops store_pg_ops = {
     .each_tls_day = pg_each_tls_day,
     .each_failure = pg_each_failure,
     .each_payload = pg_each_payload,
+    .each_failure_kept = pg_each_failure_kept,
     .prune = pg_prune,
     .names_due = pg_names_due,
     .names_put = pg_names_put,

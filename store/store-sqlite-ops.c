@@ -36,6 +36,7 @@ const struct store_ops store_sqlite_ops = {
     .each_tls_day = sq_each_tls_day,
     .each_failure = sq_each_failure,
     .each_payload = sq_each_payload,
+    .each_failure_kept = sq_each_failure_kept,
     .prune = sq_prune,
     .names_due = sq_names_due,
     .names_put = sq_names_put,

@@ -257,6 +257,35 @@ sq_failure_report(void *impl, const struct arf_report *r, const char *source,
 	return 0;
 }
 
+/* The columns rows.h's row_each_failure_kept() reads, in its order. */
+#define FAILURE_KEPT_COLUMNS                                                  \
+	"id, source, fingerprint, feedback_type, auth_failure, source_ip, "   \
+	"reported_domain, original_mail_from, original_rcpt_to, "             \
+	"arrival_date, at_ts, dkim_domain, dkim_selector, "                   \
+	"identity_alignment, delivery_result, reporter, subject, feedback, "  \
+	"original_headers, "
+
+int
+sq_each_failure_kept(void *impl,
+                     int (*cb)(void *arg, const struct store_failure_kept *k,
+                               struct err *e),
+                     void *arg, struct err *e)
+{
+	struct sq *q = impl;
+	struct row_failures_kept w = {cb, arg};
+	sqlite3_stmt *st;
+
+	/* hex(NULL) is '', not NULL: a body never kept must stay NULL */
+	if (prepare(q,
+	            "SELECT " FAILURE_KEPT_COLUMNS
+	            "CASE WHEN original_body IS NULL THEN NULL ELSE "
+	            "hex(original_body) END FROM failure_reports ORDER BY id",
+	            &st, e, "cannot read the failure reports") == -1)
+		return -1;
+	return sq_walk(q, st, row_each_failure_kept, &w, e,
+	               "cannot read the failure reports");
+}
+
 /* --- queries -------------------------------------------------------------- */
 
 #define TLS_FAILURES_MAX 64 /* failure types listed per domain and day */

@@ -355,6 +355,16 @@ store_each_payload(struct store *s,
 }
 
 int
+store_each_failure_kept(struct store *s,
+    int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
+    void *arg, struct err *e)
+{
+	if (s->ops->each_failure_kept == NULL)
+		return unsupported(s, "reading the kept failure reports", e);
+	return s->ops->each_failure_kept(s->impl, cb, arg, e);
+}
+
+int
 store_prune(struct store *s, const struct store_prune *p,
     struct store_prune_result *r, struct err *e)
 {

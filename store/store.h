@@ -328,6 +328,22 @@ int store_each_payload(struct store *s,
     int (*cb)(void *arg, const struct store_raw_row *r, struct err *e),
     void *arg, struct err *e);
 
+/* Every failure report kept, whole, in the order stored: for --from-store,
+ * which has no payload to parse again (a failure report's message is the
+ * mail of someone else and is not kept; its fields are).  r is what
+ * store_failure_report() was given: the fingerprint, every field, at (the
+ * time stored when the report had none), the body only when one was kept.
+ * source is the input it came from.  The pointers are valid during the
+ * call. */
+struct store_failure_kept {
+	int64_t id;
+	const char *source;
+	struct arf_report *r;
+};
+int store_each_failure_kept(struct store *s,
+    int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
+    void *arg, struct err *e);
+
 /* ---------------------------------------------------------------------
  * Names of source addresses, from DNS (dns/; issue 13).  A name is data:
  * the store keeps what dns/ checked, bound as a value like any other.
