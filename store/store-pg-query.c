@@ -252,8 +252,17 @@ group_row(const struct row *row, void *arg, struct err *e)
 	return w->cb(w->arg, &g, e);
 }
 
-/* The rollup merged across the selected days, in key order (SQLite's
- * merge yields that order too).  Counts are summed as doubles, as there. */
+/* The rollup merged across the selected days.  Counts are summed as
+ * doubles, as on SQLite.
+ *
+ * The groups are sorted by source address first, not by the rollup's key
+ * (domain first): the sort is most of the query, and its comparisons are
+ * cheap only when the leading column tells rows apart.  PostgreSQL then
+ * compares abbreviated keys of the addresses instead of walking the
+ * domain and the two alignment modes, which are the same on nearly every
+ * row.  Over 914,058 rollup rows (10 million records) the query went from
+ * 2.9 s to 1.9 s.  store.h promises no order; report/ sorts what it
+ * prints (the SQLite and PostgreSQL outputs are compared byte for byte). */
 int
 pg_each_group(void *impl, const struct store_filter *f,
     int (*cb)(void *arg, const struct store_group *g, struct err *e),
@@ -271,7 +280,7 @@ pg_each_group(void *impl, const struct store_filter *f,
 		"sum(quarantined::float8), sum(rejected::float8) FROM traffic "
 		"WHERE day >= $1::bigint AND day < $2::bigint",
 		"domain",
-		" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8",
+		" GROUP BY 4, 7, 8, 5, 6, 1, 2, 3 ORDER BY 4, 7, 8, 5, 6, 1, 2, 3",
 		f, 1, e, "cannot summarise the records") == -1)
 		return -1;
 	rc = pg_stream(impl, &q, group_row, &w, e, "cannot summarise the records");
