@@ -5,10 +5,9 @@
  *
  * Owns: reading a TLS report's JSON within the size limit, parsing it
  * (parser/tlsrpt.h) or the failure report (parser/arf.h), storing it
- * (stored, duplicate; also one moved from another store whole) or
- * rejecting it with the parser's reason, the -v
- * line and the ingest log line for each, and their share of the run's
- * counters.  The caller (import.c) owns the batch around the call.
+ * (stored, duplicate; also a failure report moved whole from another
+ * store) or rejecting it with the parser's reason, the -v line and the
+ * ingest log line for each, and their share of the run's counters.  The caller (import.c) owns the batch around the call.
  * Also the store's view of an unpacked payload (import_raw()), which
  * import.c's aggregate reports use too.
  */
