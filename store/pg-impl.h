@@ -43,6 +43,12 @@ struct pg {
 	struct traffic traffic;
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 	int64_t staged_rows;
+	/* A big report is moved out of staging in chunks while it is
+	 * parsed (store-pg-write.c): chunk_ok when its begin came before its
+	 * records; its id, reserved at the first chunk (0 before); the begin
+	 * the moved rows carry; moving while a chunk's move is in flight. */
+	int chunk_ok, moving;
+	int64_t chunk_id, chunk_begin;
 	/* statements prepared on this connection (pg_exec_prepared()) */
 	const char *prepared[PG_PREPARED_MAX];
 	int nprepared;
@@ -70,6 +76,11 @@ PGresult *pg_exec(struct pg *p, const char *sql, int n,
 PGresult *pg_exec_prepared(struct pg *p, const char *sql, int n,
     const char *const *params, ExecStatusType want, struct err *e,
     const char *what);
+/* The name sql is prepared under on the connection (prepared now if it
+ * is not yet), for a query that runs it by EXECUTE: 0, 1 when no more
+ * statements can be prepared, or -1 with e filled. */
+int pg_prepared_name(struct pg *p, const char *sql, int n, char *name,
+    size_t len, struct err *e, const char *what);
 
 /* store-pg-write.c: COPY into staging, opened and ended; a payload
  * stored (raw->stored_id set, p->raw_new remembers it). */

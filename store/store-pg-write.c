@@ -32,6 +32,8 @@
 #include "pg-impl.h"
 
 #define COPY_FLUSH (256u << 10)
+#define CHUNK_RECORDS 20000	 /* a big report's move, see chunk_move() */
+#define CHUNK_HOLD (64u << 20) /* held while a chunk moves */
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
 /* "[kind]\t" fields "\n" in COPY's text format: NULL as \N, and the four
@@ -87,6 +89,8 @@ copy_flush(struct pg *p, struct err *e)
 	buf_reset(&p->copy);
 	return 0;
 }
+
+static int chunk_wait(struct pg *p, struct err *e);
 
 /* Ends the COPY: with an error message it is cancelled. */
 int
@@ -279,6 +283,8 @@ pg_report_abort(void *impl)
 
 	if (!p->in_report)
 		return;
+	/* a chunk's move ends before its savepoint is rolled back */
+	(void)chunk_wait(p, &e);
 	pg_copy_end(p, "report abandoned", &e);
 	PQclear(PQexec(p->c, "ROLLBACK TO SAVEPOINT report"));
 	PQclear(PQexec(p->c, "RELEASE SAVEPOINT report"));
@@ -297,7 +303,6 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 {
 	struct pg *p = impl;
 
-	(void)m;
 	if (p->in_report)
 		return err_set(e, "internal error: report already open");
 	if (!p->in_batch) {
@@ -313,6 +318,9 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 	p->raw_new = NULL;
 	p->raw_id = 0;
 	p->rec = 0;
+	p->chunk_ok = m != NULL && m->has_begin;
+	p->chunk_id = 0;
+	p->chunk_begin = m != NULL ? m->begin : 0;
 	traffic_reset(&p->traffic);
 	if (raw != NULL && raw->stored_id == 0 && pg_store_raw(p, raw, e) == -1)
 		goto fail;
@@ -363,6 +371,9 @@ stage_sums(void *arg, struct err *e)
 	return rc;
 }
 
+static int chunk_move(struct pg *p, struct err *e);
+static int chunk_poll(struct pg *p, struct err *e);
+
 int
 pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 {
@@ -406,9 +417,11 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 	if (traffic_add_record(&p->traffic, r, &p->sig_dkim, &p->sig_spf,
 		stage_sums, p, e) == -1)
 		return -1;
-	if (p->copy.len >= COPY_FLUSH)
-		return copy_flush(p, e);
-	return 0;
+	if (p->chunk_ok && p->rec % CHUNK_RECORDS == 0)
+		return chunk_move(p, e);
+	if (p->copy.len < COPY_FLUSH)
+		return 0;
+	return p->moving ? chunk_poll(p, e) : copy_flush(p, e);
 }
 
 /* The report row, if its key is free: *id 0 when it is taken (by a
@@ -429,23 +442,28 @@ insert_report(struct pg *p, const struct dmarc_meta *m,
 	    I64(mc, info->messages), I64(h, info->hash),
 	    I64(sv, info->salvaged), info->warnings, info->source,
 	    info->member};
-	const char *params[29];
+	char cid[24];
+	const char *params[30];
 	PGresult *r;
 
 	memcpy(params, v, sizeof(v));
 	params[28] = p->raw_id > 0 ? I64(raw, p->raw_id) : NULL;
+	/* the id the chunks were moved under, if any */
+	params[29] = p->chunk_id > 0 ? I64(cid, p->chunk_id) : NULL;
 	r = pg_exec_prepared(p,
-	    "INSERT INTO reports (org_name, org_name_derived, email, "
+	    "INSERT INTO reports (id, org_name, org_name_derived, email, "
 	    "extra_contact_info, report_id, domain, begin_ts, end_ts, errors, "
 	    "generator, version, xmlns, adkim, aspf, p, sp, np, pct, fo, "
 	    "testing, discovery_method, record_count, message_count, "
 	    "content_hash, salvaged, warnings, source, ingested_at, "
-	    "raw_member, raw_payload) VALUES ($1, $2, $3, $4, $5, $6, "
-	    "to_timestamp($7::bigint), to_timestamp($8::bigint), $9, $10, "
-	    "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
-	    "$24, $25, $26, $27, now(), $28, $29) ON CONFLICT (org_name, "
-	    "report_id, domain, begin_ts, end_ts) DO NOTHING RETURNING id",
-	    29, params, PGRES_TUPLES_OK, e, "cannot store the report");
+	    "raw_member, raw_payload) VALUES (coalesce($30::bigint, "
+	    "nextval(pg_get_serial_sequence('reports', 'id'))), $1, $2, $3, "
+	    "$4, $5, $6, to_timestamp($7::bigint), to_timestamp($8::bigint), "
+	    "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, "
+	    "$22, $23, $24, $25, $26, $27, now(), $28, $29) ON CONFLICT "
+	    "(org_name, report_id, domain, begin_ts, end_ts) DO NOTHING "
+	    "RETURNING id",
+	    30, params, PGRES_TUPLES_OK, e, "cannot store the report");
 	if (r == NULL)
 		return -1;
 	*id = PQntuples(r) > 0 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
@@ -484,6 +502,121 @@ static const char traffic_sql[] =
     COUNTER(2) ", " COUNTER(3) ", " COUNTER(4) ", " COUNTER(5) ", "
     COUNTER(6) ", " COUNTER(7) " FROM staging WHERE kind = 't' "
     "GROUP BY 5, 6, 7, 8, 9 ORDER BY 5, 6, 7, 8, 9 " PG_TRAFFIC_UPSERT;
+
+/* ---------------------------------------------------------------------
+ * Big reports: moved out of staging in chunks while they are parsed.
+ *
+ * A report's rows wait in staging for its end, since the header (the
+ * begin, the records' partition key) may come last.  For a big report
+ * that leaves the server idle while the client parses, then the client
+ * idle while the server moves the rows (13 s of a 1M-record report's
+ * 23 s, with some 3 million rows).  So when the begin came before the
+ * records, every CHUNK_RECORDS records the staged rows are moved under an
+ * id reserved for the report, by one query sent without waiting for it.
+ * The client parses the next chunk meanwhile and holds its rows in memory
+ * (at most CHUNK_HOLD bytes) until the move is done, then COPYs them and
+ * goes on: the two cores work at once.  The report row still comes last,
+ * under the reserved id; a duplicate or a failure rolls the chunks back
+ * with the report's savepoint.
+ */
+static const char chunk_id_sql[] =
+    "SELECT nextval(pg_get_serial_sequence('reports', 'id'))";
+
+/* Waits for the chunk's move, if one is in flight: 0, or -1 with e
+ * filled when it failed. */
+static int
+chunk_wait(struct pg *p, struct err *e)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (!p->moving)
+		return 0;
+	p->moving = 0;
+	while ((r = PQgetResult(p->c)) != NULL) {
+		if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+			rc = pg_err(p, r, e, "cannot store the records");
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* The move is done: staging takes the rows held meanwhile. */
+static int
+chunk_resume(struct pg *p, struct err *e)
+{
+	if (chunk_wait(p, e) == -1 || pg_copy_start(p, e) == -1)
+		return -1;
+	return copy_flush(p, e);
+}
+
+/* Between records while a move is in flight, without blocking unless
+ * too much is held. */
+static int
+chunk_poll(struct pg *p, struct err *e)
+{
+	if (!PQconsumeInput(p->c))
+		return pg_err(p, NULL, e, "cannot store the records");
+	if (PQisBusy(p->c) && p->copy.len < CHUNK_HOLD)
+		return 0;
+	return chunk_resume(p, e);
+}
+
+/* Sends the move of what staging holds, and returns at once. */
+static int
+chunk_move(struct pg *p, struct err *e)
+{
+	char sql[1024], name[32];
+	size_t len = 0, i;
+	PGresult *r;
+	int rc;
+
+	if (p->moving && chunk_resume(p, e) == -1)
+		return -1;
+	if (pg_copy_end(p, NULL, e) == -1)
+		return -1;
+	if (p->chunk_id == 0) {
+		r = pg_exec_prepared(p, chunk_id_sql, 0, NULL, PGRES_TUPLES_OK,
+		    e, "cannot store the report");
+		if (r == NULL)
+			return -1;
+		p->chunk_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	for (i = 0; i < sizeof(move_sql) / sizeof(move_sql[0]); i++) {
+		rc = pg_prepared_name(p, move_sql[i], 2, name, sizeof(name), e,
+		    "cannot store the records");
+		if (rc == -1)
+			return -1;
+		if (rc == 1) {
+			/* no room to prepare: the rest waits for the end */
+			p->chunk_ok = 0;
+			return pg_copy_start(p, e);
+		}
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+		    "EXECUTE %s(%" PRId64 ", %" PRId64 "); ", name, p->chunk_id,
+		    p->chunk_begin);
+	}
+	snprintf(sql + len, sizeof(sql) - len,
+	    "TRUNCATE staging_r, staging_d, staging_s, staging_o");
+	if (!PQsendQuery(p->c, sql))
+		return pg_err(p, NULL, e, "cannot store the records");
+	p->moving = 1;
+	return 0;
+}
+
+/* The parser keeps the first date range (a second one is ignored), so
+ * a begin known before the records is the report's: the moved rows carry
+ * it.  Should that change, the report fails rather than be filed under
+ * two dates. */
+static int
+chunk_check(const struct pg *p, const struct dmarc_meta *m, struct err *e)
+{
+	if (p->chunk_id != 0 && m->begin != p->chunk_begin)
+		return err_set(e, "internal error: the report's begin changed "
+				  "after its records were stored");
+	return 0;
+}
 
 /* Empties staging.  TRUNCATE gives the table a new file, a fixed cost of
  * some 3 ms that dominates a small report; DELETE is cheaper there, but
@@ -545,7 +678,8 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 	int64_t id;
 	int found, autob = p->auto_batch;
 
-	if (stage_sums(p, e) == -1 || pg_copy_end(p, NULL, e) == -1 ||
+	if ((p->moving && chunk_resume(p, e) == -1) || stage_sums(p, e) == -1 ||
+	    pg_copy_end(p, NULL, e) == -1 || chunk_check(p, m, e) == -1 ||
 	    insert_report(p, m, info, &id, e) == -1)
 		goto fail;
 	if (id == 0) {

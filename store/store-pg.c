@@ -95,6 +95,31 @@ pg_exec(struct pg *p, const char *sql, int n, const char *const *params,
 	return r;
 }
 
+int
+pg_prepared_name(struct pg *p, const char *sql, int n, char *name,
+    size_t len, struct err *e, const char *what)
+{
+	PGresult *r;
+	int i;
+
+	for (i = 0; i < p->nprepared && p->prepared[i] != sql; i++)
+		;
+	if (i == PG_PREPARED_MAX)
+		return 1;
+	snprintf(name, len, "dmarcsift_%d", i);
+	if (i == p->nprepared) {
+		r = PQprepare(p->c, name, sql, n, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_err(p, r, e, what);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+		p->prepared[p->nprepared++] = sql;
+	}
+	return 0;
+}
+
 PGresult *
 pg_exec_prepared(struct pg *p, const char *sql, int n,
     const char *const *params, ExecStatusType want, struct err *e,
@@ -102,23 +127,13 @@ pg_exec_prepared(struct pg *p, const char *sql, int n,
 {
 	char name[32];
 	PGresult *r;
-	int i;
+	int rc;
 
-	for (i = 0; i < p->nprepared && p->prepared[i] != sql; i++)
-		;
-	if (i == PG_PREPARED_MAX)
+	rc = pg_prepared_name(p, sql, n, name, sizeof(name), e, what);
+	if (rc == 1)
 		return pg_exec(p, sql, n, params, want, e, what);
-	snprintf(name, sizeof(name), "dmarcsift_%d", i);
-	if (i == p->nprepared) {
-		r = PQprepare(p->c, name, sql, n, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			pg_err(p, r, e, what);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		p->prepared[p->nprepared++] = sql;
-	}
+	if (rc == -1)
+		return NULL;
 	r = PQexecPrepared(p->c, name, n, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != want) {
 		pg_err(p, r, e, what);

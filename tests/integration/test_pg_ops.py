@@ -9,7 +9,10 @@ compares dmarc-report's output on both backends, this file what is stored:
 - a connection lost in the middle of a batch: exit 75, nothing half
   stored, and the next run completes;
 - the rollup, summed in memory as on SQLite, of a report larger than the
-  sums hold: the same rows as SQLite's, and what the records say.
+  sums hold: the same rows as SQLite's, and what the records say;
+- a big report moved out of staging in chunks while it is parsed: the
+  same as SQLite whatever comes (a duplicate, the header last, a second
+  date range, a cut).
 """
 import os
 import subprocess
@@ -60,6 +63,80 @@ class Traffic(PgOps):
         # every key and counter as SQLite has them
         self.assertEqual(rows, [[str(v) for v in r] for r in self.sql(test_traffic.ROLLUP)])
         self.assertRollupIsTheRecords()
+
+
+class Chunks(PgOps):
+    """A big report whose begin comes before its records is moved out of
+    staging in chunks of 20,000 records while it is parsed
+    (store-pg-write.c); each case must store what SQLite stores."""
+
+    RECORDS = 45000  # two chunks moved while parsing, the rest at the end
+
+    def big(self, report_id="chunks"):
+        recs = [record(ip="10.0.%d.%d" % (i >> 8 & 255, i & 255), count=i % 4 + 1,
+                       dkim="fail" if i % 5 == 0 else "pass",
+                       dkim_results=(("example.com", "s%d" % (i % 3), "pass"),),
+                       spf_results=(("example.com", "mfrom", "pass"),))
+                for i in range(self.RECORDS)]
+        return report_xml(report_id=report_id, records=recs)
+
+    def assertSameAsSqlite(self):
+        for args in (("reports", "--format", "csv"), ("sources", "--format", "csv")):
+            self.assertEqual(self.pg_report(*args).stdout, self.report(*args).stdout, args)
+        self.assertRollupIsTheRecords()
+        # every moved row belongs to a stored report, under its begin
+        for table in ("records", "dkim_results", "spf_results"):
+            self.assertEqual(self.psql("SELECT count(*) FROM %s t LEFT JOIN reports rp ON rp.id = t.report "
+                                       "AND rp.begin_ts = t.begin_ts WHERE rp.id IS NULL" % table), [["0"]], table)
+
+    def both(self, path):
+        p = self.pg_ingest(path)
+        self.assertEqual(p.returncode, self.ingest(path).returncode, p.stderr)
+        return p
+
+    def test_moved_in_chunks_and_counted_once(self):
+        path = self.write("big.xml.gz", gz(self.big()))
+        self.assertExit(self.both(path), EX_OK)
+        self.assertEqual(self.count("records"), self.RECORDS)
+        self.assertEqual(self.count("dkim_results"), self.RECORDS)
+        self.assertSameAsSqlite()
+        # the same report again, its policy after the records: the header
+        # is complete only at the end, so the chunks are moved before the
+        # key is found taken, and must be rolled back
+        xml = self.big()
+        policy = xml[xml.index(b"<policy_published>"):xml.index(b"</policy_published>") + 19]
+        late = xml.replace(policy, b"").replace(b"</feedback>", policy + b"</feedback>")
+        again = self.pg_ingest("-v", self.write("again.xml.gz", gz(late)))
+        self.assertExit(again, EX_OK)
+        self.assertIn(b"duplicates 1", again.stderr)
+        self.assertEqual(self.count("records"), self.RECORDS)
+        self.assertEqual(self.count("spf_results"), self.RECORDS)
+        self.assertEqual(self.count("reports"), 1)
+
+    def test_header_after_the_records_waits_for_the_end(self):
+        xml = self.big()
+        head = xml[xml.index(b"<report_metadata>"):xml.index(b"<record>")]
+        late = xml.replace(head, b"").replace(b"</feedback>", head + b"</feedback>")
+        self.assertExit(self.both(self.write("late.xml.gz", gz(late))), EX_OK)
+        self.assertEqual(self.count("records"), self.RECORDS)
+        self.assertSameAsSqlite()
+
+    def test_a_second_date_range_after_the_chunks_is_ignored(self):
+        xml = self.big()
+        moved = (b"<report_metadata><org_name>Example Receiver</org_name><report_id>chunks</report_id>"
+                 b"<date_range><begin>1700265600</begin><end>1700351999</end></date_range>"
+                 b"</report_metadata>")
+        self.both(self.write("two.xml.gz", gz(xml.replace(b"</feedback>", moved + b"</feedback>"))))
+        self.assertSameAsSqlite()
+        # the parser keeps the first range, under which the chunks moved
+        self.assertEqual(self.psql("SELECT DISTINCT extract(epoch FROM begin_ts)::bigint FROM reports"),
+                         [["1700006400"]])
+        self.assertEqual(self.count("records"), self.RECORDS)
+
+    def test_cut_in_the_middle_of_a_chunk(self):
+        xml = self.big()
+        self.both(self.write("cut.xml", xml[:len(xml) * 3 // 4]))
+        self.assertSameAsSqlite()
 
 
 class Replace(PgOps):
