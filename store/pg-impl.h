@@ -10,11 +10,13 @@
  *
  * Writing: one transaction per batch (store_batch_begin/commit), a
  * savepoint per report.  A report's records and results are streamed with
- * COPY into a temporary staging table as they are parsed (the header may
- * come last), then moved into the partitioned tables and summed into the
- * traffic rollup by a few INSERT ... SELECT when the report is complete:
- * one round trip per report instead of one per row, and nothing half
- * stored (a failure rolls back to the savepoint).
+ * COPY into a temporary staging table (one partition per kind of row) as
+ * they are parsed (the header may come last), then moved into the
+ * partitioned tables and summed into the traffic rollup by a few INSERT
+ * ... SELECT when the report is complete: one round trip per report
+ * instead of one per row, and nothing half stored (a failure rolls back to
+ * the savepoint).  A big report whose begin came first is moved in chunks
+ * while it is parsed, so that the client and the server work at once.
  */
 #ifndef DMARCSIFT_PG_IMPL_H
 #define DMARCSIFT_PG_IMPL_H

@@ -34,6 +34,7 @@
 #define COPY_FLUSH (256u << 10)
 #define CHUNK_RECORDS 20000	 /* a big report's move, see chunk_move() */
 #define CHUNK_HOLD (64u << 20) /* held while a chunk moves */
+#define CHUNK_POLL 64
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
 /* "[kind]\t" fields "\n" in COPY's text format: NULL as \N, and the four
@@ -421,7 +422,9 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 		return chunk_move(p, e);
 	if (p->copy.len < COPY_FLUSH)
 		return 0;
-	return p->moving ? chunk_poll(p, e) : copy_flush(p, e);
+	if (p->moving) /* a look at the socket every CHUNK_POLL records */
+		return p->rec % CHUNK_POLL == 0 ? chunk_poll(p, e) : 0;
+	return copy_flush(p, e);
 }
 
 /* The report row, if its key is free: *id 0 when it is taken (by a
