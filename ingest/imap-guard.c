@@ -89,7 +89,10 @@ keep_tail(struct imap_guard *g, const char *p, size_t k)
 }
 
 /* 1 if the line just ended announces a literal ("... {N}\r" or
- * "{N+}"), with its size; sizes past 2^63 are reported as UINT64_MAX. */
+ * "{N+}"), with its size; sizes past 2^63 are reported as UINT64_MAX, and
+ * so is a number longer than the tail kept of the line ("{" and the
+ * digits before were dropped): libetpan would read it, zeros in front
+ * included, and allocate what it says (found by fuzz_imap). */
 static int
 literal_at_end(const struct imap_guard *g, uint64_t *size)
 {
@@ -107,6 +110,10 @@ literal_at_end(const struct imap_guard *g, uint64_t *size)
 	end = i;
 	while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9')
 		i--;
+	if (i == 0 && end > 0 && g->line_len > g->tail_len) {
+		*size = UINT64_MAX;
+		return 1;
+	}
 	if (i == end || i == 0 || t[i - 1] != '{')
 		return 0;
 	for (; i < end; i++)

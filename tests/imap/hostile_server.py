@@ -115,6 +115,14 @@ class HostileServer:
         self._stream(c, b'* LIST () "/" {314572800}\r\n')
         return True
 
+    def padded_list_literal(self, c, tag, cmd):
+        """A literal's size behind 40 zeros: longer than what the guard
+        keeps of a line, and still a size libetpan reads and allocates."""
+        if not cmd.startswith("LIST"):
+            return False
+        self._stream(c, b'* LIST () "/" {%s314572800}\r\n' % (b"0" * 40))
+        return True
+
     def giant_size_literal(self, c, tag, cmd):
         if not (cmd.startswith("UID FETCH") and "RFC822.SIZE" in cmd):
             return False

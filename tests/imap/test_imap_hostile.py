@@ -96,6 +96,10 @@ class TestHostileServer(HostileCase):
         # refused when announced, before its bytes were read
         self.assertLess(srv.sent, 64 << 20)
 
+    def test_literal_size_padded_with_zeros(self):
+        srv, p = self.assertDropped("padded_list_literal", [b"announced a literal of "])
+        self.assertLess(srv.sent, 64 << 20)
+
     def test_giant_literal_in_the_size_answer(self):
         self.assertDropped("giant_size_literal",
                            [b"UID FETCH (RFC822.SIZE)",
