@@ -338,7 +338,7 @@ int store_each_payload(struct store *s,
 struct store_failure_kept {
 	int64_t id;
 	const char *source;
-	struct arf_report *r;
+	const struct arf_report *r;
 };
 int store_each_failure_kept(struct store *s,
     int (*cb)(void *arg, const struct store_failure_kept *k, struct err *e),
