@@ -20,6 +20,7 @@ struct acc {
 
 struct walk {
 	const struct classifier *cl;
+	struct strmap *strings; /* the view's */
 	struct strmap sources; /* domain US name US region -> struct acc */
 	uint64_t groups;
 };
@@ -32,6 +33,7 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	struct acc *a;
 	const char *parts[3];
 	char key[512];
+	int created;
 
 	w->groups++;
 	source_identify(w->cl, g, &id);
@@ -39,11 +41,14 @@ add_group(void *arg, const struct store_group *g, struct err *e)
 	parts[1] = id.label;
 	parts[2] = id.region;
 	strmap_key(key, sizeof(key), parts, 3);
-	if ((a = strmap_upsert(&w->sources, key, sizeof(*a), NULL)) == NULL)
+	if ((a = strmap_upsert(&w->sources, key, sizeof(*a), &created)) == NULL)
 		return err_set(e, "out of memory");
-	if (a->row.name[0] == '\0') {
-		snprintf(a->row.domain, sizeof(a->row.domain), "%s", parts[0]);
-		snprintf(a->row.name, sizeof(a->row.name), "%s", id.label);
+	if (created) {
+		a->row.domain = strmap_intern(w->strings, parts[0]);
+		a->row.name = strmap_intern(w->strings, id.label);
+		if (a->row.domain == NULL || a->row.name == NULL)
+			return err_set(e, "out of memory");
+		a->row.addr = a->row.dns_name = "";
 		snprintf(a->row.region, sizeof(a->row.region), "%s", id.region);
 		a->row.by_ip = id.snd.name == NULL && g->source_ip != NULL;
 		a->by_org = id.by_org;
@@ -85,22 +90,28 @@ free_acc(void *v)
 }
 
 /* An unidentified row's address and DNS name: one address shows its own
- * name; the addresses of one organisation its organisational domain. */
-static void
-name_row(struct source_row *r, const struct acc *a)
+ * name; the addresses of one organisation its organisational domain.
+ * Returns 0, or -1 when out of memory. */
+static int
+name_row(struct source_row *r, const struct acc *a, struct strmap *strings)
 {
 	if (r->ips > 1) {
-		snprintf(r->dns_name, sizeof(r->dns_name), "%s", r->name);
+		r->dns_name = r->name;
 		r->name_state = NAME_CONFIRMED;
-		return;
+		return 0;
 	}
-	snprintf(r->addr, sizeof(r->addr), "%s",
-	    a->by_org ? strmap_at(&a->ips, 0)->key : r->name);
+	r->addr = a->by_org ? strmap_intern(strings, strmap_at(&a->ips, 0)->key)
+	                    : r->name;
+	if (r->addr == NULL)
+		return -1;
 	if (a->dns != NULL) {
-		snprintf(r->dns_name, sizeof(r->dns_name), "%s", a->dns->name);
+		if ((r->dns_name = strmap_intern(strings, a->dns->name)) ==
+		    NULL)
+			return -1;
 		r->name_state =
 		    a->dns->confirmed ? NAME_CONFIRMED : NAME_UNCONFIRMED;
 	}
+	return 0;
 }
 
 /* Copies the sums out of the map into v->rows, in order. */
@@ -117,8 +128,8 @@ flatten(struct walk *w, struct sources_view *v, struct err *e)
 		v->rows[i] = a->row;
 		v->rows[i].ips =
 		    a->row.by_ip && !a->by_org ? 1 : strmap_len(&a->ips);
-		if (a->row.by_ip)
-			name_row(&v->rows[i], a);
+		if (a->row.by_ip && name_row(&v->rows[i], a, &v->strings) == -1)
+			return err_set(e, "out of memory");
 	}
 	v->n = n;
 	if (n > 0)
@@ -141,6 +152,7 @@ sources_collect(struct store *st, const struct store_filter *f,
 	memset(v, 0, sizeof(*v));
 	memset(&w, 0, sizeof(w));
 	w.cl = cl;
+	w.strings = &v->strings;
 	rc = store_each_group(st, f, add_group, &w, e);
 	if (rc == 0)
 		rc = flatten(&w, v, e);
@@ -155,6 +167,7 @@ void
 sources_view_free(struct sources_view *v)
 {
 	free(v->rows);
+	strmap_free(&v->strings, NULL);
 	memset(v, 0, sizeof(*v));
 }
 

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "source-names.h"
 #include "store.h"
+#include "strmap.h"
 
 /* What a source's name is from DNS (source-names.h). */
 enum name_state {
@@ -33,13 +34,15 @@ enum name_state {
 	NAME_CONFIRMED,
 };
 
+/* The strings are the view's (never NULL): a row is small, as a view
+ * over ten million records holds some 65,000 of them. */
 struct source_row {
-	char domain[256]; /* the reports' policy domain ("" when absent) */
-	char name[256];   /* the sender's name, the address, or the org */
+	const char *domain; /* the reports' policy domain ("" when absent) */
+	const char *name;   /* the sender's name, the address, or the org */
 	char region[REGION_MAX]; /* SES only, else "" */
 	int by_ip;    /* unidentified: named by its address or its org */
-	char addr[256]; /* unidentified with one address: it; else "" */
-	char dns_name[256]; /* unidentified: the name, or the org */
+	const char *addr;     /* unidentified with one address: it; else "" */
+	const char *dns_name; /* unidentified: the name, or the org */
 	enum name_state name_state;
 	enum signal via; /* known: the strongest signal of its groups */
 	uint64_t ips;    /* distinct addresses */
@@ -53,6 +56,7 @@ struct sources_view {
 	size_t n;
 	size_t ndomains; /* distinct policy domains among the rows */
 	uint64_t groups; /* groups of records read: 0 = empty selection */
+	struct strmap strings; /* what the rows' strings point to */
 };
 
 /* Reads the selected records from st and fills v (zeroed first). */
