@@ -45,6 +45,7 @@ struct pg {
 	struct traffic traffic;
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 	int64_t staged_rows;
+	unsigned staged_kinds; /* bits: the open report staged r, d, s, o */
 	/* A big report is moved out of staging in chunks while it is
 	 * parsed (store-pg-write.c): chunk_ok when its begin came before its
 	 * records; its id, reserved at the first chunk (0 before); the begin
@@ -78,6 +79,19 @@ PGresult *pg_exec(struct pg *p, const char *sql, int n,
 PGresult *pg_exec_prepared(struct pg *p, const char *sql, int n,
     const char *const *params, ExecStatusType want, struct err *e,
     const char *what);
+/* One statement of pg_exec_steps(): sql as for pg_exec_prepared(), and
+ * what to call it when it fails. */
+struct pg_step {
+	const char *sql;
+	int n;
+	const char *const *params;
+	const char *what;
+};
+/* Runs the n statements in order, in one round trip (libpq's pipeline
+ * mode): 0, or -1 with e filled for the first one that failed (those
+ * after it do not run).  Each must return no rows. */
+int pg_exec_steps(struct pg *p, const struct pg_step *steps, size_t n,
+                  struct err *e);
 /* The name sql is prepared under on the connection (prepared now if it
  * is not yet), for a query that runs it by EXECUTE: 0, 1 when no more
  * statements can be prepared, or -1 with e filled. */

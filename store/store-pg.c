@@ -143,6 +143,75 @@ pg_exec_prepared(struct pg *p, const char *sql, int n,
 	return r;
 }
 
+/* Reads the results of the n steps sent and of the sync after them, so
+ * that the connection leaves pipeline mode clean; rc is -1 when e already
+ * holds a failure, which stays the one told. */
+static int
+steps_results(struct pg *p, const struct pg_step *steps, size_t n, int rc,
+              struct err *e)
+{
+	PGresult *r;
+	size_t i;
+
+	for (i = 0; i <= n; i++) {
+		while ((r = PQgetResult(p->c)) != NULL) {
+			ExecStatusType st = PQresultStatus(r);
+
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				return rc;
+			}
+			if (st != PGRES_COMMAND_OK && rc == 0)
+				rc = pg_err(
+				    p, st == PGRES_PIPELINE_ABORTED ? NULL : r,
+				    e, steps[i < n ? i : n - 1].what);
+			PQclear(r);
+		}
+	}
+	/* no sync came back: the connection is gone */
+	return rc == 0 ? pg_err(p, NULL, e, steps[n > 0 ? n - 1 : 0].what) : rc;
+}
+
+int
+pg_exec_steps(struct pg *p, const struct pg_step *steps, size_t n,
+              struct err *e)
+{
+	char name[32];
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	/* prepared beforehand: PQprepare() waits for its answer */
+	for (i = 0; i < n; i++)
+		if (pg_prepared_name(p, steps[i].sql, steps[i].n, name,
+		                     sizeof(name), e, steps[i].what) == -1)
+			return -1;
+	if (!PQenterPipelineMode(p->c))
+		return pg_err(p, NULL, e, steps[0].what);
+	for (i = 0; i < n && rc == 0; i++) {
+		int sent;
+
+		if (pg_prepared_name(p, steps[i].sql, steps[i].n, name,
+		                     sizeof(name), e, steps[i].what) == 0)
+			sent =
+			    PQsendQueryPrepared(p->c, name, steps[i].n,
+			                        steps[i].params, NULL, NULL, 0);
+		else /* past PG_PREPARED_MAX */
+			sent = PQsendQueryParams(p->c, steps[i].sql, steps[i].n,
+			                         NULL, steps[i].params, NULL,
+			                         NULL, 0);
+		if (!sent)
+			rc = pg_err(p, NULL, e, steps[i].what);
+	}
+	if (!PQpipelineSync(p->c) && rc == 0)
+		rc = pg_err(p, NULL, e, steps[0].what);
+	rc = steps_results(p, steps, i, rc, e);
+	if (!PQexitPipelineMode(p->c) && rc == 0)
+		rc = pg_err(p, NULL, e, steps[0].what);
+	return rc;
+}
+
 int
 pg_run(struct pg *p, const char *sql, struct err *e, const char *what)
 {

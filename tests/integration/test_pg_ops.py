@@ -12,7 +12,9 @@ compares dmarc-report's output on both backends, this file what is stored:
   sums hold: the same rows as SQLite's, and what the records say;
 - a big report moved out of staging in chunks while it is parsed: the
   same as SQLite whatever comes (a duplicate, the header last, a second
-  date range, a cut).
+  date range, a cut);
+- a small report's moves, sent in one round trip: one that fails leaves
+  nothing of its report, and the next report stores.
 """
 import os
 import subprocess
@@ -28,6 +30,7 @@ from dmarctest import EX_OK, EX_TEMPFAIL, EXAMPLES, WRAPPED, gz, record, report_
 from rfcsamples import failure_message, original_with_body, tls_message, tls_report
 from test_postgres import PgCase, many_reports
 
+EX_IOERR = 74  # sysexits.h: a store error stops the run
 ROLLUP = ("SELECT day, domain, source_ip, sum(records), sum(messages), sum(dkim_aligned), "
           "sum(spf_aligned), sum(dmarc_pass), sum(quarantined), sum(rejected) FROM traffic "
           "GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
@@ -137,6 +140,46 @@ class Chunks(PgOps):
         xml = self.big()
         self.both(self.write("cut.xml", xml[:len(xml) * 3 // 4]))
         self.assertSameAsSqlite()
+
+
+class Moves(PgOps):
+    """A report's rows leave staging in one round trip (pipeline mode),
+    and only the kinds of rows it has."""
+
+    def test_only_the_kinds_a_report_has_move_and_a_failed_move_leaves_nothing(self):
+        self.assertExit(self.pg_ingest("--migrate-only"), EX_OK)
+        dbname = self.pgdb.rsplit("/", 1)[1]
+        # an ingest role that may not add override reasons
+        self.psql("CREATE ROLE no_reasons LOGIN; "
+                  "GRANT CONNECT, TEMPORARY ON DATABASE %s TO no_reasons; "
+                  "GRANT USAGE ON SCHEMA public TO no_reasons; "
+                  "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO no_reasons; "
+                  "GRANT UPDATE ON traffic, imap_state, source_names, ingest_log TO no_reasons; "
+                  "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO no_reasons; "
+                  "REVOKE INSERT ON override_reasons FROM no_reasons" % dbname)
+        url = self.pgdb.replace("dmarc@", "no_reasons@")
+        with_reason = self.write("a.xml", report_xml(report_id="with-reason", records=[
+            record(ip="192.0.2.7", count=3), record(ip="192.0.2.8", reasons=(("forwarded", "list"),))]))
+        without = self.write("b.xml", report_xml(report_id="without", records=[
+            record(ip="192.0.2.9", count=5), record(ip="198.51.100.2", count=2)]))
+        # the first report has no override reasons and never touches
+        # their table; the second's move fails, which stops the run
+        res = self.pg_ingest(without, with_reason, url=url)
+        self.assertExit(res, EX_IOERR)
+        self.assertIn(b"cannot store the records", res.stderr)
+        self.assertIn(b"permission denied for table override_reasons", res.stderr)
+        # the failed report left no row anywhere; the first one is whole
+        self.assertEqual(self.psql("SELECT report_id, record_count FROM reports"), [["without", "2"]])
+        self.assertEqual(self.psql("SELECT host(source_ip), count FROM records ORDER BY 1"),
+                         [["192.0.2.9", "5"], ["198.51.100.2", "2"]])
+        self.assertEqual(self.count("dkim_results"), 2)
+        self.assertEqual(self.count("spf_results"), 2)
+        self.assertRollupIsTheRecords()
+        # the owner stores it, reason and all; the rollup still matches
+        self.assertExit(self.pg_ingest(with_reason), EX_OK)
+        self.assertEqual(self.psql("SELECT type, comment FROM override_reasons"), [["forwarded", "list"]])
+        self.assertEqual(self.count("records"), 4)
+        self.assertRollupIsTheRecords()
 
 
 class Replace(PgOps):
