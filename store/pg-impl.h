@@ -46,6 +46,8 @@ struct pg {
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 	int64_t staged_rows;
 	unsigned staged_kinds; /* bits: the open report staged r, d, s, o */
+	/* records stored in the open batch, and committed by this run */
+	int64_t batch_records, run_records;
 	/* A big report is moved out of staging in chunks while it is
 	 * parsed (store-pg-write.c): chunk_ok when its begin came before its
 	 * records; its id, reserved at the first chunk (0 before); the begin

@@ -700,6 +700,7 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 	p->raw_new = NULL;
 	ex->id = id;
 	*outcome = STORE_STORED;
+	p->batch_records += p->rec;
 done:
 	if (p->auto_batch) {
 		p->auto_batch = 0;

@@ -413,6 +413,14 @@ ensure_partitions(struct pg *p)
 	}
 }
 
+/* A run that stored this many records or more analyses the rollup as it
+ * ends, as PostgreSQL advises after a bulk load.  Until autovacuum gets
+ * to it, the planner has no statistics and sums the groups on one core:
+ * over 10 million records `sources` took 3.0 s and `ses` 3.5 s, against
+ * 2.4 s and 2.9 s analysed (medians of 5).  A daily run stores far fewer
+ * and leaves it to autovacuum. */
+#define ANALYZE_AFTER 50000
+
 void
 pg_close(void *impl)
 {
@@ -420,6 +428,10 @@ pg_close(void *impl)
 
 	if (p == NULL)
 		return;
+	/* an optimisation only: a role that does not own the table gets a
+	 * warning, which is not shown, and autovacuum does it later anyway */
+	if (p->c != NULL && !p->in_batch && p->run_records >= ANALYZE_AFTER)
+		PQclear(PQexec(p->c, "ANALYZE traffic"));
 	if (p->c != NULL)
 		PQfinish(p->c); /* an open transaction is rolled back */
 	buf_free(&p->copy);
@@ -606,8 +618,11 @@ pg_batch_commit(void *impl, struct err *e)
 	p->in_batch = 0;
 	if (pg_run(p, "COMMIT", e, "cannot commit") == -1) {
 		PQclear(PQexec(p->c, "ROLLBACK"));
+		p->batch_records = 0;
 		return -1;
 	}
+	p->run_records += p->batch_records;
+	p->batch_records = 0;
 	return 0;
 }
 
@@ -619,6 +634,7 @@ pg_batch_rollback(void *impl)
 	if (p->in_batch)
 		PQclear(PQexec(p->c, "ROLLBACK"));
 	p->in_batch = 0;
+	p->batch_records = 0;
 }
 
 int

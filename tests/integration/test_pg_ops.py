@@ -13,6 +13,7 @@ compares dmarc-report's output on both backends, this file what is stored:
 - a big report moved out of staging in chunks while it is parsed: the
   same as SQLite whatever comes (a duplicate, the header last, a second
   date range, a cut);
+- a run that stored many records analyses the rollup as it ends;
 - a small report's moves, sent in one round trip: one that fails leaves
   nothing of its report, and the next report stores.
 """
@@ -66,6 +67,28 @@ class Traffic(PgOps):
         # every key and counter as SQLite has them
         self.assertEqual(rows, [[str(v) for v in r] for r in self.sql(test_traffic.ROLLUP)])
         self.assertRollupIsTheRecords()
+
+
+class Analyse(PgOps):
+    """A run that stored 50,000 records or more analyses the rollup as it
+    ends, so that the summaries right after it are planned on statistics
+    (store-pg.c, ANALYZE_AFTER); a daily run leaves it to autovacuum."""
+
+    STATS = "SELECT count(*) FROM pg_stats WHERE tablename = 'traffic'"
+
+    def test_a_big_run_analyses_the_rollup_and_a_small_one_does_not(self):
+        self.assertExit(self.pg_ingest("--migrate-only"), EX_OK)
+        # autovacuum must not do it for the ingest during the test
+        self.psql("ALTER TABLE traffic SET (autovacuum_enabled = false)")
+        small = self.write("small.xml", report_xml(records=[record(ip="192.0.2.%d" % i) for i in range(1, 40)]))
+        self.assertExit(self.pg_ingest(small), EX_OK)
+        self.assertEqual(self.psql(self.STATS), [["0"]])
+        big = self.write("big.xml.gz", test_traffic.big_report())
+        self.assertExit(self.pg_ingest(big), EX_OK)
+        self.assertEqual(self.count("records"), 39 + test_traffic.BIG_RECORDS)
+        self.assertGreater(int(self.psql(self.STATS)[0][0]), 5)
+        self.assertEqual(self.psql("SELECT reltuples::bigint FROM pg_class WHERE relname = 'traffic'"),
+                         [[str(self.count("traffic"))]])
 
 
 class Chunks(PgOps):
