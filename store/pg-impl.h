@@ -89,9 +89,10 @@ struct pg_step {
 	const char *const *params;
 	const char *what;
 };
-/* Runs the n statements in order, in one round trip (libpq's pipeline
- * mode): 0, or -1 with e filled for the first one that failed (those
- * after it do not run).  Each must return no rows. */
+/* Runs the n statements (at most PG_STEPS_MAX) in order, in one round
+ * trip (libpq's pipeline mode): 0, or -1 with e filled for the first one
+ * that failed (those after it do not run).  Each must return no rows. */
+#define PG_STEPS_MAX 8
 int pg_exec_steps(struct pg *p, const struct pg_step *steps, size_t n,
                   struct err *e);
 /* The name sql is prepared under on the connection (prepared now if it

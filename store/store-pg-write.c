@@ -498,6 +498,10 @@ static const char *const move_sql[] = {
     "f1, f2, f3 FROM staging WHERE kind = 'o'",
 };
 
+/* the moves, the rollup's and the emptying go in one round trip */
+_Static_assert(sizeof(move_sql) / sizeof(move_sql[0]) + 2 <= PG_STEPS_MAX,
+               "move_staged() sends more than pg_exec_steps() takes");
+
 /* The staged sums under the report's header: a group staged more than
  * once (the sums filled) is added up first, since one INSERT may not
  * update a row twice. */
@@ -644,7 +648,7 @@ move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
 	const char *params[2] = {I64(sid, id), I64(b, m->begin)};
 	const char *tp[4] = {I64(day, m->begin / 86400), m->domain,
 	    m->adkim ? m->adkim : "", m->aspf ? m->aspf : ""};
-	struct pg_step st[sizeof(move_sql) / sizeof(move_sql[0]) + 2];
+	struct pg_step st[PG_STEPS_MAX];
 	size_t i, n = 0;
 	int big = p->staged_rows > STAGING_DELETE_MAX;
 

@@ -176,26 +176,31 @@ int
 pg_exec_steps(struct pg *p, const struct pg_step *steps, size_t n,
               struct err *e)
 {
-	char name[32];
+	char name[PG_STEPS_MAX][32];
+	int named[PG_STEPS_MAX], rc = 0;
 	size_t i;
-	int rc = 0;
 
 	if (n == 0)
 		return 0;
+	if (n > PG_STEPS_MAX)
+		return err_set(e,
+		               "%s: internal error: %zu statements in one "
+		               "round trip",
+		               steps[0].what, n);
 	/* prepared beforehand: PQprepare() waits for its answer */
 	for (i = 0; i < n; i++)
-		if (pg_prepared_name(p, steps[i].sql, steps[i].n, name,
-		                     sizeof(name), e, steps[i].what) == -1)
+		if ((named[i] = pg_prepared_name(p, steps[i].sql, steps[i].n,
+		                                 name[i], sizeof(name[i]), e,
+		                                 steps[i].what)) == -1)
 			return -1;
 	if (!PQenterPipelineMode(p->c))
 		return pg_err(p, NULL, e, steps[0].what);
 	for (i = 0; i < n && rc == 0; i++) {
 		int sent;
 
-		if (pg_prepared_name(p, steps[i].sql, steps[i].n, name,
-		                     sizeof(name), e, steps[i].what) == 0)
+		if (named[i] == 0)
 			sent =
-			    PQsendQueryPrepared(p->c, name, steps[i].n,
+			    PQsendQueryPrepared(p->c, name[i], steps[i].n,
 			                        steps[i].params, NULL, NULL, 0);
 		else /* past PG_PREPARED_MAX */
 			sent = PQsendQueryParams(p->c, steps[i].sql, steps[i].n,
