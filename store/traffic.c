@@ -44,13 +44,19 @@ traffic_free(struct traffic *t)
 	memset(t, 0, sizeof(*t));
 }
 
+size_t
+traffic_bytes(const struct traffic *t)
+{
+	return footprint(t->arena_cap, t->str_cap, t->nsslot, t->gcap,
+	                 t->nslot);
+}
+
 /* Empties the sums; the memory is kept for the next ones, unless a single
  * huge key made it outgrow max_bytes. */
 void
 traffic_reset(struct traffic *t)
 {
-	if (footprint(t->arena_cap, t->str_cap, t->nsslot, t->gcap,
-		t->nslot) > t->max_bytes) {
+	if (traffic_bytes(t) > t->max_bytes) {
 		size_t max = t->max_bytes;
 
 		traffic_free(t);
@@ -144,6 +150,37 @@ footprint(size_t arena, size_t str, size_t nsslot, size_t gcap, size_t nslot)
 	return arena + str * 2 * sizeof(uint32_t) + nsslot * sizeof(uint32_t) +
 	       gcap * (sizeof(struct traffic_group) + sizeof(uint32_t)) +
 	       nslot * sizeof(uint32_t);
+}
+
+/*
+ * Doubling overshot the budget: the arena and the groups, the two that
+ * grow large, take only what is left of it.  Without this a table was full
+ * when doubling could not fit, with up to half of max_bytes unused (3 MB
+ * held 16,384 groups), and a large report wrote its sums out twice as often,
+ * each time into the middle of what the last flush wrote.  Returns -1 when
+ * even the bare need does not fit (the table is full).
+ */
+static int
+fit_budget(const struct traffic *t, size_t arena_need, size_t str,
+           size_t nsslot, size_t nslot, size_t *arena, size_t *gcap)
+{
+	const size_t per_group =
+	    sizeof(struct traffic_group) + sizeof(uint32_t);
+	size_t fixed = footprint(0, str, nsslot, 0, nslot), room;
+	size_t gneed = t->gcap > t->n + 1 ? t->gcap : t->n + 1;
+
+	if (arena_need < t->arena_cap)
+		arena_need = t->arena_cap;
+	if (fixed > t->max_bytes || t->max_bytes - fixed < arena_need)
+		return -1;
+	room = t->max_bytes - fixed;
+	if ((room - arena_need) / per_group < gneed)
+		return -1;
+	if (*arena > room - gneed * per_group)
+		*arena = room - gneed * per_group;
+	if (*gcap > (room - *arena) / per_group)
+		*gcap = (room - *arena) / per_group;
+	return 0;
 }
 
 static int
@@ -257,7 +294,9 @@ traffic_add(struct traffic *t, const char *const field[TK_COUNT],
 	gcap = grown(t->gcap, t->n + 1, 256);
 	nslot = grown(t->nslot, 2 * (t->n + 1), 64);
 	if (t->n > 0 &&
-	    footprint(arena, str, nsslot, gcap, nslot) > t->max_bytes)
+	    footprint(arena, str, nsslot, gcap, nslot) > t->max_bytes &&
+	    fit_budget(t, t->arena_len + newbytes, str, nsslot, nslot, &arena,
+	               &gcap) == -1)
 		return 1;
 	if ((arena != t->arena_cap &&
 		resize((void **)&t->arena, arena, 1) == -1) ||

@@ -89,6 +89,11 @@ void traffic_init(struct traffic *t, size_t max_bytes);
 void traffic_free(struct traffic *t);
 void traffic_reset(struct traffic *t);
 
+/* The bytes the sums take, capacity and all.  Once they hold two groups or
+ * more this is at most max_bytes; a table is only full when that is
+ * nearly used up (growth stops short of doubling past it). */
+size_t traffic_bytes(const struct traffic *t);
+
 /* Adds counters under the key made of the fields (NULL counts as "").
  * Returns 0, 1 when the sums are full (nothing added: write them out,
  * reset, add again), or -1 when out of memory. */

@@ -105,6 +105,36 @@ TEST(full_refuses_only_new_keys_then_starts_again)
 	traffic_free(&t);
 }
 
+TEST(full_only_when_the_budget_is_used)
+{
+	struct traffic t;
+	char ip[32];
+	const char *f[TK_COUNT] = {ip, "example.com", "", "", ""};
+	int64_t v[TC_COUNT];
+	size_t added = 0, over = 0, i;
+	int rc = 0;
+
+	/* Doubling alone stopped a 3 MB table at 16,384 groups: the next
+	 * doubling of the groups did not fit, and half the budget lay
+	 * unused.  Growth now takes what is left of it. */
+	counts(v, 1);
+	traffic_init(&t, TRAFFIC_BYTES);
+	for (i = 0; i < 100000 && rc == 0; i++) {
+		snprintf(ip, sizeof(ip), "10.%zu.%zu.%zu", i >> 16,
+		         (i >> 8) & 255, i & 255);
+		if ((rc = traffic_add(&t, f, v)) == 0)
+			added++;
+		if (added > 1 && traffic_bytes(&t) > TRAFFIC_BYTES)
+			over++;
+	}
+	CHECK_INT(rc, 1);
+	CHECK_INT((long long)over, 0);
+	CHECK(added > 20000);
+	/* full means nearly all of it: a new group would not fit */
+	CHECK(traffic_bytes(&t) > TRAFFIC_BYTES / 10 * 9);
+	traffic_free(&t);
+}
+
 TEST(one_huge_key_fits_alone_and_is_let_go)
 {
 	struct traffic t;
