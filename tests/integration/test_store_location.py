@@ -128,6 +128,25 @@ class RawPayload(Case):
         self.assertIn(b"<report_id>attached</report_id>", gzip.decompress(blob))
 
 
+class PageSize(Case):
+    """issue 15: a new store has 16 KB pages (a system call per page when
+    the cache spills and at the checkpoint); an existing one keeps its own."""
+
+    def test_a_new_store_has_16_kb_pages(self):
+        self.assertExit(self.ingest(self.write("r.xml", report_xml(report_id="new"))), EX_OK)
+        self.assertEqual(self.sql("PRAGMA page_size"), [(16384,)])
+        self.assertEqual(self.sql("SELECT count(*) FROM reports"), [(1,)])
+
+    def test_an_existing_store_keeps_its_pages(self):
+        con = sqlite3.connect(self.db)
+        con.execute("PRAGMA page_size = 4096")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.close()
+        self.assertExit(self.ingest(self.write("r.xml", report_xml(report_id="old"))), EX_OK)
+        self.assertEqual(self.sql("PRAGMA page_size"), [(4096,)])
+        self.assertEqual(self.sql("SELECT report_id FROM reports"), [("old",)])
+
+
 class DbOption(Case):
     def test_report_on_a_directory_says_it_is_one(self):
         proc = self.report("reports", db=self.tmp)
