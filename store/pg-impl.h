@@ -109,9 +109,11 @@ int pg_store_raw(struct pg *p, struct store_payload *raw, struct err *e);
 
 /* store-pg-remove.c: taking reports out again */
 int pg_report_replace(void *impl, int64_t old, int *replaced, struct err *e);
-/* After the report `id` that replaced a salvaged copy is stored: the old
- * copy's log lines name it.  No-op when nothing was replaced. */
-int pg_replace_relog(struct pg *p, int64_t id, struct err *e);
+/* After the report whose id is sid replaced a salvaged copy: the step
+ * that makes the old copy's log lines name it, in *st (params: room for
+ * its two parameters), and 1; 0 when nothing was replaced. */
+int pg_replace_relog_step(const struct pg *p, const char *sid,
+                          const char *params[2], struct pg_step *st);
 void pg_replace_forget(struct pg *p);
 int pg_prune(void *impl, const struct store_prune *pr,
     struct store_prune_result *r, struct err *e);

@@ -163,20 +163,17 @@ pg_report_replace(void *impl, int64_t old, int *replaced, struct err *e)
 }
 
 int
-pg_replace_relog(struct pg *p, int64_t id, struct err *e)
+pg_replace_relog_step(const struct pg *p, const char *sid,
+                      const char *params[2], struct pg_step *st)
 {
-	char sid[24];
-	const char *params[2] = {I64(sid, id), p->replaced_logs};
-	PGresult *r;
-
 	if (p->replaced_logs == NULL)
 		return 0;
-	r = pg_exec(p, "UPDATE ingest_log SET report = $1::bigint WHERE id = "
-		       "ANY ($2::bigint[])",
-	    2, params, PGRES_COMMAND_OK, e, "cannot replace the salvaged copy");
-	PQclear(r);
-	pg_replace_forget(p);
-	return r != NULL ? 0 : -1;
+	params[0] = sid;
+	params[1] = p->replaced_logs;
+	*st = (struct pg_step){"UPDATE ingest_log SET report = $1::bigint "
+	                       "WHERE id = ANY ($2::bigint[])",
+	                       2, params, "cannot replace the salvaged copy"};
+	return 1;
 }
 
 /* --- retention ------------------------------------------------------------ */

@@ -498,8 +498,9 @@ static const char *const move_sql[] = {
     "f1, f2, f3 FROM staging WHERE kind = 'o'",
 };
 
-/* the moves, the rollup's and the emptying go in one round trip */
-_Static_assert(sizeof(move_sql) / sizeof(move_sql[0]) + 2 <= PG_STEPS_MAX,
+/* the moves, the rollup's, the emptying, the log lines of a replaced copy
+ * and the savepoint's release go in one round trip */
+_Static_assert(sizeof(move_sql) / sizeof(move_sql[0]) + 4 <= PG_STEPS_MAX,
                "move_staged() sends more than pg_exec_steps() takes");
 
 /* The staged sums under the report's header: a group staged more than
@@ -637,9 +638,10 @@ chunk_check(const struct pg *p, const struct dmarc_meta *m, struct err *e)
  * 2,000 small reports imported 20% faster than with 20,000). */
 #define STAGING_DELETE_MAX 1000
 
-/* The staged rows into the tables and the rollup, and staging emptied:
- * in one round trip, since a small report is mostly waiting for them.  A
- * kind of row the report has none of is not moved. */
+/* The staged rows into the tables and the rollup, staging emptied, and
+ * the report's savepoint released: in one round trip, since a small report
+ * is mostly waiting for them.  A kind of row the report has none of is not
+ * moved. */
 static int
 move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
     struct err *e)
@@ -648,6 +650,7 @@ move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
 	const char *params[2] = {I64(sid, id), I64(b, m->begin)};
 	const char *tp[4] = {I64(day, m->begin / 86400), m->domain,
 	    m->adkim ? m->adkim : "", m->aspf ? m->aspf : ""};
+	const char *rp[2];
 	struct pg_step st[PG_STEPS_MAX];
 	size_t i, n = 0;
 	int big = p->staged_rows > STAGING_DELETE_MAX;
@@ -661,8 +664,12 @@ move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
 	st[n++] =
 	    (struct pg_step){big ? "TRUNCATE staging" : "DELETE FROM staging",
 	                     0, NULL, "cannot store the records"};
+	n += (size_t)pg_replace_relog_step(p, sid, rp, &st[n]);
+	st[n++] = (struct pg_step){"RELEASE SAVEPOINT report", 0, NULL,
+	                           "cannot complete the report"};
 	if (pg_exec_steps(p, st, n, e) == -1)
 		return -1;
+	pg_replace_forget(p);
 	if (big)
 		p->staged_rows = 0;
 	return 0;
@@ -695,10 +702,7 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 		*outcome = STORE_DUPLICATE;
 		goto done;
 	}
-	if (move_staged(p, m, id, e) == -1 ||
-	    pg_replace_relog(p, id, e) == -1 ||
-	    pg_run(p, "RELEASE SAVEPOINT report", e,
-		"cannot complete the report") == -1)
+	if (move_staged(p, m, id, e) == -1)
 		goto fail;
 	p->in_report = 0;
 	p->raw_new = NULL;
