@@ -346,11 +346,6 @@ sq_connect(const char *name, const char *target, int flags,
 	if (sq_exec(q, "PRAGMA trusted_schema = OFF",
 		e, "cannot configure the database") == -1)
 		goto fail;
-	/* temp_store = MEMORY: the statement journal of each report's
-	 * savepoint then lives in memory.  It only holds pages that existed
-	 * before the report (the right edge of each B-tree), so it stays
-	 * small, and on disk it cost more writes than the reports
-	 * themselves. */
 	/*
 	 * 16 KB pages for a new file (an existing one keeps its size): a
 	 * large import's pages go to the write-ahead log when the cache
@@ -364,6 +359,11 @@ sq_connect(const char *name, const char *target, int flags,
 	if (!q->readonly && sq_exec(q, "PRAGMA page_size = 16384", e,
 	                            "cannot configure the database") == -1)
 		goto fail;
+	/* temp_store = MEMORY: the statement journal of each report's
+	 * savepoint then lives in memory.  It only holds pages that existed
+	 * before the report (the right edge of each B-tree), so it stays
+	 * small, and on disk it cost more writes than the reports
+	 * themselves. */
 	if (!q->readonly &&
 	    (set_wal(q, e) == -1 ||
 		sq_exec(q, "PRAGMA synchronous = NORMAL; "

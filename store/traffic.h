@@ -44,7 +44,7 @@ enum {
 	TK_COUNT
 };
 
-/* The sums' memory per report: 3 MB hold some 16,000 groups.  A larger
+/* The sums' memory per report: 3 MB hold some 20,000 groups.  A larger
  * table is written out less often (8 MB made a 1M-record import 15% faster
  * on SQLite) but then peak memory grows with the report up to that size;
  * at 3 MB it stays within 12% of a small report's. */
@@ -90,8 +90,9 @@ void traffic_free(struct traffic *t);
 void traffic_reset(struct traffic *t);
 
 /* The bytes the sums take, capacity and all.  Once they hold two groups or
- * more this is at most max_bytes; a table is only full when that is
- * nearly used up (growth stops short of doubling past it). */
+ * more this is at most max_bytes: growth that would double past it takes
+ * only what is left, and the sums are full when not even the next group
+ * fits. */
 size_t traffic_bytes(const struct traffic *t);
 
 /* Adds counters under the key made of the fields (NULL counts as "").
