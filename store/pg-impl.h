@@ -4,6 +4,7 @@
  *
  *   store-pg.c        the location, connection, migrations, batches
  *   store-pg-write.c  reports: staging by COPY, the move, the rollup
+ *   store-pg-direct.c a big report's rows COPYed into the tables
  *   store-pg-query.c  the queries report/ needs, and the table of ops
  *   store-pg-other.c  TLS and failure reports, names of addresses
  *   store-pg-remove.c a salvaged copy replaced, retention (prune)
@@ -15,19 +16,49 @@
  * partitioned tables and summed into the traffic rollup by a few INSERT
  * ... SELECT when the report is complete: one round trip per report
  * instead of one per row, and nothing half stored (a failure rolls back to
- * the savepoint).  A big report whose begin came first is moved in chunks
- * while it is parsed, so that the client and the server work at once.
+ * the savepoint).  A big report whose begin came first goes straight into
+ * the tables by COPY while it is parsed (store-pg-direct.c), so that the
+ * client and the server work at once.
  */
 #ifndef DMARCSIFT_PG_IMPL_H
 #define DMARCSIFT_PG_IMPL_H
 
 #include <libpq-fe.h>
+#include <pthread.h>
 
 #include "buf.h"
 #include "store-impl.h"
 #include "traffic.h"
 
 #define PG_PREPARED_MAX 16
+
+/* The kinds of a record's rows, and the rollup's sums: the tables a big
+ * report is COPYed into (store-pg-direct.c), in move_sql's order. */
+enum { PG_T_RECORDS, PG_T_DKIM, PG_T_SPF, PG_T_REASONS, PG_T_SUMS, PG_T_COUNT };
+
+#define PG_STAGING_COPY                                                        \
+	"COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, f7, f8) FROM "  \
+	"STDIN"
+
+/* A report goes into the tables directly once it has this many records
+ * (staged and moved once) and its begin came first: fewer round trips for
+ * a small report through staging, fewer writes for a big one without. */
+#define PG_DIRECT_AFTER 2000
+
+/* The rows of the open report's next chunk, gathered per table while the
+ * last chunk is COPYed by a thread of its own (store-pg-direct.c).  The
+ * thread alone uses the connection while it runs. */
+struct pg_direct {
+	int on;         /* the open report goes into the tables */
+	char id[24];    /* the report's reserved id, as text */
+	char begin[40]; /* its begin, as a timestamptz */
+	int32_t filled; /* records in fill */
+	struct buf fill[PG_T_SUMS], send[PG_T_COUNT];
+	pthread_t thread;
+	int sending; /* the thread runs */
+	int rc;      /* its outcome, and its message */
+	struct err err;
+};
 
 struct pg {
 	PGconn *c;
@@ -48,12 +79,13 @@ struct pg {
 	unsigned staged_kinds; /* bits: the open report staged r, d, s, o */
 	/* records stored in the open batch, and committed by this run */
 	int64_t batch_records, run_records;
-	/* A big report is moved out of staging in chunks while it is
-	 * parsed (store-pg-write.c): chunk_ok when its begin came before its
-	 * records; its id, reserved at the first chunk (0 before); the begin
-	 * the moved rows carry; moving while a chunk's move is in flight. */
+	/* A big report goes into the tables while it is parsed
+	 * (store-pg-write.c, store-pg-direct.c): chunk_ok when its begin came
+	 * before its records; its id, reserved at the switch (0 before); the
+	 * begin its rows carry; moving while the switch's move is in flight. */
 	int chunk_ok, moving;
 	int64_t chunk_id, chunk_begin;
+	struct pg_direct direct;
 	/* statements prepared on this connection (pg_exec_prepared()) */
 	const char *prepared[PG_PREPARED_MAX];
 	int nprepared;
@@ -101,10 +133,43 @@ int pg_exec_steps(struct pg *p, const struct pg_step *steps, size_t n,
 int pg_prepared_name(struct pg *p, const char *sql, int n, char *name,
     size_t len, struct err *e, const char *what);
 
-/* store-pg-write.c: COPY into staging, opened and ended; a payload
- * stored (raw->stored_id set, p->raw_new remembers it). */
+/* store-pg-write.c: a COPY opened (sql), and ended after what b holds (b
+ * is emptied), or cancelled with a message: -1 then.  pg_copy_start() and
+ * pg_copy_end() do it for staging and p->copy. */
+int pg_copy_open(struct pg *p, const char *sql, struct err *e);
+int pg_copy_close(struct pg *p, struct buf *b, const char *cancel,
+                  struct err *e);
 int pg_copy_start(struct pg *p, struct err *e);
 int pg_copy_end(struct pg *p, const char *cancel, struct err *e);
+/* s as a field of COPY's text format, after a tab: NULL as \N, and the
+ * four characters COPY gives a meaning escaped. */
+int pg_copy_field(struct buf *b, const char *s, struct err *e);
+/* One row of a record: its kind (PG_T_RECORDS ... PG_T_REASONS), the
+ * record's number in the report, the row's among its kind, its fields. */
+typedef int (*pg_emit_fn)(void *arg, int kind, int32_t rec, size_t idx,
+                          const char *const *f, int nf, struct err *e);
+/* Emits every row of record r, numbered rec, kind by kind. */
+int pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
+                   void *arg, struct err *e);
+/* Waits for the move sent at the switch to the tables, if it is in
+ * flight: 0, or -1 with e filled when it failed. */
+int pg_chunk_wait(struct pg *p, struct err *e);
+/* store-pg-direct.c, see struct pg_direct.  usable: a begin the tables
+ * take as text; start: the switch (chunk_id and chunk_begin set); record:
+ * a record's rows into fill; full: time to send; send: waits for the last
+ * chunk and sends fill and the staged sums in p->copy (last: and waits for
+ * them, the report ends direct); abort: waits and forgets; init and free:
+ * at open and close. */
+int pg_direct_usable(int64_t begin);
+int pg_direct_start(struct pg *p, struct err *e);
+int pg_direct_record(struct pg *p, const struct dmarc_record *r, struct err *e);
+int pg_direct_full(const struct pg *p);
+int pg_direct_send(struct pg *p, int last, struct err *e);
+void pg_direct_abort(struct pg *p);
+void pg_direct_init(struct pg *p);
+void pg_direct_free(struct pg *p);
+/* store-pg-write.c: a payload stored (raw->stored_id set, p->raw_new
+ * remembers it). */
 int pg_store_raw(struct pg *p, struct store_payload *raw, struct err *e);
 
 /* store-pg-remove.c: taking reports out again */

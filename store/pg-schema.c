@@ -263,10 +263,14 @@ static const char *const pg_steps[] = {
     "  resolved_at timestamptz NOT NULL,\n"
     "  expires_at  timestamptz NOT NULL\n"
     ");\n",
+    /* 3: a payload is compressed already (payload.h), or small JSON;
+     * PostgreSQL's own attempt to compress it was time spent for nothing:
+     * a 20 MB gzip payload took 0.55 s to insert, 0.22 s without */
+    "ALTER TABLE raw_payloads ALTER COLUMN data SET STORAGE EXTERNAL;\n",
 };
 
 /* As migration_released: a step is frozen from its first merge on. */
-const int pg_migration_released = 2;
+const int pg_migration_released = 3;
 
 const char *
 pg_migration_step(int version)

@@ -32,15 +32,10 @@
 #include "pg-impl.h"
 
 #define COPY_FLUSH (256u << 10)
-#define CHUNK_RECORDS 20000	 /* a big report's move, see chunk_move() */
-#define CHUNK_HOLD (64u << 20) /* held while a chunk moves */
-#define CHUNK_POLL 64
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
-/* "[kind]\t" fields "\n" in COPY's text format: NULL as \N, and the four
- * characters COPY gives a meaning escaped. */
-static int
-copy_field(struct buf *b, const char *s, struct err *e)
+int
+pg_copy_field(struct buf *b, const char *s, struct err *e)
 {
 	const char *p, *run;
 
@@ -75,27 +70,25 @@ copy_row(struct buf *b, char kind, int32_t rec, size_t idx,
 	if (buf_append(b, head, (size_t)n, e) == -1)
 		return -1;
 	for (i = 0; i < 8; i++)
-		if (copy_field(b, i < nf ? f[i] : NULL, e) == -1)
+		if (pg_copy_field(b, i < nf ? f[i] : NULL, e) == -1)
 			return -1;
 	return buf_appendc(b, '\n', e);
 }
 
+/* What b holds, to the open COPY; b is emptied. */
 static int
-copy_flush(struct pg *p, struct err *e)
+copy_send(struct pg *p, struct buf *b, struct err *e)
 {
-	if (p->copy.len == 0)
+	if (b->len == 0)
 		return 0;
-	if (PQputCopyData(p->c, p->copy.data, (int)p->copy.len) != 1)
+	if (PQputCopyData(p->c, b->data, (int)b->len) != 1)
 		return pg_err(p, NULL, e, "cannot store the records");
-	buf_reset(&p->copy);
+	buf_reset(b);
 	return 0;
 }
 
-static int chunk_wait(struct pg *p, struct err *e);
-
-/* Ends the COPY: with an error message it is cancelled. */
 int
-pg_copy_end(struct pg *p, const char *cancel, struct err *e)
+pg_copy_close(struct pg *p, struct buf *b, const char *cancel, struct err *e)
 {
 	PGresult *r;
 	int rc = 0;
@@ -103,9 +96,9 @@ pg_copy_end(struct pg *p, const char *cancel, struct err *e)
 	if (!p->copying)
 		return 0;
 	p->copying = 0;
-	if (cancel == NULL && copy_flush(p, e) == -1)
+	if (cancel == NULL && copy_send(p, b, e) == -1)
 		cancel = "client error";
-	buf_reset(&p->copy);
+	buf_reset(b);
 	if (PQputCopyEnd(p->c, cancel) != 1)
 		rc = pg_err(p, NULL, e, "cannot store the records");
 	while ((r = PQgetResult(p->c)) != NULL) {
@@ -115,6 +108,12 @@ pg_copy_end(struct pg *p, const char *cancel, struct err *e)
 		PQclear(r);
 	}
 	return cancel != NULL ? -1 : rc;
+}
+
+int
+pg_copy_end(struct pg *p, const char *cancel, struct err *e)
+{
+	return pg_copy_close(p, &p->copy, cancel, e);
 }
 
 static void
@@ -251,18 +250,23 @@ pg_store_raw(struct pg *p, struct store_payload *raw, struct err *e)
 }
 
 int
-pg_copy_start(struct pg *p, struct err *e)
+pg_copy_open(struct pg *p, const char *sql, struct err *e)
 {
 	PGresult *r;
 
-	r = pg_exec(p, "COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, "
-		       "f7, f8) FROM STDIN",
-	    0, NULL, PGRES_COPY_IN, e, "cannot store the records");
+	r = pg_exec(p, sql, 0, NULL, PGRES_COPY_IN, e,
+	            "cannot store the records");
 	if (r == NULL)
 		return -1;
 	PQclear(r);
 	p->copying = 1;
 	return 0;
+}
+
+int
+pg_copy_start(struct pg *p, struct err *e)
+{
+	return pg_copy_open(p, PG_STAGING_COPY, e);
 }
 
 /* Rolls back the batch that pg_report_begin() opened for a report stored
@@ -284,9 +288,13 @@ pg_report_abort(void *impl)
 
 	if (!p->in_report)
 		return;
-	/* a chunk's move ends before its savepoint is rolled back */
-	(void)chunk_wait(p, &e);
+	/* a chunk in flight ends before its savepoint is rolled back */
+	pg_direct_abort(p);
+	(void)pg_chunk_wait(p, &e);
 	pg_copy_end(p, "report abandoned", &e);
+	/* rows not sent yet (the sums a direct report staged since its last
+	 * chunk) are this report's: the next one must not send them */
+	buf_reset(&p->copy);
 	PQclear(PQexec(p->c, "ROLLBACK TO SAVEPOINT report"));
 	PQclear(PQexec(p->c, "RELEASE SAVEPOINT report"));
 	if (p->raw_new != NULL)
@@ -320,7 +328,7 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 	p->raw_id = 0;
 	p->rec = 0;
 	p->staged_kinds = 0;
-	p->chunk_ok = m != NULL && m->has_begin;
+	p->chunk_ok = m != NULL && m->has_begin && pg_direct_usable(m->begin);
 	p->chunk_id = 0;
 	p->chunk_begin = m != NULL ? m->begin : 0;
 	traffic_reset(&p->traffic);
@@ -373,62 +381,76 @@ stage_sums(void *arg, struct err *e)
 	return rc;
 }
 
-static int chunk_move(struct pg *p, struct err *e);
-static int chunk_poll(struct pg *p, struct err *e);
-
+/* The rows of one record, kind by kind (PG_T_RECORDS ... PG_T_REASONS),
+ * each as its fields, to emit: for staging or for the tables. */
 int
-pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
+pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
+               void *arg, struct err *e)
 {
-	struct pg *p = impl;
 	char count[24];
-	const char *f[8];
+	const char *f[8] = {r->source_ip,     I64(count, r->count),
+	                    r->disposition,   r->dkim,
+	                    r->spf,           r->header_from,
+	                    r->envelope_from, r->envelope_to};
 	size_t i;
 
-	p->rec++;
-	p->staged_rows += 1 + (int64_t)(r->ndkim + r->nspf + r->nreasons);
-	/* the kinds staged, in move_sql's order */
-	p->staged_kinds |= 1u | (r->ndkim > 0) << 1 | (r->nspf > 0) << 2 |
-	                   (r->nreasons > 0) << 3;
-	f[0] = r->source_ip;
-	f[1] = I64(count, r->count);
-	f[2] = r->disposition;
-	f[3] = r->dkim;
-	f[4] = r->spf;
-	f[5] = r->header_from;
-	f[6] = r->envelope_from;
-	f[7] = r->envelope_to;
-	if (copy_row(&p->copy, 'r', p->rec, 0, f, 8, e) == -1)
+	if (emit(arg, PG_T_RECORDS, rec, 0, f, 8, e) == -1)
 		return -1;
 	for (i = 0; i < r->ndkim; i++) {
 		const struct dmarc_dkim *d = &r->dkim_results[i];
 		const char *g[4] = {d->domain, d->selector, d->result,
 		    d->human_result};
-		if (copy_row(&p->copy, 'd', p->rec, i, g, 4, e) == -1)
+		if (emit(arg, PG_T_DKIM, rec, i, g, 4, e) == -1)
 			return -1;
 	}
 	for (i = 0; i < r->nspf; i++) {
-		const struct dmarc_spf *s = &r->spf_results[i];
-		const char *g[4] = {s->domain, s->scope, s->result,
-		    s->human_result};
-		if (copy_row(&p->copy, 's', p->rec, i, g, 4, e) == -1)
+		const struct dmarc_spf *sp = &r->spf_results[i];
+		const char *g[4] = {sp->domain, sp->scope, sp->result,
+		                    sp->human_result};
+		if (emit(arg, PG_T_SPF, rec, i, g, 4, e) == -1)
 			return -1;
 	}
 	for (i = 0; i < r->nreasons; i++) {
 		const struct dmarc_reason *o = &r->reasons[i];
 		const char *g[3] = {o->type, o->type_original, o->comment};
-		if (copy_row(&p->copy, 'o', p->rec, i, g, 3, e) == -1)
+		if (emit(arg, PG_T_REASONS, rec, i, g, 3, e) == -1)
 			return -1;
 	}
-	if (traffic_add_record(&p->traffic, r, &p->sig_dkim, &p->sig_spf,
-		stage_sums, p, e) == -1)
+	return 0;
+}
+
+/* One row into staging, its kind a letter. */
+static int
+stage_row(void *arg, int kind, int32_t rec, size_t idx, const char *const *f,
+          int nf, struct err *e)
+{
+	struct pg *p = arg;
+
+	p->staged_rows++;
+	p->staged_kinds |= 1u << kind; /* in move_sql's order */
+	return copy_row(&p->copy, "rdso"[kind], rec, idx, f, nf, e);
+}
+
+static int chunk_move(struct pg *p, struct err *e);
+
+int
+pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
+{
+	struct pg *p = impl;
+
+	p->rec++;
+	if ((p->direct.on ? pg_direct_record(p, r, e)
+	                  : pg_record_rows(r, p->rec, stage_row, p, e)) == -1 ||
+	    traffic_add_record(&p->traffic, r, &p->sig_dkim, &p->sig_spf,
+	                       stage_sums, p, e) == -1)
 		return -1;
-	if (p->chunk_ok && p->rec % CHUNK_RECORDS == 0)
+	if (p->direct.on)
+		return pg_direct_full(p) ? pg_direct_send(p, 0, e) : 0;
+	if (p->chunk_ok && p->rec == PG_DIRECT_AFTER)
 		return chunk_move(p, e);
 	if (p->copy.len < COPY_FLUSH)
 		return 0;
-	if (p->moving) /* a look at the socket every CHUNK_POLL records */
-		return p->rec % CHUNK_POLL == 0 ? chunk_poll(p, e) : 0;
-	return copy_flush(p, e);
+	return copy_send(p, &p->copy, e);
 }
 
 /* The report row, if its key is free: *id 0 when it is taken (by a
@@ -516,28 +538,24 @@ static const char traffic_sql[] =
     "GROUP BY 5, 6, 7, 8, 9 ORDER BY 5, 6, 7, 8, 9 " PG_TRAFFIC_UPSERT;
 
 /* ---------------------------------------------------------------------
- * Big reports: moved out of staging in chunks while they are parsed.
+ * Big reports: the switch to the tables.
  *
  * A report's rows wait in staging for its end, since the header (the
  * begin, the records' partition key) may come last.  For a big report
  * that leaves the server idle while the client parses, then the client
- * idle while the server moves the rows (13 s of a 1M-record report's
- * 23 s, with some 3 million rows).  So when the begin came before the
- * records, every CHUNK_RECORDS records the staged rows are moved under an
- * id reserved for the report, by one query sent without waiting for it.
- * The client parses the next chunk meanwhile and holds its rows in memory
- * (at most CHUNK_HOLD bytes) until the move is done, then COPYs them and
- * goes on: the two cores work at once.  The report row still comes last,
- * under the reserved id; a duplicate or a failure rolls the chunks back
- * with the report's savepoint.
+ * idle while the server moves the rows.  So when the begin came before the
+ * records, at PG_DIRECT_AFTER records the staged rows are moved under an
+ * id reserved for the report, by one query sent without waiting for it,
+ * and the rest of the report goes straight into the tables as it is
+ * parsed (store-pg-direct.c).  The report row still comes last, under the
+ * reserved id; a duplicate or a failure rolls everything back with the
+ * report's savepoint.
  */
 static const char chunk_id_sql[] =
     "SELECT nextval(pg_get_serial_sequence('reports', 'id'))";
 
-/* Waits for the chunk's move, if one is in flight: 0, or -1 with e
- * filled when it failed. */
-static int
-chunk_wait(struct pg *p, struct err *e)
+int
+pg_chunk_wait(struct pg *p, struct err *e)
 {
 	PGresult *r;
 	int rc = 0;
@@ -553,28 +571,9 @@ chunk_wait(struct pg *p, struct err *e)
 	return rc;
 }
 
-/* The move is done: staging takes the rows held meanwhile. */
-static int
-chunk_resume(struct pg *p, struct err *e)
-{
-	if (chunk_wait(p, e) == -1 || pg_copy_start(p, e) == -1)
-		return -1;
-	return copy_flush(p, e);
-}
-
-/* Between records while a move is in flight, without blocking unless
- * too much is held. */
-static int
-chunk_poll(struct pg *p, struct err *e)
-{
-	if (!PQconsumeInput(p->c))
-		return pg_err(p, NULL, e, "cannot store the records");
-	if (PQisBusy(p->c) && p->copy.len < CHUNK_HOLD)
-		return 0;
-	return chunk_resume(p, e);
-}
-
-/* Sends the move of what staging holds, and returns at once. */
+/* Sends the move of what staging holds without waiting for it, and
+ * switches the report to the tables; or, when no statement can be
+ * prepared, leaves it in staging to the end. */
 static int
 chunk_move(struct pg *p, struct err *e)
 {
@@ -583,18 +582,14 @@ chunk_move(struct pg *p, struct err *e)
 	PGresult *r;
 	int rc;
 
-	if (p->moving && chunk_resume(p, e) == -1)
-		return -1;
 	if (pg_copy_end(p, NULL, e) == -1)
 		return -1;
-	if (p->chunk_id == 0) {
-		r = pg_exec_prepared(p, chunk_id_sql, 0, NULL, PGRES_TUPLES_OK,
-		    e, "cannot store the report");
-		if (r == NULL)
-			return -1;
-		p->chunk_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-	}
+	r = pg_exec_prepared(p, chunk_id_sql, 0, NULL, PGRES_TUPLES_OK, e,
+	                     "cannot store the report");
+	if (r == NULL)
+		return -1;
+	p->chunk_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
 	for (i = 0; i < sizeof(move_sql) / sizeof(move_sql[0]); i++) {
 		rc = pg_prepared_name(p, move_sql[i], 2, name, sizeof(name), e,
 		    "cannot store the records");
@@ -603,6 +598,7 @@ chunk_move(struct pg *p, struct err *e)
 		if (rc == 1) {
 			/* no room to prepare: the rest waits for the end */
 			p->chunk_ok = 0;
+			p->chunk_id = 0;
 			return pg_copy_start(p, e);
 		}
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
@@ -614,7 +610,8 @@ chunk_move(struct pg *p, struct err *e)
 	if (!PQsendQuery(p->c, sql))
 		return pg_err(p, NULL, e, "cannot store the records");
 	p->moving = 1;
-	return 0;
+	p->staged_kinds = 0; /* staging keeps only the sums */
+	return pg_direct_start(p, e);
 }
 
 /* The parser keeps the first date range (a second one is ignored), so
@@ -684,8 +681,10 @@ pg_report_finish(void *impl, const struct dmarc_meta *m,
 	int64_t id;
 	int found, autob = p->auto_batch;
 
-	if ((p->moving && chunk_resume(p, e) == -1) || stage_sums(p, e) == -1 ||
-	    pg_copy_end(p, NULL, e) == -1 || chunk_check(p, m, e) == -1 ||
+	if (stage_sums(p, e) == -1 ||
+	    (p->direct.on ? pg_direct_send(p, 1, e)
+	                  : pg_copy_end(p, NULL, e)) == -1 ||
+	    chunk_check(p, m, e) == -1 ||
 	    insert_report(p, m, info, &id, e) == -1)
 		goto fail;
 	if (id == 0) {

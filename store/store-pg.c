@@ -433,6 +433,7 @@ pg_close(void *impl)
 
 	if (p == NULL)
 		return;
+	pg_direct_free(p); /* its thread, if any, uses the connection */
 	/* an optimisation only: a role that does not own the table gets a
 	 * warning, which is not shown, and autovacuum does it later anyway */
 	if (p->c != NULL && !p->in_batch && p->run_records >= ANALYZE_AFTER)
@@ -478,6 +479,7 @@ pg_open(const char *location, enum store_mode mode, void **impl,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return err_set(e, "out of memory");
 	buf_init(&p->copy, 0);
+	pg_direct_init(p);
 	buf_init(&p->sig_dkim, 0);
 	buf_init(&p->sig_spf, 0);
 	traffic_init(&p->traffic, TRAFFIC_BYTES);

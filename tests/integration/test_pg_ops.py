@@ -10,9 +10,10 @@ compares dmarc-report's output on both backends, this file what is stored:
   stored, and the next run completes;
 - the rollup, summed in memory as on SQLite, of a report larger than the
   sums hold: the same rows as SQLite's, and what the records say;
-- a big report moved out of staging in chunks while it is parsed: the
-  same as SQLite whatever comes (a duplicate, the header last, a second
-  date range, a cut);
+- a big report that goes straight into the tables in chunks while it is
+  parsed: the same as SQLite whatever comes (a duplicate, the header
+  last, a second date range, a cut, values COPY escapes), and a chunk
+  that fails leaves nothing;
 - a run that stored many records analyses the rollup as it ends;
 - a small report's moves, sent in one round trip: one that fails leaves
   nothing of its report, and the next report stores.
@@ -116,11 +117,12 @@ class Analyse(PgOps):
 
 
 class Chunks(PgOps):
-    """A big report whose begin comes before its records is moved out of
-    staging in chunks of 20,000 records while it is parsed
-    (store-pg-write.c); each case must store what SQLite stores."""
+    """A big report whose begin comes before its records goes straight
+    into the tables after its first 2,000 records, in chunks of 5,000
+    sent while it is parsed (store-pg-direct.c); each case must store what
+    SQLite stores."""
 
-    RECORDS = 45000  # two chunks moved while parsing, the rest at the end
+    RECORDS = 45000  # 2,000 staged and moved, 8 chunks sent while parsing, the rest at the end
 
     def big(self, report_id="chunks"):
         recs = [record(ip="10.0.%d.%d" % (i >> 8 & 255, i & 255), count=i % 4 + 1,
@@ -187,6 +189,81 @@ class Chunks(PgOps):
         xml = self.big()
         self.both(self.write("cut.xml", xml[:len(xml) * 3 // 4]))
         self.assertSameAsSqlite()
+
+    # What COPY's text format gives a meaning: a value that is the NULL
+    # marker, the end-of-data marker, tabs, line breaks, backslashes.
+    COMMENTS = ("\\N", "\\.", "tab&#9;inside", "line&#10;break", "back\\slash\\", "plain")
+    REASONS_HEX = (
+        "SELECT rec, idx, type, CASE WHEN comment IS NULL THEN 'NULL' ELSE lower(%s) END "
+        "FROM override_reasons%s ORDER BY 1, 2")
+
+    def direct(self, report_id="direct"):
+        """Past the switch to the tables (PG_DIRECT_AFTER, 2,000 records),
+        records with values COPY escapes, without an envelope_from, with
+        two DKIM results and with override reasons: the first of those
+        only there, so that their table is first written by a chunk."""
+        recs = []
+        for i in range(12000):
+            late = i >= 2500
+            recs.append(record(
+                ip="10.1.%d.%d" % (i >> 8 & 255, i & 255), count=i % 7 + 1,
+                envelope_from="bounce.example.com" if i % 2 else None,
+                dkim_results=(("example.com", "s%d" % (i % 3), "pass"),
+                              ("esp.example", "k\\%d" % (i % 2), "fail")),
+                reasons=((("forwarded", self.COMMENTS[i % 6]),) if late and i % 5 == 0 else ())))
+        return report_xml(report_id=report_id, records=recs)
+
+    def test_values_copy_escapes_go_straight_into_the_tables_as_sqlite_has_them(self):
+        path = self.write("direct.xml.gz", gz(self.direct()))
+        self.assertExit(self.both(path), EX_OK)
+        self.assertSameAsSqlite()
+        pg = self.psql(self.REASONS_HEX % ("encode(convert_to(comment, 'UTF8'), 'hex')", ""))
+        # SQLite numbers records by id, in the report's order
+        lite = self.sql((self.REASONS_HEX % (
+            "hex(comment)", " JOIN (SELECT id, row_number() OVER (ORDER BY id) AS rec FROM records) r "
+            "ON r.id = override_reasons.record")).replace("SELECT rec, idx", "SELECT r.rec, idx"))
+        self.assertEqual(len(pg), 1900)
+        self.assertEqual(pg, [[str(v) for v in row] for row in lite])
+        # "\N" is a value, not NULL; a tab and a line break stay inside
+        values = {bytes.fromhex(r[3]).decode() for r in pg}
+        self.assertEqual(values, {"\\N", "\\.", "tab\tinside", "line\nbreak", "back\\slash\\", "plain"})
+        self.assertEqual(self.psql("SELECT count(*) FROM records WHERE envelope_from IS NULL"), [["6000"]])
+        self.assertEqual(self.psql("SELECT count(*), count(DISTINCT selector) FROM dkim_results "
+                                   "WHERE domain = 'esp.example'"), [["12000", "2"]])
+        self.assertEqual(self.psql("SELECT DISTINCT selector FROM dkim_results WHERE domain = 'esp.example' "
+                                   "AND rec % 2 = 0"), [["k\\1"]])
+
+    def test_a_report_rejected_between_chunks_leaves_no_sums_to_the_next(self):
+        # every record a group of its own: the sums fill their memory at
+        # record 22,876 and wait in memory for the next chunk, at 27,000;
+        # the report is rejected at 25,001 records, and the next report of
+        # the run must not take them
+        big = self.write("big.xml.gz", gz(self.big()))
+        small = self.write("small.xml", report_xml(report_id="small", records=[
+            record(ip="192.0.2.%d" % i, count=i) for i in range(1, 30)]))
+        res = self.pg_ingest("--max-records", "25000", big, small)
+        self.assertIn(b"more than 25000 records", res.stderr)
+        self.assertEqual(self.psql("SELECT report_id FROM reports"), [["small"]])
+        self.assertEqual(self.count("records"), 29)
+        self.assertEqual(self.psql("SELECT sum(records), sum(messages) FROM traffic"), [["29", "435"]])
+        self.assertRollupIsTheRecords()
+
+    def test_a_chunk_that_fails_leaves_nothing_and_the_run_says_so(self):
+        self.assertExit(self.pg_ingest("--migrate-only"), EX_OK)
+        url = self.ingest_role("no_reasons", "REVOKE INSERT ON override_reasons FROM no_reasons")
+        path = self.write("direct.xml.gz", gz(self.direct()))
+        res = self.pg_ingest(path, url=url)
+        # the first reason is in a chunk sent while the report is parsed
+        self.assertExit(res, EX_IOERR)
+        self.assertIn(b"cannot store the records", res.stderr)
+        self.assertIn(b"permission denied for table override_reasons", res.stderr)
+        for table in ("reports", "records", "dkim_results", "spf_results", "traffic"):
+            self.assertEqual(self.count(table), 0, table)
+        # the owner stores it whole, once
+        self.assertExit(self.pg_ingest(path), EX_OK)
+        self.assertEqual(self.count("records"), 12000)
+        self.assertEqual(self.count("override_reasons"), 1900)
+        self.assertRollupIsTheRecords()
 
 
 class Moves(PgOps):

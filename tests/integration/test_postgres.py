@@ -112,8 +112,11 @@ class Store(PgCase):
     def test_migrate_only_creates_the_schema_and_nothing_else(self):
         proc = self.pg_ingest("--migrate-only")
         self.assertExit(proc, EX_OK)
-        self.assertEqual(self.psql("SELECT version FROM dmarcsift_schema"), [["2"]])
+        self.assertEqual(self.psql("SELECT version FROM dmarcsift_schema"), [["3"]])
         self.assertEqual(self.psql("SELECT count(*) FROM reports"), [["0"]])
+        # payloads are compressed already: the server does not try again
+        self.assertEqual(self.psql("SELECT attstorage FROM pg_attribute WHERE attrelid = "
+                                   "'raw_payloads'::regclass AND attname = 'data'"), [["e"]])
         # records are partitioned by month, with a DEFAULT partition
         parts = [r[0] for r in self.psql(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
