@@ -92,8 +92,10 @@ pg_direct_start(struct pg *p, struct err *e)
 		               "internal error: begin %" PRId64 " cannot be "
 		               "stored directly",
 		               p->chunk_begin);
-	snprintf(d->id, sizeof(d->id), "%" PRId64, p->chunk_id);
-	strftime(d->begin, sizeof(d->begin), "%Y-%m-%d %H:%M:%S+00", &tm);
+	d->idlen =
+	    (size_t)snprintf(d->id, sizeof(d->id), "%" PRId64, p->chunk_id);
+	d->beginlen =
+	    strftime(d->begin, sizeof(d->begin), "\t%Y-%m-%d %H:%M:%S+00", &tm);
 	d->filled = 0;
 	d->on = 1;
 	return 0;
@@ -109,16 +111,12 @@ direct_row(void *arg, int kind, int32_t rec, size_t idx, const char *const *f,
 	struct pg *p = arg;
 	struct pg_direct *d = &p->direct;
 	struct buf *b = &d->fill[kind];
-	char head[128];
-	int i, n;
+	int i;
 
-	if (kind == PG_T_RECORDS)
-		n = snprintf(head, sizeof(head), "%s\t%" PRId32 "\t%s", d->id,
-		             rec, d->begin);
-	else
-		n = snprintf(head, sizeof(head), "%s\t%" PRId32 "\t%zu\t%s",
-		             d->id, rec, idx, d->begin);
-	if (buf_append(b, head, (size_t)n, e) == -1)
+	if (buf_append(b, d->id, d->idlen, e) == -1 ||
+	    pg_copy_int(b, rec, e) == -1 ||
+	    (kind != PG_T_RECORDS && pg_copy_int(b, (int64_t)idx, e) == -1) ||
+	    buf_append(b, d->begin, d->beginlen, e) == -1)
 		return -1;
 	for (i = 0; i < nf; i++)
 		if (pg_copy_field(b, f[i], e) == -1)

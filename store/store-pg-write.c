@@ -37,37 +37,70 @@
 int
 pg_copy_field(struct buf *b, const char *s, struct err *e)
 {
-	const char *p, *run;
+	size_t n = s != NULL ? strlen(s) : 0;
+	char *w;
 
-	if (buf_appendc(b, '\t', e) == -1)
+	/* room for the worst case reserved once (every byte escaped), and
+	 * the bytes written in place rather than appended run by run */
+	if (n > (SIZE_MAX - 3) / 2)
+		return err_set(e, "a value of %zu bytes is too long to store",
+		               n);
+	if (buf_reserve(b, 3 + 2 * n, e) == -1)
 		return -1;
-	if (s == NULL)
-		return buf_append(b, "\\N", 2, e);
-	for (run = p = s; *p != '\0'; p++) {
-		char esc = *p == '\\' ? '\\'
-			   : *p == '\n' ? 'n'
-			   : *p == '\r' ? 'r'
-			   : *p == '\t' ? 't'
-					: 0;
-		if (esc == 0)
-			continue;
-		if (buf_append(b, run, (size_t)(p - run), e) == -1 ||
-		    buf_appendc(b, '\\', e) == -1 || buf_appendc(b, esc, e) == -1)
-			return -1;
-		run = p + 1;
+	w = b->data + b->len;
+	*w++ = '\t';
+	if (s == NULL) {
+		*w++ = '\\';
+		*w++ = 'N';
 	}
-	return buf_append(b, run, (size_t)(p - run), e);
+	for (; n > 0; n--, s++) {
+		char esc = *s == '\\'   ? '\\'
+		           : *s == '\n' ? 'n'
+		           : *s == '\r' ? 'r'
+		           : *s == '\t' ? 't'
+		                        : 0;
+		if (esc != 0) {
+			*w++ = '\\';
+			*w++ = esc;
+		} else
+			*w++ = *s;
+	}
+	b->len = (size_t)(w - b->data);
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+char *
+pg_decimal(char *end, int64_t v)
+{
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	*end = '\0';
+	do
+		*--end = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--end = '-';
+	return end;
+}
+
+int
+pg_copy_int(struct buf *b, int64_t v, struct err *e)
+{
+	char d[24], *p = pg_decimal(d + sizeof(d) - 1, v);
+
+	*--p = '\t';
+	return buf_append(b, p, (size_t)(d + sizeof(d) - 1 - p), e);
 }
 
 static int
 copy_row(struct buf *b, char kind, int32_t rec, size_t idx,
     const char *const *f, int nf, struct err *e)
 {
-	char head[48];
-	int i, n;
+	int i;
 
-	n = snprintf(head, sizeof(head), "%c\t%" PRId32 "\t%zu", kind, rec, idx);
-	if (buf_append(b, head, (size_t)n, e) == -1)
+	if (buf_appendc(b, kind, e) == -1 || pg_copy_int(b, rec, e) == -1 ||
+	    pg_copy_int(b, (int64_t)idx, e) == -1)
 		return -1;
 	for (i = 0; i < 8; i++)
 		if (pg_copy_field(b, i < nf ? f[i] : NULL, e) == -1)
@@ -354,14 +387,20 @@ static int
 stage_entry(void *arg, const struct traffic_entry *en)
 {
 	struct stage *st = arg;
-	char counts[TC_COUNT * 21 + 1];
+	char counts[TC_COUNT * 21 + 1], d[24], *v;
 	const char *f[TK_COUNT + 1];
-	size_t len = 0;
+	size_t len = 0, n;
 	int i;
 
-	for (i = 0; i < TC_COUNT; i++)
-		len += (size_t)snprintf(counts + len, sizeof(counts) - len,
-		    "%s%" PRId64, i > 0 ? " " : "", en->c[i]);
+	for (i = 0; i < TC_COUNT; i++) {
+		v = pg_decimal(d + sizeof(d) - 1, en->c[i]);
+		n = (size_t)(d + sizeof(d) - 1 - v);
+		if (i > 0)
+			counts[len++] = ' ';
+		memcpy(counts + len, v, n);
+		len += n;
+	}
+	counts[len] = '\0';
 	for (i = 0; i < TK_COUNT; i++)
 		f[i] = en->field[i];
 	f[TK_COUNT] = counts;
@@ -388,10 +427,11 @@ pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
                void *arg, struct err *e)
 {
 	char count[24];
-	const char *f[8] = {r->source_ip,     I64(count, r->count),
-	                    r->disposition,   r->dkim,
-	                    r->spf,           r->header_from,
-	                    r->envelope_from, r->envelope_to};
+	const char *f[8] = {
+	    r->source_ip,     pg_decimal(count + sizeof(count) - 1, r->count),
+	    r->disposition,   r->dkim,
+	    r->spf,           r->header_from,
+	    r->envelope_from, r->envelope_to};
 	size_t i;
 
 	if (emit(arg, PG_T_RECORDS, rec, 0, f, 8, e) == -1)

@@ -200,13 +200,14 @@ class Chunks(PgOps):
     def direct(self, report_id="direct"):
         """Past the switch to the tables (PG_DIRECT_AFTER, 2,000 records),
         records with values COPY escapes, without an envelope_from, with
-        two DKIM results and with override reasons: the first of those
-        only there, so that their table is first written by a chunk."""
+        two DKIM results, one with a count past 32 bits, and with override
+        reasons: the first of those only there, so that their table is
+        first written by a chunk."""
         recs = []
         for i in range(12000):
             late = i >= 2500
             recs.append(record(
-                ip="10.1.%d.%d" % (i >> 8 & 255, i & 255), count=i % 7 + 1,
+                ip="10.1.%d.%d" % (i >> 8 & 255, i & 255), count=2 ** 40 + i if i == 4321 else i % 7 + 1,
                 envelope_from="bounce.example.com" if i % 2 else None,
                 dkim_results=(("example.com", "s%d" % (i % 3), "pass"),
                               ("esp.example", "k\\%d" % (i % 2), "fail")),
@@ -228,6 +229,7 @@ class Chunks(PgOps):
         values = {bytes.fromhex(r[3]).decode() for r in pg}
         self.assertEqual(values, {"\\N", "\\.", "tab\tinside", "line\nbreak", "back\\slash\\", "plain"})
         self.assertEqual(self.psql("SELECT count(*) FROM records WHERE envelope_from IS NULL"), [["6000"]])
+        self.assertEqual(self.psql("SELECT rec, count FROM records WHERE count > 7"), [["4322", str(2 ** 40 + 4321)]])
         self.assertEqual(self.psql("SELECT count(*), count(DISTINCT selector) FROM dkim_results "
                                    "WHERE domain = 'esp.example'"), [["12000", "2"]])
         self.assertEqual(self.psql("SELECT DISTINCT selector FROM dkim_results WHERE domain = 'esp.example' "
