@@ -426,7 +426,8 @@ int
 pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
                void *arg, struct err *e)
 {
-	char count[24];
+	/* all set: clang's analyzer cannot follow pg_decimal() */
+	char count[24] = {0};
 	const char *f[8] = {
 	    r->source_ip,     pg_decimal(count + sizeof(count) - 1, r->count),
 	    r->disposition,   r->dkim,
