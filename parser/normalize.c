@@ -74,7 +74,9 @@ norm_domain(char *s)
 	if ((at = strrchr(s, '@')) != NULL)
 		s = at + 1;
 	n = strlen(s);
-	if (n > 0 && s[n - 1] == '.')
+	/* every trailing dot, not only the root's: "example.com.." would
+	 * otherwise keep one (found by fuzz_tlsrpt) */
+	while (n > 0 && s[n - 1] == '.')
 		s[--n] = '\0';
 	if (n > 0 && (ascii_has_8bit(s) || strstr(s, "xn--") != NULL)) {
 		idna_lower(s);

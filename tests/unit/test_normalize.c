@@ -23,6 +23,8 @@ TEST(domains)
 	CHECK_STR(norm_domain(w(" Mail.Example.COM. ")), "mail.example.com");
 	CHECK_STR(norm_domain(w("bounce@Example.org")), "example.org");
 	CHECK(norm_domain(w(".")) == NULL);
+	CHECK_STR(norm_domain(w("example.com..")), "example.com");
+	CHECK(norm_domain(w("...")) == NULL);
 	CHECK(norm_domain(w("  ")) == NULL);
 }
 
