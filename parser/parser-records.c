@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "parser-impl.h"
+#include "ascii.h"
 #include "hash.h"
 
 /* ---------------------------------------------------------------------
@@ -111,26 +112,6 @@ mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* snprintf(buf, 32, "%lld", v) for the fingerprint, without printf's
- * machinery (once per record). */
-static void
-decimal(char buf[32], int64_t v)
-{
-	char tmp[24];
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		buf[i++] = '-';
-	while (n > 0)
-		buf[i++] = tmp[--n];
-	buf[i] = '\0';
-}
-
 /* The record's fingerprint: every stored value, in document order,
  * chained onto h. */
 static uint64_t
@@ -139,7 +120,7 @@ rec_hash(uint64_t h, const struct dmarc_record *r)
 	char num[32];
 	size_t i;
 
-	decimal(num, r->count);
+	ascii_decimal(num, r->count);
 	h = fnv(fnv(fnv(h, r->source_ip), num), r->disposition);
 	h = fnv(fnv(fnv(h, r->dkim), r->spf), r->header_from);
 	h = fnv(fnv(h, r->envelope_from), r->envelope_to);

@@ -145,11 +145,7 @@ int pg_copy_end(struct pg *p, const char *cancel, struct err *e);
 /* s as a field of COPY's text format, after a tab: NULL as \N, and the
  * four characters COPY gives a meaning escaped. */
 int pg_copy_field(struct buf *b, const char *s, struct err *e);
-/* v in decimal, written backwards from end (NUL there): its first byte.
- * pg_copy_int(): as a field of COPY's text format, after a tab.  Both
- * instead of snprintf(), which was a tenth of the client's instructions
- * for a big report (callgrind). */
-char *pg_decimal(char *end, int64_t v);
+/* v as a field of COPY's text format, after a tab (ascii_decimal()). */
 int pg_copy_int(struct buf *b, int64_t v, struct err *e);
 /* One row of a record: its kind (PG_T_RECORDS ... PG_T_REASONS), the
  * record's number in the report, the row's among its kind, its fields. */

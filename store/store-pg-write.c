@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "payload.h"
 #include "pg-impl.h"
 
@@ -70,27 +71,13 @@ pg_copy_field(struct buf *b, const char *s, struct err *e)
 	return 0;
 }
 
-char *
-pg_decimal(char *end, int64_t v)
-{
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-
-	*end = '\0';
-	do
-		*--end = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--end = '-';
-	return end;
-}
-
 int
 pg_copy_int(struct buf *b, int64_t v, struct err *e)
 {
-	char d[24], *p = pg_decimal(d + sizeof(d) - 1, v);
+	char d[1 + ASCII_DECIMAL_MAX];
 
-	*--p = '\t';
-	return buf_append(b, p, (size_t)(d + sizeof(d) - 1 - p), e);
+	d[0] = '\t';
+	return buf_append(b, d, 1 + ascii_decimal(d + 1, v), e);
 }
 
 static int
@@ -387,20 +374,16 @@ static int
 stage_entry(void *arg, const struct traffic_entry *en)
 {
 	struct stage *st = arg;
-	char counts[TC_COUNT * 21 + 1], d[24], *v;
+	char counts[TC_COUNT * ASCII_DECIMAL_MAX];
 	const char *f[TK_COUNT + 1];
-	size_t len = 0, n;
+	size_t len = 0;
 	int i;
 
 	for (i = 0; i < TC_COUNT; i++) {
-		v = pg_decimal(d + sizeof(d) - 1, en->c[i]);
-		n = (size_t)(d + sizeof(d) - 1 - v);
 		if (i > 0)
 			counts[len++] = ' ';
-		memcpy(counts + len, v, n);
-		len += n;
+		len += ascii_decimal(counts + len, en->c[i]);
 	}
-	counts[len] = '\0';
 	for (i = 0; i < TK_COUNT; i++)
 		f[i] = en->field[i];
 	f[TK_COUNT] = counts;
@@ -426,15 +409,13 @@ int
 pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
                void *arg, struct err *e)
 {
-	/* all set: clang's analyzer cannot follow pg_decimal() */
-	char count[24] = {0};
-	const char *f[8] = {
-	    r->source_ip,     pg_decimal(count + sizeof(count) - 1, r->count),
-	    r->disposition,   r->dkim,
-	    r->spf,           r->header_from,
-	    r->envelope_from, r->envelope_to};
+	char count[ASCII_DECIMAL_MAX];
+	const char *f[8] = {r->source_ip,     count,         r->disposition,
+	                    r->dkim,          r->spf,        r->header_from,
+	                    r->envelope_from, r->envelope_to};
 	size_t i;
 
+	ascii_decimal(count, r->count);
 	if (emit(arg, PG_T_RECORDS, rec, 0, f, 8, e) == -1)
 		return -1;
 	for (i = 0; i < r->ndkim; i++) {
