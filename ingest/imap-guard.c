@@ -20,8 +20,7 @@ struct guard_low {
 };
 
 void
-imap_guard_init(struct imap_guard *g, unsigned timeout,
-    uint64_t max_response)
+imap_guard_init(struct imap_guard *g, unsigned timeout, uint64_t max_response)
 {
 	memset(g, 0, sizeof(*g));
 	g->timeout = timeout;
@@ -35,12 +34,13 @@ imap_guard_start(struct imap_guard *g)
 {
 	clock_gettime(CLOCK_MONOTONIC, &g->start);
 	g->used = g->lines = g->line_len = g->literal_left = 0;
-	g->tail_len = 0;
+	g->lit = LIT_NONE;
+	g->lit_size = 0;
 }
 
 void
 imap_guard_allow(struct imap_guard *g, uint64_t bytes, uint64_t literal,
-    unsigned seconds)
+                 unsigned seconds)
 {
 	g->body_bytes = bytes;
 	g->body_literal = literal;
@@ -68,61 +68,6 @@ trip(struct imap_guard *g, enum guard_trip why, uint64_t value)
 	return -1;
 }
 
-/* Keeps the last bytes of the current line: enough to see "{N}". */
-static void
-keep_tail(struct imap_guard *g, const char *p, size_t k)
-{
-	size_t cap = sizeof(g->tail), drop;
-
-	if (k >= cap) {
-		memcpy(g->tail, p + k - cap, cap);
-		g->tail_len = cap;
-		return;
-	}
-	if (g->tail_len + k > cap) {
-		drop = g->tail_len + k - cap;
-		memmove(g->tail, g->tail + drop, g->tail_len - drop);
-		g->tail_len -= drop;
-	}
-	memcpy(g->tail + g->tail_len, p, k);
-	g->tail_len += k;
-}
-
-/* 1 if the line just ended announces a literal ("... {N}\r" or
- * "{N+}"), with its size; sizes past 2^63 are reported as UINT64_MAX, and
- * so is a number longer than the tail kept of the line ("{" and the
- * digits before were dropped): libetpan would read it, zeros in front
- * included, and allocate what it says (found by fuzz_imap). */
-static int
-literal_at_end(const struct imap_guard *g, uint64_t *size)
-{
-	const char *t = g->tail;
-	size_t i = g->tail_len, end;
-	uint64_t n = 0;
-
-	if (i > 0 && t[i - 1] == '\r')
-		i--;
-	if (i == 0 || t[i - 1] != '}')
-		return 0;
-	i--;
-	if (i > 0 && t[i - 1] == '+')
-		i--;
-	end = i;
-	while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9')
-		i--;
-	if (i == 0 && end > 0 && g->line_len > g->tail_len) {
-		*size = UINT64_MAX;
-		return 1;
-	}
-	if (i == end || i == 0 || t[i - 1] != '{')
-		return 0;
-	for (; i < end; i++)
-		n = n > (UINT64_MAX >> 4) ? UINT64_MAX
-					  : n * 10 + (uint64_t)(t[i] - '0');
-	*size = n;
-	return 1;
-}
-
 /* The largest literal the server may still announce. */
 static uint64_t
 literal_room(const struct imap_guard *g)
@@ -130,16 +75,83 @@ literal_room(const struct imap_guard *g)
 	uint64_t budget = g->max_response + g->body_bytes;
 	uint64_t left = g->used < budget ? budget - g->used : 0;
 	uint64_t cap = g->body_literal > g->max_response ? g->body_literal
-							  : g->max_response;
+	                                                 : g->max_response;
 
 	return left < cap ? left : cap;
+}
+
+/*
+ * Follows the "{N}" a line announces, one byte at a time.  libetpan
+ * (1.9.4, unstrict syntax) reads "{", blanks, digits, blanks and "}",
+ * and allocates N bytes there and then, before it looks at what follows
+ * (found by fuzz_imap: "{N} x" or "{N} \r\n" made it allocate 4 GiB
+ * while only "{N}\r\n" was checked).  So every "{N}" of a line is
+ * checked against the room left as soon as its "}" is seen, and a
+ * literal starts only when the line ends right after it the way
+ * libetpan's CRLF does: blanks, an optional CR, then LF.  Digits past
+ * 2^64 saturate: libetpan would keep their low 32 bits, zeros in front
+ * are read like any digit.  Returns -1 when a size is refused.
+ */
+static int
+literal_scan(struct imap_guard *g, const char *p, size_t k)
+{
+	const char *end = p + k;
+	unsigned d;
+
+	for (; p < end; p++) {
+		if (*p == '{') {
+			g->lit = LIT_OPEN;
+			g->lit_size = 0;
+			continue;
+		}
+		d = (unsigned)(unsigned char)*p - '0';
+		switch (g->lit) {
+		case LIT_NONE:
+			break;
+		case LIT_OPEN:
+		case LIT_DIGITS:
+			if (d <= 9) {
+				g->lit_size =
+				    g->lit_size > (UINT64_MAX - 9) / 10
+				        ? UINT64_MAX
+				        : g->lit_size * 10 + d;
+				g->lit = LIT_DIGITS;
+			} else if (*p == ' ' || *p == '\t')
+				g->lit =
+				    g->lit == LIT_OPEN ? LIT_OPEN : LIT_BLANK;
+			else if (*p == '+' && g->lit == LIT_DIGITS)
+				g->lit = LIT_BLANK;
+			else if (*p == '}' && g->lit == LIT_DIGITS)
+				g->lit = LIT_CLOSED;
+			else
+				g->lit = LIT_NONE;
+			break;
+		case LIT_BLANK:
+			if (*p == '}')
+				g->lit = LIT_CLOSED;
+			else if (*p != ' ' && *p != '\t' && *p != '+')
+				g->lit = LIT_NONE;
+			break;
+		case LIT_CLOSED:
+			if (*p == '\r')
+				g->lit = LIT_CLOSED_CR;
+			else if (*p != ' ' && *p != '\t')
+				g->lit = LIT_NONE;
+			break;
+		case LIT_CLOSED_CR:
+			g->lit = LIT_NONE;
+			break;
+		}
+		if (g->lit == LIT_CLOSED && g->lit_size > literal_room(g))
+			return trip(g, GUARD_LITERAL, g->lit_size);
+	}
+	return 0;
 }
 
 int
 imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 {
 	const char *p = buf, *end = buf + n, *nl;
-	uint64_t size;
 	size_t k;
 
 	if (g->trip != GUARD_OK)
@@ -159,21 +171,19 @@ imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 		nl = memchr(p, '\n', (size_t)(end - p));
 		k = (size_t)((nl != NULL ? nl : end) - p);
 		g->line_len += k;
-		keep_tail(g, p, k);
 		if (g->line_len > g->max_response)
 			return trip(g, GUARD_LINE, g->line_len);
+		if (literal_scan(g, p, k) == -1)
+			return -1;
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 		if (++g->lines > GUARD_MAX_LINES)
 			return trip(g, GUARD_LINES, g->lines);
-		if (literal_at_end(g, &size)) {
-			if (size > literal_room(g))
-				return trip(g, GUARD_LITERAL, size);
-			g->literal_left = size;
-		}
+		if (g->lit == LIT_CLOSED || g->lit == LIT_CLOSED_CR)
+			g->literal_left = g->lit_size;
 		g->line_len = 0;
-		g->tail_len = 0;
+		g->lit = LIT_NONE;
 	}
 	return 0;
 }
@@ -191,41 +201,48 @@ imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
 			out[0] = '\0';
 		return 0;
 	case GUARD_IDLE:
-		snprintf(out, len, "the server said nothing for %u s "
-				   "(timeout)",
-		    g->timeout);
+		snprintf(out, len,
+		         "the server said nothing for %u s "
+		         "(timeout)",
+		         g->timeout);
 		break;
 	case GUARD_DEADLINE:
-		snprintf(out, len, "the server was still answering one "
-				   "command after %u s (timeout), %llu bytes "
-				   "so far: it sends too slowly",
-		    g->timeout + g->body_seconds,
-		    (unsigned long long)g->used);
+		snprintf(out, len,
+		         "the server was still answering one "
+		         "command after %u s (timeout), %llu bytes "
+		         "so far: it sends too slowly",
+		         g->timeout + g->body_seconds,
+		         (unsigned long long)g->used);
 		break;
 	case GUARD_BYTES:
-		snprintf(out, len, "the server sent more than %llu bytes in "
-				   "answer to one command (max_response%s)",
-		    budget, g->body_bytes ? " plus the announced message sizes"
-					  : "");
+		snprintf(out, len,
+		         "the server sent more than %llu bytes in "
+		         "answer to one command (max_response%s)",
+		         budget,
+		         g->body_bytes ? " plus the announced message sizes"
+		                       : "");
 		break;
 	case GUARD_LINES:
-		snprintf(out, len, "the server sent more than %d lines in "
-				   "answer to one command (a flood of untagged "
-				   "responses)",
-		    GUARD_MAX_LINES);
+		snprintf(out, len,
+		         "the server sent more than %d lines in "
+		         "answer to one command (a flood of untagged "
+		         "responses)",
+		         GUARD_MAX_LINES);
 		break;
 	case GUARD_LINE:
-		snprintf(out, len, "the server sent a line longer than %llu "
-				   "bytes (max_response)",
-		    (unsigned long long)g->max_response);
+		snprintf(out, len,
+		         "the server sent a line longer than %llu "
+		         "bytes (max_response)",
+		         (unsigned long long)g->max_response);
 		break;
 	case GUARD_LITERAL:
-		snprintf(out, len, "the server announced a literal of %llu "
-				   "bytes, more than the %llu allowed%s",
-		    v, (unsigned long long)literal_room(g),
-		    g->body_literal ? " (the message is larger than the "
-				      "server said)"
-				    : " (max_response)");
+		snprintf(out, len,
+		         "the server announced a literal of %llu "
+		         "bytes, more than the %llu allowed%s",
+		         v, (unsigned long long)literal_room(g),
+		         g->body_literal ? " (the message is larger than the "
+		                           "server said)"
+		                         : " (max_response)");
 		break;
 	}
 	return 1;
@@ -257,7 +274,7 @@ guard_read(mailstream_low *s, void *buf, size_t count)
 	n = gl->inner->driver->mailstream_read(gl->inner, buf, count);
 	if (n < 0 && elapsed(g) - t0 >= (double)wait - 0.5)
 		return trip(g, wait < g->timeout ? GUARD_DEADLINE : GUARD_IDLE,
-		    g->used);
+		            g->used);
 	if (n > 0 && imap_guard_account(g, buf, (size_t)n) == -1)
 		return -1;
 	return n;

@@ -18,8 +18,10 @@
  * longer than max_response, and no literal announced larger than the bytes
  * it has left; it must say something every `timeout` seconds and be done
  * within `timeout` seconds (plus what the caller allowed for bodies).
- * Literals are recognised as they come ("{N}" at the end of a line), so a
- * literal's size is refused when announced, before any of it is read.  Past
+ * Literals are recognised as they come: every "{N}" in a line is checked
+ * when its "}" arrives (libetpan allocates N there, whatever follows), and
+ * the one that ends a line starts a literal, so a literal's size is
+ * refused when announced, before any of it is read.  Past
  * a limit the read fails: libetpan reports a stream error, the connection
  * is unusable, and imap_guard_explain() says which limit and what the
  * server did.
@@ -46,12 +48,22 @@
 
 enum guard_trip {
 	GUARD_OK,
-	GUARD_IDLE,	/* silent for `timeout` seconds */
+	GUARD_IDLE,     /* silent for `timeout` seconds */
 	GUARD_DEADLINE, /* still sending after the deadline */
-	GUARD_BYTES,	/* more bytes than the budget */
-	GUARD_LINES,	/* more than GUARD_MAX_LINES lines */
-	GUARD_LINE,	/* one line longer than max_response */
-	GUARD_LITERAL,	/* a literal announced larger than allowed */
+	GUARD_BYTES,    /* more bytes than the budget */
+	GUARD_LINES,    /* more than GUARD_MAX_LINES lines */
+	GUARD_LINE,     /* one line longer than max_response */
+	GUARD_LITERAL,  /* a literal announced larger than allowed */
+};
+
+/* Where the current line is in a literal's announcement "{N}". */
+enum guard_lit {
+	LIT_NONE,
+	LIT_OPEN,     /* "{" and blanks */
+	LIT_DIGITS,   /* digits of N */
+	LIT_BLANK,    /* blanks or "+" after them */
+	LIT_CLOSED,   /* "}" and blanks: a literal if LF comes next */
+	LIT_CLOSED_CR /* then CR */
 };
 
 struct imap_guard {
@@ -64,12 +76,12 @@ struct imap_guard {
 
 	/* the window: since the client last wrote */
 	struct timespec start;
-	uint64_t used;	       /* bytes read */
-	uint64_t lines;	       /* lines read, outside literals */
+	uint64_t used;         /* bytes read */
+	uint64_t lines;        /* lines read, outside literals */
 	uint64_t line_len;     /* bytes of the current line so far */
 	uint64_t literal_left; /* bytes of the literal being read */
-	char tail[24];	       /* the end of the current line */
-	size_t tail_len;
+	enum guard_lit lit;    /* where the line is in a "{N}" */
+	uint64_t lit_size;     /* its N so far */
 
 	/* what tripped, for the message */
 	enum guard_trip trip;
@@ -78,7 +90,7 @@ struct imap_guard {
 };
 
 void imap_guard_init(struct imap_guard *g, unsigned timeout,
-    uint64_t max_response);
+                     uint64_t max_response);
 
 /* Opens a window now: the greeting is read in the first one. */
 void imap_guard_start(struct imap_guard *g);
@@ -87,7 +99,7 @@ void imap_guard_start(struct imap_guard *g);
  * a literal may be as large as `literal`, and the deadline moves `seconds`
  * later.  imap_guard_allow(g, 0, 0, 0) goes back to the plain limits. */
 void imap_guard_allow(struct imap_guard *g, uint64_t bytes, uint64_t literal,
-    unsigned seconds);
+                      unsigned seconds);
 
 /* Wraps `low` (socket or TLS): the returned driver owns it.  NULL when out
  * of memory, and low is then untouched. */

@@ -123,6 +123,14 @@ class HostileServer:
         self._stream(c, b'* LIST () "/" {%s314572800}\r\n' % (b"0" * 40))
         return True
 
+    def blank_after_list_literal(self, c, tag, cmd):
+        """A literal whose "}" is followed by a blank before CRLF: libetpan
+        takes it for a literal all the same (its CRLF skips blanks)."""
+        if not cmd.startswith("LIST"):
+            return False
+        self._stream(c, b'* LIST () "/" {314572800} \r\n')
+        return True
+
     def giant_size_literal(self, c, tag, cmd):
         if not (cmd.startswith("UID FETCH") and "RFC822.SIZE" in cmd):
             return False

@@ -100,6 +100,12 @@ class TestHostileServer(HostileCase):
         srv, p = self.assertDropped("padded_list_literal", [b"announced a literal of "])
         self.assertLess(srv.sent, 64 << 20)
 
+    def test_literal_size_followed_by_a_blank(self):
+        srv, p = self.assertDropped("blank_after_list_literal",
+                                    [b"announced a literal of 314572800 "
+                                     b"bytes"])
+        self.assertLess(srv.sent, 64 << 20)
+
     def test_giant_literal_in_the_size_answer(self):
         self.assertDropped("giant_size_literal",
                            [b"UID FETCH (RFC822.SIZE)",
