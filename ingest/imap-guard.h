@@ -92,7 +92,9 @@ struct imap_guard {
 void imap_guard_init(struct imap_guard *g, unsigned timeout,
                      uint64_t max_response);
 
-/* Opens a window now: the greeting is read in the first one. */
+/* Opens a window now: the greeting is read in the first one.  The
+ * window's bytes, lines and clock start again; the line, "{N}" or literal
+ * being read goes on. */
 void imap_guard_start(struct imap_guard *g);
 
 /* Message bodies for the next commands: `bytes` more may be read in all,
