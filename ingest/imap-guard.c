@@ -20,7 +20,8 @@ struct guard_low {
 };
 
 void
-imap_guard_init(struct imap_guard *g, unsigned timeout, uint64_t max_response)
+imap_guard_init(struct imap_guard *g, unsigned timeout,
+    uint64_t max_response)
 {
 	memset(g, 0, sizeof(*g));
 	g->timeout = timeout;
@@ -43,7 +44,7 @@ imap_guard_start(struct imap_guard *g)
 
 void
 imap_guard_allow(struct imap_guard *g, uint64_t bytes, uint64_t literal,
-                 unsigned seconds)
+    unsigned seconds)
 {
 	g->body_bytes = bytes;
 	g->body_literal = literal;
@@ -78,7 +79,7 @@ literal_room(const struct imap_guard *g)
 	uint64_t budget = g->max_response + g->body_bytes;
 	uint64_t left = g->used < budget ? budget - g->used : 0;
 	uint64_t cap = g->body_literal > g->max_response ? g->body_literal
-	                                                 : g->max_response;
+							  : g->max_response;
 
 	return left < cap ? left : cap;
 }
@@ -204,48 +205,41 @@ imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
 			out[0] = '\0';
 		return 0;
 	case GUARD_IDLE:
-		snprintf(out, len,
-		         "the server said nothing for %u s "
-		         "(timeout)",
-		         g->timeout);
+		snprintf(out, len, "the server said nothing for %u s "
+				   "(timeout)",
+		    g->timeout);
 		break;
 	case GUARD_DEADLINE:
-		snprintf(out, len,
-		         "the server was still answering one "
-		         "command after %u s (timeout), %llu bytes "
-		         "so far: it sends too slowly",
-		         g->timeout + g->body_seconds,
-		         (unsigned long long)g->used);
+		snprintf(out, len, "the server was still answering one "
+				   "command after %u s (timeout), %llu bytes "
+				   "so far: it sends too slowly",
+		    g->timeout + g->body_seconds,
+		    (unsigned long long)g->used);
 		break;
 	case GUARD_BYTES:
-		snprintf(out, len,
-		         "the server sent more than %llu bytes in "
-		         "answer to one command (max_response%s)",
-		         budget,
-		         g->body_bytes ? " plus the announced message sizes"
-		                       : "");
+		snprintf(out, len, "the server sent more than %llu bytes in "
+				   "answer to one command (max_response%s)",
+		    budget, g->body_bytes ? " plus the announced message sizes"
+					  : "");
 		break;
 	case GUARD_LINES:
-		snprintf(out, len,
-		         "the server sent more than %d lines in "
-		         "answer to one command (a flood of untagged "
-		         "responses)",
-		         GUARD_MAX_LINES);
+		snprintf(out, len, "the server sent more than %d lines in "
+				   "answer to one command (a flood of untagged "
+				   "responses)",
+		    GUARD_MAX_LINES);
 		break;
 	case GUARD_LINE:
-		snprintf(out, len,
-		         "the server sent a line longer than %llu "
-		         "bytes (max_response)",
-		         (unsigned long long)g->max_response);
+		snprintf(out, len, "the server sent a line longer than %llu "
+				   "bytes (max_response)",
+		    (unsigned long long)g->max_response);
 		break;
 	case GUARD_LITERAL:
-		snprintf(out, len,
-		         "the server announced a literal of %llu "
-		         "bytes, more than the %llu allowed%s",
-		         v, (unsigned long long)literal_room(g),
-		         g->body_literal ? " (the message is larger than the "
-		                           "server said)"
-		                         : " (max_response)");
+		snprintf(out, len, "the server announced a literal of %llu "
+				   "bytes, more than the %llu allowed%s",
+		    v, (unsigned long long)literal_room(g),
+		    g->body_literal ? " (the message is larger than the "
+				      "server said)"
+				    : " (max_response)");
 		break;
 	}
 	return 1;
@@ -277,7 +271,7 @@ guard_read(mailstream_low *s, void *buf, size_t count)
 	n = gl->inner->driver->mailstream_read(gl->inner, buf, count);
 	if (n < 0 && elapsed(g) - t0 >= (double)wait - 0.5)
 		return trip(g, wait < g->timeout ? GUARD_DEADLINE : GUARD_IDLE,
-		            g->used);
+		    g->used);
 	if (n > 0 && imap_guard_account(g, buf, (size_t)n) == -1)
 		return -1;
 	return n;

@@ -48,12 +48,12 @@
 
 enum guard_trip {
 	GUARD_OK,
-	GUARD_IDLE,     /* silent for `timeout` seconds */
+	GUARD_IDLE,	/* silent for `timeout` seconds */
 	GUARD_DEADLINE, /* still sending after the deadline */
-	GUARD_BYTES,    /* more bytes than the budget */
-	GUARD_LINES,    /* more than GUARD_MAX_LINES lines */
-	GUARD_LINE,     /* one line longer than max_response */
-	GUARD_LITERAL,  /* a literal announced larger than allowed */
+	GUARD_BYTES,	/* more bytes than the budget */
+	GUARD_LINES,	/* more than GUARD_MAX_LINES lines */
+	GUARD_LINE,	/* one line longer than max_response */
+	GUARD_LITERAL,	/* a literal announced larger than allowed */
 };
 
 /* Where the current line is in a literal's announcement "{N}". */
@@ -76,8 +76,8 @@ struct imap_guard {
 
 	/* the window: since the client last wrote */
 	struct timespec start;
-	uint64_t used;         /* bytes read */
-	uint64_t lines;        /* lines read, outside literals */
+	uint64_t used;	       /* bytes read */
+	uint64_t lines;	       /* lines read, outside literals */
 	uint64_t line_len;     /* bytes of the current line so far */
 	uint64_t literal_left; /* bytes of the literal being read */
 	enum guard_lit lit;    /* where the line is in a "{N}" */
@@ -90,7 +90,7 @@ struct imap_guard {
 };
 
 void imap_guard_init(struct imap_guard *g, unsigned timeout,
-                     uint64_t max_response);
+    uint64_t max_response);
 
 /* Opens a window now: the greeting is read in the first one.  The
  * window's bytes, lines and clock start again; the line, "{N}" or literal
@@ -101,7 +101,7 @@ void imap_guard_start(struct imap_guard *g);
  * a literal may be as large as `literal`, and the deadline moves `seconds`
  * later.  imap_guard_allow(g, 0, 0, 0) goes back to the plain limits. */
 void imap_guard_allow(struct imap_guard *g, uint64_t bytes, uint64_t literal,
-                      unsigned seconds);
+    unsigned seconds);
 
 /* Wraps `low` (socket or TLS): the returned driver owns it.  NULL when out
  * of memory, and low is then untouched. */
