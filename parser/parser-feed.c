@@ -19,8 +19,11 @@
  * the 100 MB --max-input allows would take days.  No report needs more
  * than a few (namespace declarations), so the bytes are watched on their
  * way in and a tag with more than MAX_ATTRS is refused before libxml2 sees
- * it.  The scan follows XML's syntax (quotes, comments, end tags) only as
- * far as needed to count the '=' of a start tag outside its values.
+ * it.  The scan follows XML's syntax (quotes, comments) only as far as
+ * needed to count the '=' of a start tag outside its values.  An end tag
+ * is passed over like text, to the next '<': it has no attributes, and a
+ * '<' inside a broken one is then taken for the start of a tag, which can
+ * only count more.
  */
 
 #define MAX_ATTRS 256
@@ -68,7 +71,14 @@ skip_to(const unsigned char *s, size_t i, size_t n, unsigned char c)
 	return p != NULL ? (size_t)(p - s) : n;
 }
 
-/* Returns -1 when a start tag has more than MAX_ATTRS attributes. */
+/* The bytes that change the state inside a start tag. */
+static const unsigned char tag_stop[256] = {
+    ['"'] = 1, ['\''] = 1, ['='] = 1, ['>'] = 1, ['<'] = 1,
+};
+
+/* Returns -1 when a start tag has more than MAX_ATTRS attributes.  Each
+ * state runs its bytes in a loop of its own: the switch is taken once per
+ * change of state, not once per byte. */
 static int
 tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 {
@@ -85,9 +95,10 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 			break;
 		case TS_OPEN: /* just after '<' */
 			t->attrs = 0;
-			t->st = c == '!' || c == '?' || c == '/' ? TS_OTHER
-			        : c == '<'                       ? TS_OPEN
-			                                         : TS_TAG;
+			t->st = c == '/'               ? TS_TEXT
+			        : c == '!' || c == '?' ? TS_OTHER
+			        : c == '<'             ? TS_OPEN
+			                               : TS_TAG;
 			if (t->st == TS_TAG) {
 				t->in_name = 1;
 				t->nlen = 0;
@@ -95,8 +106,15 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 			}
 			break;
 		case TS_TAG:
-			if (t->in_name)
-				tag_name(t, c);
+			for (;;) {
+				if (t->in_name)
+					tag_name(t, c);
+				if (tag_stop[c])
+					break;
+				if (++i == n)
+					return 0;
+				c = s[i];
+			}
 			if (c == '"' || c == '\'') {
 				t->quote = c;
 				t->st = TS_QUOTE;
@@ -109,12 +127,14 @@ tag_scan(struct tag_scan *t, const unsigned char *s, size_t n)
 			}
 			break;
 		case TS_QUOTE: /* '<' cannot be in a value: a new tag */
-			if (c == t->quote)
-				t->st = TS_TAG;
-			else if (c == '<')
-				t->st = TS_OPEN;
+			while (c != t->quote && c != '<') {
+				if (++i == n)
+					return 0;
+				c = s[i];
+			}
+			t->st = c == '<' ? TS_OPEN : TS_TAG;
 			break;
-		case TS_OTHER: /* end tag, comment, PI, DOCTYPE, CDATA */
+		case TS_OTHER: /* comment, PI, DOCTYPE, CDATA */
 			if (c != '>' && (i = skip_to(s, i, n, '>')) == n)
 				return 0;
 			t->st = TS_TEXT;
