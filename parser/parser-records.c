@@ -92,13 +92,23 @@ ensure_out(struct parser *p, void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-/* One field of the record fingerprint: its bytes, then a separator, so
- * that ("ab", "c") and ("a", "bc") differ; NULL is not "". */
-static uint64_t
-fnv(uint64_t h, const char *s)
+/* One field of the record fingerprint, added to both of the report's
+ * chains: its bytes, then a separator, so that ("ab", "c") and ("a", "bc")
+ * differ; NULL is not "".  FNV-1a waits for one multiply per byte, so the
+ * two chains go through the bytes in one loop, side by side, in the time
+ * one of them would take alone. */
+static void
+fnv2(uint64_t h[2], const char *s)
 {
-	h = fnv1a_str(h, s == NULL ? "\x01" : s, NULL);
-	return fnv1a_byte(h, 0x1f);
+	const unsigned char *c = (const unsigned char *)(s ? s : "\x01");
+	uint64_t a = h[0], b = h[1];
+
+	for (; *c != '\0'; c++) {
+		a = fnv1a_byte(a, *c);
+		b = fnv1a_byte(b, *c);
+	}
+	h[0] = fnv1a_byte(a, 0x1f);
+	h[1] = fnv1a_byte(b, 0x1f);
 }
 
 /* Spreads a record's hash over 64 bits before it is added to the report's
@@ -113,28 +123,36 @@ mix64(uint64_t z)
 }
 
 /* The record's fingerprint: every stored value, in document order,
- * chained onto h. */
-static uint64_t
-rec_hash(uint64_t h, const struct dmarc_record *r)
+ * chained onto both h[0] and h[1]. */
+static void
+rec_hash(uint64_t h[2], const struct dmarc_record *r)
 {
 	char num[32];
 	size_t i;
 
 	ascii_decimal(num, r->count);
-	h = fnv(fnv(fnv(h, r->source_ip), num), r->disposition);
-	h = fnv(fnv(fnv(h, r->dkim), r->spf), r->header_from);
-	h = fnv(fnv(h, r->envelope_from), r->envelope_to);
-	for (i = 0; i < r->nreasons; i++)
-		h = fnv(fnv(h, r->reasons[i].type), r->reasons[i].comment);
-	for (i = 0; i < r->ndkim; i++)
-		h = fnv(fnv(fnv(h, r->dkim_results[i].domain),
-		            r->dkim_results[i].selector),
-		        r->dkim_results[i].result);
-	for (i = 0; i < r->nspf; i++)
-		h = fnv(fnv(fnv(h, r->spf_results[i].domain),
-		            r->spf_results[i].scope),
-		        r->spf_results[i].result);
-	return h;
+	fnv2(h, r->source_ip);
+	fnv2(h, num);
+	fnv2(h, r->disposition);
+	fnv2(h, r->dkim);
+	fnv2(h, r->spf);
+	fnv2(h, r->header_from);
+	fnv2(h, r->envelope_from);
+	fnv2(h, r->envelope_to);
+	for (i = 0; i < r->nreasons; i++) {
+		fnv2(h, r->reasons[i].type);
+		fnv2(h, r->reasons[i].comment);
+	}
+	for (i = 0; i < r->ndkim; i++) {
+		fnv2(h, r->dkim_results[i].domain);
+		fnv2(h, r->dkim_results[i].selector);
+		fnv2(h, r->dkim_results[i].result);
+	}
+	for (i = 0; i < r->nspf; i++) {
+		fnv2(h, r->spf_results[i].domain);
+		fnv2(h, r->spf_results[i].scope);
+		fnv2(h, r->spf_results[i].result);
+	}
 }
 
 /* Adds the record to the report's totals.  Counts are bounded by 2^53 (a
@@ -143,6 +161,8 @@ rec_hash(uint64_t h, const struct dmarc_record *r)
 static int
 rec_count(struct parser *p, const struct dmarc_record *r)
 {
+	uint64_t h[2];
+
 	if ((uint64_t)r->count > COUNT_MAX) {
 		parser_fail(
 		    p,
@@ -166,8 +186,11 @@ rec_count(struct parser *p, const struct dmarc_record *r)
 	/* Order-independent: the sum of the records' mixed hashes, so the
 	 * same records in another order are the same report.  The chained
 	 * hash of earlier versions is kept for reports they stored. */
-	p->res->hash += mix64(rec_hash(FNV1A_BASIS, r));
-	p->res->hash_ordered = rec_hash(p->res->hash_ordered, r);
+	h[0] = FNV1A_BASIS;
+	h[1] = p->res->hash_ordered;
+	rec_hash(h, r);
+	p->res->hash += mix64(h[0]);
+	p->res->hash_ordered = h[1];
 	return 0;
 }
 
