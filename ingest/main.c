@@ -771,6 +771,7 @@ main(int argc, char **argv)
 		return status;
 	}
 	log_init(&lg, "dmarc-ingest", o.level);
+	store_process_init();
 	npaths = argc - optind;
 	imap = npaths == 0 && !o.migrate_only && o.from_store == NULL;
 	if ((status = check_mode(&o, npaths, imap)) != 0) {

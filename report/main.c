@@ -581,6 +581,7 @@ main(int argc, char **argv)
 	ctx.out = stdout;
 	if ((rc = parse_args(argc, argv, &ctx, &a)) != -1)
 		return rc;
+	store_process_init();
 	config_init(&cfg);
 	if ((rc = configure(&a, &cfg, &ctx)) == -1)
 		rc = run(&a, &cfg, &ctx, dbpath);

@@ -103,6 +103,7 @@ int sq_state_dir(const char *location, char *out, size_t len,
 int sq_reader_uri(const char *path, char *uri, size_t len, char *note,
     size_t nlen, int *wal_pending, struct err *e);
 
+void sq_process_init(void);
 int sq_open(const char *location, enum store_mode mode, void **impl,
     struct err *e);
 /* Opens target (a path, or a URI with SQLITE_OPEN_URI in flags) and, for

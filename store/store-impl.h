@@ -21,6 +21,11 @@
 struct store_ops {
 	const char *name;
 
+	/* --- once per process --- */
+	/* Sets up the backend's library before any store is opened
+	 * (optional). */
+	void (*process_init)(void);
+
 	/* --- the location, before anything is opened --- */
 	/* 1 if the location is this backend's. */
 	int (*claims)(const char *location);

@@ -6,6 +6,7 @@
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .process_init = sq_process_init,
     .claims = sq_claims,
     .exists = sq_exists,
     .lock = sq_lock,

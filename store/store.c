@@ -132,6 +132,16 @@ store_open_ops(const struct store_ops *ops, const char *location,
 	return 0;
 }
 
+void
+store_process_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->process_init != NULL)
+			backends[i]->process_init();
+}
+
 int
 store_open(const char *location, enum store_mode mode, struct store **out,
     struct err *e)

@@ -105,6 +105,11 @@ void store_unlock(struct store_lock *l);
 int store_state_dir(const char *location, char *out, size_t len,
     struct err *e);
 
+/* Sets up every backend's library for this process: call it once from
+ * main(), before any other thread starts and before any store is opened.
+ * A program that does not still works, only slower. */
+void store_process_init(void);
+
 /* Opens (and creates, and migrates) the store at `location`. */
 int store_open(const char *location, enum store_mode mode, struct store **out,
     struct err *e);
