@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "buf.h"
+#include "sqlite-rows.h"
 #include "traffic.h"
 
 #include "store-impl.h"
@@ -29,26 +30,16 @@ enum stmt {
 	S_INS_RAW,
 	S_INS_REPORT,
 	S_UPD_REPORT,
-	S_INS_RECORD,
-	S_INS_DKIM,  /* S_INS_DKIM + n - 1 inserts n rows, n = 1..MULTI */
-	S_INS_DKIM2,
-	S_INS_DKIM3,
-	S_INS_DKIM4,
-	S_INS_SPF,
-	S_INS_SPF2,
-	S_INS_SPF3,
-	S_INS_SPF4,
+	S_NEXT_RECORD,
 	S_INS_REASON,
 	S_FIND,
 	S_LOG,
 	S_IMAP_GET,
 	S_IMAP_SET,
-	S_TRAFFIC,	/* one record into the rollup */
+	S_TRAFFIC,        /* one record into the rollup */
 	S_TRAFFIC_REPORT, /* a whole report into the rollup */
 	S_COUNT
 };
-
-#define MULTI 4
 
 struct sq {
 	sqlite3 *db;
@@ -60,6 +51,13 @@ struct sq {
 	int in_report;
 	int64_t report;
 	struct store_payload *raw_new; /* payload stored by this report */
+
+	/* A report's records and results wait here for their INSERT, many
+	 * to a statement (sqlite-rows.h), so a record's id is given here:
+	 * the next after the largest stored, read once the transaction
+	 * holds the write lock (0: not read yet). */
+	struct rows rec_rows, dkim_rows, spf_rows;
+	int64_t next_record;
 
 	/* The report's share of the traffic rollup, summed in memory and
 	 * written in key order (traffic.h) when full and at the end.  When
@@ -85,9 +83,6 @@ void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
 int sq_exec(struct sq *q, const char *sql, struct err *e, const char *what);
 /* Steps prepared statement id, which returns no rows, then resets it. */
 int sq_run(struct sq *q, enum stmt id, struct err *e, const char *what);
-/* sq_run() for an INSERT OR IGNORE of n rows: all n must have gone in. */
-int sq_run_rows(struct sq *q, enum stmt id, size_t n, struct err *e,
-    const char *what);
 
 /* store-sqlite-location.c */
 int sq_claims(const char *location);

@@ -181,6 +181,78 @@ set_traffic_key(struct sq *q, const struct dmarc_meta *m)
 	return 1;
 }
 
+/* The id the next record gets: see struct sq. */
+static int
+next_record(struct sq *q, int64_t *id, struct err *e)
+{
+	sqlite3_stmt *st = q->st[S_NEXT_RECORD];
+
+	if (q->next_record == 0) {
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sq_err(q, e, "cannot store a record");
+			sqlite3_reset(st);
+			return -1;
+		}
+		q->next_record = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	*id = q->next_record++;
+	return 0;
+}
+
+static int
+add_record(struct sq *q, int64_t rec, const struct dmarc_record *r,
+           struct err *e)
+{
+	struct rows *w = &q->rec_rows;
+
+	if (rows_add_int(w, rec, e) == -1 ||
+	    rows_add_int(w, q->report, e) == -1 ||
+	    rows_add_text(w, r->source_ip, e) == -1 ||
+	    rows_add_int(w, r->count, e) == -1 ||
+	    rows_add_text(w, r->disposition, e) == -1 ||
+	    rows_add_text(w, r->dkim, e) == -1 ||
+	    rows_add_text(w, r->spf, e) == -1 ||
+	    rows_add_text(w, r->header_from, e) == -1 ||
+	    rows_add_text(w, r->envelope_from, e) == -1 ||
+	    rows_add_text(w, r->envelope_to, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* One DKIM or SPF result: d is its domain, s the selector or the scope. */
+static int
+add_result(struct rows *w, int64_t rec, size_t idx, const char *d,
+           const char *s, const char *result, const char *human, struct err *e)
+{
+	if (rows_add_int(w, rec, e) == -1 ||
+	    rows_add_int(w, (int64_t)idx, e) == -1 ||
+	    rows_add_text(w, d, e) == -1 || rows_add_text(w, s, e) == -1 ||
+	    rows_add_text(w, result, e) == -1 ||
+	    rows_add_text(w, human, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* Inserts what waits of the report's rows. */
+static int
+flush_rows(struct sq *q, struct err *e)
+{
+	if (rows_flush(&q->rec_rows, e) == -1 ||
+	    rows_flush(&q->dkim_rows, e) == -1 ||
+	    rows_flush(&q->spf_rows, e) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+discard_rows(struct sq *q)
+{
+	rows_discard(&q->rec_rows);
+	rows_discard(&q->dkim_rows);
+	rows_discard(&q->spf_rows);
+}
+
 void
 sq_report_abort(void *impl)
 {
@@ -189,6 +261,8 @@ sq_report_abort(void *impl)
 
 	if (!q->in_report)
 		return;
+	discard_rows(q);
+	q->next_record = 0;
 	sq_run(q, S_ROLLBACK_TO, &e, "rollback");
 	sq_run(q, S_RELEASE, &e, "rollback");
 	if (q->raw_new != NULL)
@@ -294,58 +368,28 @@ int
 sq_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 {
 	struct sq *q = impl;
-	sqlite3_stmt *st = q->st[S_INS_RECORD];
+	sqlite3_stmt *st = q->st[S_INS_REASON];
+	const struct dmarc_dkim *d;
+	const struct dmarc_spf *s;
 	int64_t rec;
-	size_t i, k, n;
+	size_t i;
 
-	sqlite3_bind_int64(st, 1, q->report);
-	sq_bind_str(st, 2, r->source_ip);
-	sqlite3_bind_int64(st, 3, r->count);
-	sq_bind_str(st, 4, r->disposition);
-	sq_bind_str(st, 5, r->dkim);
-	sq_bind_str(st, 6, r->spf);
-	sq_bind_str(st, 7, r->header_from);
-	sq_bind_str(st, 8, r->envelope_from);
-	sq_bind_str(st, 9, r->envelope_to);
-	if (sq_run(q, S_INS_RECORD, e, "cannot store a record") == -1)
+	if (next_record(q, &rec, e) == -1 || add_record(q, rec, r, e) == -1)
 		return -1;
-	rec = sqlite3_last_insert_rowid(q->db);
-
-	for (i = 0; i < r->ndkim; i += n) {
-		n = r->ndkim - i < MULTI ? r->ndkim - i : MULTI;
-		st = q->st[S_INS_DKIM + n - 1];
-		for (k = 0; k < n; k++) {
-			const struct dmarc_dkim *d = &r->dkim_results[i + k];
-			int b = (int)k * 6;
-			sqlite3_bind_int64(st, b + 1, rec);
-			sqlite3_bind_int64(st, b + 2, (int64_t)(i + k));
-			sq_bind_str(st, b + 3, d->domain);
-			sq_bind_str(st, b + 4, d->selector);
-			sq_bind_str(st, b + 5, d->result);
-			sq_bind_str(st, b + 6, d->human_result);
-		}
-		if (sq_run_rows(q, S_INS_DKIM + n - 1, n, e,
-			"cannot store a DKIM result") == -1)
+	for (i = 0; i < r->ndkim; i++) {
+		d = &r->dkim_results[i];
+		if (add_result(&q->dkim_rows, rec, i, d->domain, d->selector,
+		               d->result, d->human_result, e) == -1)
 			return -1;
 	}
-	for (i = 0; i < r->nspf; i += n) {
-		n = r->nspf - i < MULTI ? r->nspf - i : MULTI;
-		st = q->st[S_INS_SPF + n - 1];
-		for (k = 0; k < n; k++) {
-			const struct dmarc_spf *d = &r->spf_results[i + k];
-			int b = (int)k * 6;
-			sqlite3_bind_int64(st, b + 1, rec);
-			sqlite3_bind_int64(st, b + 2, (int64_t)(i + k));
-			sq_bind_str(st, b + 3, d->domain);
-			sq_bind_str(st, b + 4, d->scope);
-			sq_bind_str(st, b + 5, d->result);
-			sq_bind_str(st, b + 6, d->human_result);
-		}
-		if (sq_run_rows(q, S_INS_SPF + n - 1, n, e,
-			"cannot store an SPF result") == -1)
+	for (i = 0; i < r->nspf; i++) {
+		s = &r->spf_results[i];
+		if (add_result(&q->spf_rows, rec, i, s->domain, s->scope,
+		               s->result, s->human_result, e) == -1)
 			return -1;
 	}
-	st = q->st[S_INS_REASON];
+	/* rare: inserted at once, before their record's row (the writer
+	 * does not enforce foreign keys, and all are in by the end) */
 	for (i = 0; i < r->nreasons; i++) {
 		sqlite3_bind_int64(st, 1, rec);
 		sqlite3_bind_int64(st, 2, (int64_t)i);
@@ -419,6 +463,10 @@ sq_report_finish(void *impl, const struct dmarc_meta *m,
 		sq_report_abort(q);
 		return -1;
 	}
+	if (flush_rows(q, e) == -1) {
+		sq_report_abort(q);
+		return -1;
+	}
 	/* the rest of the report's traffic, under its final header; when
 	 * the sums overflowed before that header was known, from SQL */
 	if (q->traffic_spilled || !set_traffic_key(q, m)) {
@@ -439,6 +487,8 @@ sq_report_finish(void *impl, const struct dmarc_meta *m,
 	}
 	q->in_report = 0;
 	q->raw_new = NULL;
+	if (!q->in_batch) /* the write lock is gone with the savepoint */
+		q->next_record = 0;
 	ex->id = q->report;
 	*outcome = STORE_STORED;
 	return 0;
