@@ -36,7 +36,6 @@ enum stmt {
 	S_LOG,
 	S_IMAP_GET,
 	S_IMAP_SET,
-	S_TRAFFIC,        /* one record into the rollup */
 	S_TRAFFIC_REPORT, /* a whole report into the rollup */
 	S_COUNT
 };
@@ -57,6 +56,7 @@ struct sq {
 	 * the next after the largest stored, read once the transaction
 	 * holds the write lock (0: not read yet). */
 	struct rows rec_rows, dkim_rows, spf_rows;
+	struct rows traffic_rows; /* the sums, in key order */
 	int64_t next_record;
 
 	/* The report's share of the traffic rollup, summed in memory and

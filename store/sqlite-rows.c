@@ -12,12 +12,13 @@ enum { ROWS_INT, ROWS_TEXT, ROWS_NULL };
 #define ROWS_TEXT_KEEP (256u << 10)
 
 int
-rows_init(struct rows *r, sqlite3 *db, const char *head, size_t ncols,
-          size_t max, const char *what, struct err *e)
+rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
+          size_t ncols, size_t max, const char *what, struct err *e)
 {
 	memset(r, 0, sizeof(*r));
 	r->db = db;
 	r->head = head;
+	r->tail = tail;
 	r->what = what;
 	r->ncols = ncols;
 	r->max = max;
@@ -44,7 +45,7 @@ rows_free(struct rows *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The INSERT of k rows: head, then k groups of ncols parameters. */
+/* The INSERT of k rows: head, k groups of ncols parameters, tail. */
 static sqlite3_stmt *
 statement(struct rows *r, size_t k, struct err *e)
 {
@@ -62,6 +63,9 @@ statement(struct rows *r, size_t k, struct err *e)
 			ok = buf_append(&sql, ", ?", 3, e) == 0;
 		ok = ok && buf_appendc(&sql, ')', e) == 0;
 	}
+	if (ok && r->tail != NULL)
+		ok = buf_appendc(&sql, ' ', e) == 0 &&
+		     buf_append(&sql, r->tail, strlen(r->tail), e) == 0;
 	if (ok && sqlite3_prepare_v2(r->db, sql.data, (int)sql.len, &r->st[k],
 	                             NULL) != SQLITE_OK) {
 		err_set(e, "%s: %s", r->what, sqlite3_errmsg(r->db));

@@ -251,6 +251,7 @@ discard_rows(struct sq *q)
 	rows_discard(&q->rec_rows);
 	rows_discard(&q->dkim_rows);
 	rows_discard(&q->spf_rows);
+	rows_discard(&q->traffic_rows);
 }
 
 void
@@ -304,36 +305,51 @@ fail:
 	return -1;
 }
 
+struct entry_ctx {
+	struct sq *q;
+	struct err *e;
+	int failed;
+};
+
+/* One row of the sums under the report's header, to traffic_rows. */
 static int
 write_entry(void *arg, const struct traffic_entry *en)
 {
-	struct sq *q = arg;
-	sqlite3_stmt *st = q->st[S_TRAFFIC];
-	int i, rc;
+	struct entry_ctx *c = arg;
+	struct sq *q = c->q;
+	struct rows *w = &q->traffic_rows;
+	int i;
 
-	sqlite3_bind_int64(st, 1, q->day);
-	sqlite3_bind_text(st, 2, q->domain, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, q->adkim, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, q->aspf, -1, SQLITE_STATIC);
+	c->failed = 1;
+	if (rows_add_int(w, q->day, c->e) == -1 ||
+	    rows_add_text(w, q->domain, c->e) == -1 ||
+	    rows_add_text(w, q->adkim, c->e) == -1 ||
+	    rows_add_text(w, q->aspf, c->e) == -1)
+		return -1;
 	for (i = 0; i < TK_COUNT; i++)
-		sqlite3_bind_text(st, 5 + i, en->field[i], -1, SQLITE_STATIC);
+		if (rows_add_text(w, en->field[i], c->e) == -1)
+			return -1;
 	for (i = 0; i < TC_COUNT; i++)
-		sqlite3_bind_int64(st, 10 + i, en->c[i]);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+		if (rows_add_int(w, en->c[i], c->e) == -1)
+			return -1;
+	c->failed = 0;
+	return 0;
 }
 
 /* Writes the summed rows, in key order, and empties the sums. */
 static int
 traffic_flush(struct sq *q, struct err *e)
 {
-	int rc = traffic_sorted(&q->traffic, write_entry, q);
+	struct entry_ctx c = {q, e, 0};
+	int rc = traffic_sorted(&q->traffic, write_entry, &c);
 
+	if (rc == -1 && !c.failed)
+		err_set(e, "cannot add the report to the traffic: out of "
+		           "memory");
+	if (rc == 0)
+		rc = rows_flush(&q->traffic_rows, e);
 	traffic_reset(&q->traffic);
-	if (rc == -1)
-		return sq_err(q, e, "cannot add the report to the traffic");
-	return 0;
+	return rc;
 }
 
 /* The sums are full: written out under the report's header, or, when

@@ -69,10 +69,6 @@ static const char *const sql_text[S_COUNT] = {
 	      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [S_IMAP_GET] = "SELECT uidvalidity, last_uid FROM imap_state "
 		   "WHERE mailbox = ?",
-    [S_TRAFFIC] = "INSERT INTO traffic " TRAFFIC_COLUMNS_SQL
-		  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		  "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
-		  TRAFFIC_UPSERT_SQL,
     [S_TRAFFIC_REPORT] = TRAFFIC_FILL_SQL("WHERE rp.id = ?1"),
     [S_IMAP_SET] = "INSERT INTO imap_state (mailbox, uidvalidity, last_uid, "
 		   "updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (mailbox) "
@@ -212,6 +208,7 @@ sq_close(void *impl)
 	rows_free(&q->rec_rows);
 	rows_free(&q->dkim_rows);
 	rows_free(&q->spf_rows);
+	rows_free(&q->traffic_rows);
 	sqlite3_close(q->db);
 	free(q->path);
 	buf_free(&q->sig_dkim);
@@ -292,12 +289,16 @@ set_wal(struct sq *q, struct err *e)
 static int
 init_rows(struct sq *q, struct err *e)
 {
-	if (rows_init(&q->rec_rows, q->db, RECORD_HEAD, 10, 16,
+	if (rows_init(&q->rec_rows, q->db, RECORD_HEAD, NULL, 10, 16,
 		"cannot store a record", e) == -1 ||
-	    rows_init(&q->dkim_rows, q->db, DKIM_HEAD, 6, 32,
+	    rows_init(&q->dkim_rows, q->db, DKIM_HEAD, NULL, 6, 32,
 		"cannot store a DKIM result", e) == -1 ||
-	    rows_init(&q->spf_rows, q->db, SPF_HEAD, 6, 32,
-		"cannot store an SPF result", e) == -1)
+	    rows_init(&q->spf_rows, q->db, SPF_HEAD, NULL, 6, 32,
+		"cannot store an SPF result", e) == -1 ||
+	    rows_init(&q->traffic_rows, q->db,
+		"INSERT INTO traffic " TRAFFIC_COLUMNS_SQL " VALUES ",
+		TRAFFIC_UPSERT_SQL, 16, 16,
+		"cannot add the report to the traffic", e) == -1)
 		return -1;
 	return 0;
 }

@@ -57,8 +57,8 @@ TEST(rows_go_in_when_max_wait_and_at_the_flush)
 	char a[16];
 	int64_t k;
 
-	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ", 3,
-	                4, "cannot store a row", &e) == 0);
+	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ",
+	                NULL, 3, 4, "cannot store a row", &e) == 0);
 	for (k = 1; k <= 10; k++) {
 		snprintf(a, sizeof(a), "v%lld", (long long)k);
 		CHECK(add(&r, k, k == 5 ? NULL : a, k * 10, &e) == 0);
@@ -85,8 +85,8 @@ TEST(a_row_that_does_not_go_in_is_an_error)
 	struct rows r;
 	struct err e;
 
-	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ", 3,
-	                8, "cannot store a row", &e) == 0);
+	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ",
+	                NULL, 3, 8, "cannot store a row", &e) == 0);
 	CHECK(add(&r, 1, "one", 1, &e) == 0);
 	CHECK(add(&r, 2, "two", 2, &e) == 0);
 	CHECK(add(&r, 1, "again", 3, &e) == 0);
@@ -107,8 +107,8 @@ TEST(discarded_rows_never_go_in_and_large_text_is_given_back)
 	CHECK(big != NULL);
 	memset(big, 'a', (1 << 20) - 1);
 	big[(1 << 20) - 1] = '\0';
-	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ", 3,
-	                8, "cannot store a row", &e) == 0);
+	CHECK(rows_init(&r, db, "INSERT OR IGNORE INTO t (k, a, b) VALUES ",
+	                NULL, 3, 8, "cannot store a row", &e) == 0);
 	CHECK(add(&r, 1, "one", 1, &e) == 0);
 	CHECK(rows_add_int(&r, 2, &e) == 0); /* a row left half way */
 	rows_discard(&r);
@@ -121,6 +121,31 @@ TEST(discarded_rows_never_go_in_and_large_text_is_given_back)
 	rows_free(&r);
 	sqlite3_close(db);
 	free(big);
+}
+
+TEST(an_upsert_row_updated_counts_as_gone_in)
+{
+	sqlite3 *db = memdb();
+	struct rows r;
+	struct err e;
+	int64_t kn[][2] = {{1, 1}, {2, 2}, {1, 10}, {3, 3}};
+	int i;
+
+	CHECK(rows_init(&r, db, "INSERT INTO t (k, b) VALUES ",
+	                "ON CONFLICT (k) DO UPDATE SET b = b + excluded.b", 2,
+	                8, "cannot sum", &e) == 0);
+	for (i = 0; i < 4; i++) {
+		CHECK(rows_add_int(&r, kn[i][0], &e) == 0);
+		CHECK(rows_add_int(&r, kn[i][1], &e) == 0);
+		if (i == 1)
+			CHECK(rows_flush(&r, &e) == 0);
+	}
+	CHECK(rows_flush(&r, &e) == 0);
+	CHECK_INT(count(db, "SELECT count(*) FROM t"), 3);
+	CHECK_INT(count(db, "SELECT b FROM t WHERE k = 1"), 11);
+	CHECK_INT(count(db, "SELECT sum(b) FROM t"), 16);
+	rows_free(&r);
+	sqlite3_close(db);
 }
 
 /* Writes reports of n records each, in batches of three reports, and
