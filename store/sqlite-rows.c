@@ -15,30 +15,25 @@ int
 rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
           size_t ncols, size_t max, const char *what, struct err *e)
 {
-	memset(r, 0, sizeof(*r));
-	r->db = db;
-	r->head = head;
-	r->tail = tail;
-	r->what = what;
-	r->ncols = ncols;
-	r->max = max;
+	*r = (struct rows){.db = db, .head = head, .tail = tail, .what = what,
+	                   .ncols = ncols, .max = max};
 	buf_init(&r->text, 0);
-	if ((r->v = calloc(max * ncols, sizeof(*r->v))) == NULL ||
-	    (r->st = calloc(max + 1, sizeof(*r->st))) == NULL) {
-		rows_free(r);
-		return err_set(e, "out of memory");
-	}
-	return 0;
+	r->v = calloc(max * ncols, sizeof(*r->v));
+	r->st = calloc(max + 1, sizeof(*r->st));
+	if (r->v != NULL && r->st != NULL)
+		return 0;
+	rows_free(r);
+	return err_set(e, "out of memory");
 }
 
+/* Every statement prepared, the values and their text. */
 void
 rows_free(struct rows *r)
 {
-	size_t k;
+	sqlite3_stmt **st = r->st;
 
-	if (r->st != NULL)
-		for (k = 0; k <= r->max; k++)
-			sqlite3_finalize(r->st[k]);
+	while (st != NULL && st <= r->st + r->max)
+		sqlite3_finalize(*st++);
 	free(r->st);
 	free(r->v);
 	buf_free(&r->text);
