@@ -15,8 +15,12 @@ int
 rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
           size_t ncols, size_t max, const char *what, struct err *e)
 {
-	*r = (struct rows){.db = db, .head = head, .tail = tail, .what = what,
-	                   .ncols = ncols, .max = max};
+	*r = (struct rows){.db = db,
+	                   .head = head,
+	                   .tail = tail,
+	                   .what = what,
+	                   .ncols = ncols,
+	                   .max = max};
 	buf_init(&r->text, 0);
 	r->v = calloc(max * ncols, sizeof(*r->v));
 	r->st = calloc(max + 1, sizeof(*r->st));
