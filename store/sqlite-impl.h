@@ -6,6 +6,7 @@
  *   store-sqlite-location.c  the location: a path, its lock, readers
  *   store-sqlite.c        the statements, opening, migrations, batches
  *   store-sqlite-write.c  the write path, the kept payloads read back
+ *   sqlite-rows.c         rows held back and inserted many to a statement
  *   store-sqlite-query.c  the read-only queries report/ needs
  *   store-sqlite-ops.c    the table of operations
  */

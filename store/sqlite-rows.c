@@ -23,7 +23,7 @@ rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
 	                   .max = max};
 	buf_init(&r->text, 0);
 	r->v = calloc(max * ncols, sizeof(*r->v));
-	r->st = calloc(max + 1, sizeof(*r->st));
+	r->st = calloc(max + 1, sizeof(sqlite3_stmt *));
 	if (r->v != NULL && r->st != NULL)
 		return 0;
 	rows_free(r);
