@@ -12,83 +12,53 @@ enum { ROWS_INT, ROWS_TEXT, ROWS_NULL };
 #define ROWS_TEXT_KEEP (256u << 10)
 
 int
-rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
-          size_t ncols, size_t max, const char *what, struct err *e)
+rows_init(struct rows *r, sqlite3_stmt *const st[], size_t nst, size_t ncols,
+          const char *what, struct err *e)
 {
-	*r = (struct rows){.db = db,
-	                   .head = head,
-	                   .tail = tail,
-	                   .what = what,
-	                   .ncols = ncols,
-	                   .max = max};
+	memset(r, 0, sizeof(*r));
+	if (nst == 0 || nst > ROWS_SIZES) {
+		while (nst > 0)
+			sqlite3_finalize(st[--nst]);
+		return err_set(e,
+		               "internal error: a wrong number of "
+		               "statements for %s",
+		               what);
+	}
+	r->nst = nst;
+	memcpy(r->st, st, r->nst * sizeof(sqlite3_stmt *));
+	r->what = what;
+	r->ncols = ncols;
+	r->max = (size_t)1 << (r->nst - 1);
 	buf_init(&r->text, 0);
-	r->v = calloc(max * ncols, sizeof(*r->v));
-	r->st = calloc(max + 1, sizeof(sqlite3_stmt *));
-	if (r->v != NULL && r->st != NULL)
+	if ((r->v = calloc(r->max * ncols, sizeof(*r->v))) != NULL)
 		return 0;
 	rows_free(r);
 	return err_set(e, "out of memory");
 }
 
-/* Every statement prepared, the values and their text. */
+/* The statements, the values and their text. */
 void
 rows_free(struct rows *r)
 {
-	sqlite3_stmt **st = r->st;
+	size_t k;
 
-	while (st != NULL && st <= r->st + r->max)
-		sqlite3_finalize(*st++);
-	free(r->st);
+	for (k = 0; k < r->nst; k++)
+		sqlite3_finalize(r->st[k]);
 	free(r->v);
 	buf_free(&r->text);
 	memset(r, 0, sizeof(*r));
 }
 
-/* The INSERT of k rows: head, k groups of ncols parameters, tail. */
-static sqlite3_stmt *
-statement(struct rows *r, size_t k, struct err *e)
+/* Inserts the k rows from row first with st, which inserts k rows. */
+static int
+insert(struct rows *r, sqlite3_stmt *st, size_t first, size_t k, struct err *e)
 {
-	struct buf sql;
-	size_t i, c;
-	int ok = 1;
-
-	if (r->st[k] != NULL)
-		return r->st[k];
-	buf_init(&sql, 0);
-	ok = buf_append(&sql, r->head, strlen(r->head), e) == 0;
-	for (i = 0; ok && i < k; i++) {
-		ok = buf_append(&sql, i ? ", (?" : "(?", i ? 4 : 2, e) == 0;
-		for (c = 1; ok && c < r->ncols; c++)
-			ok = buf_append(&sql, ", ?", 3, e) == 0;
-		ok = ok && buf_appendc(&sql, ')', e) == 0;
-	}
-	if (ok && r->tail != NULL)
-		ok = buf_appendc(&sql, ' ', e) == 0 &&
-		     buf_append(&sql, r->tail, strlen(r->tail), e) == 0;
-	if (ok && sqlite3_prepare_v2(r->db, sql.data, (int)sql.len, &r->st[k],
-	                             NULL) != SQLITE_OK) {
-		err_set(e, "%s: %s", r->what, sqlite3_errmsg(r->db));
-		ok = 0;
-	}
-	buf_free(&sql);
-	return ok ? r->st[k] : NULL;
-}
-
-int
-rows_flush(struct rows *r, struct err *e)
-{
-	sqlite3_stmt *st;
-	const struct rows_val *v;
-	size_t i, n = r->n;
+	const struct rows_val *v = &r->v[first * r->ncols];
+	sqlite3 *db = sqlite3_db_handle(st);
+	size_t i;
 	int rc;
 
-	if (n == 0)
-		return 0;
-	r->n = 0;
-	if ((st = statement(r, n, e)) == NULL)
-		return -1;
-	for (i = 0; i < n * r->ncols; i++) {
-		v = &r->v[i];
+	for (i = 0; i < k * r->ncols; i++, v++) {
 		if (v->kind == ROWS_INT)
 			sqlite3_bind_int64(st, (int)i + 1, v->i);
 		else if (v->kind == ROWS_TEXT)
@@ -99,21 +69,39 @@ rows_flush(struct rows *r, struct err *e)
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	/* the text the statement pointed into is reused from here */
+	if (rc != SQLITE_DONE)
+		return err_set(e, "%s: %s", r->what, sqlite3_errmsg(db));
+	if ((size_t)sqlite3_changes(db) != k)
+		return err_set(e,
+		               "%s: %d of %zu rows stored (internal error: "
+		               "a duplicate key)",
+		               r->what, sqlite3_changes(db), k);
+	return 0;
+}
+
+int
+rows_flush(struct rows *r, struct err *e)
+{
+	size_t done = 0, k = r->nst - 1, n = r->n;
+	int rc = 0;
+
+	r->n = 0;
+	/* 2^k rows at a time, the largest that fits, so at most one
+	 * statement of each size after the full ones */
+	while (rc == 0 && done < n) {
+		while (((size_t)1 << k) > n - done)
+			k--;
+		rc = insert(r, r->st[k], done, (size_t)1 << k, e);
+		done += (size_t)1 << k;
+	}
+	/* the text the statements pointed into is reused from here */
 	if (r->text.cap > ROWS_TEXT_KEEP) {
 		buf_free(&r->text);
 		buf_init(&r->text, 0);
 	} else {
 		buf_reset(&r->text);
 	}
-	if (rc != SQLITE_DONE)
-		return err_set(e, "%s: %s", r->what, sqlite3_errmsg(r->db));
-	if ((size_t)sqlite3_changes(r->db) != n)
-		return err_set(e,
-		               "%s: %d of %zu rows stored (internal error: "
-		               "a duplicate key)",
-		               r->what, sqlite3_changes(r->db), n);
-	return 0;
+	return rc;
 }
 
 void

@@ -13,12 +13,17 @@
  *
  * Promises:
  *  - rows_add_*() copy the values (the caller's strings can go away) and
- *    insert them once max rows are waiting; rows_flush() inserts the rest.
- *    The rows go in in the order they were added.
- *  - An INSERT OR IGNORE whose row count is checked: a statement of several
- *    rows that may abort half way gets a statement journal (see
- *    sq_connect()), and no row can conflict (keys are new), so a row not
- *    inserted is an internal error, reported as one.
+ *    insert them once max rows are waiting; rows_flush() inserts the rest,
+ *    by statements of 2^k rows, largest first.  The rows go in in the
+ *    order they were added.
+ *  - The statements are the caller's SQL, prepared by the caller (so that
+ *    every SQL text stays a constant of store-sqlite.c, which the SQL lint
+ *    checks): st[k] inserts 2^k rows.  Each is an INSERT OR IGNORE whose
+ *    row count is checked: a statement of several rows that may abort half
+ *    way gets a statement journal (see sq_connect()), and no row can
+ *    conflict (keys are new), so a row not inserted is an internal error,
+ *    reported as one.  An upsert's ON CONFLICT clause does as well: a row
+ *    updated counts as one that went in.
  *  - rows_discard() forgets what waits (the report was rolled back).
  *  - Memory: max rows of values, and their text, trimmed back after a
  *    flush when hostile values made it large.
@@ -33,7 +38,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define ROWS_MAX_COLS 10
+#define ROWS_SIZES 6 /* statements of 1, 2, 4 ... 32 rows at most */
 
 struct rows_val {
 	int64_t i;  /* an integer, or the text's offset */
@@ -42,22 +47,19 @@ struct rows_val {
 };
 
 struct rows {
-	sqlite3 *db;
-	const char *head; /* "INSERT OR IGNORE INTO t (a, b) VALUES " */
-	const char *tail; /* after the rows ("ON CONFLICT ..."), or NULL */
 	const char *what; /* for errors: "cannot store a record" */
 	size_t ncols, max, n, col;
-	struct rows_val *v; /* max * ncols */
+	size_t nst;
+	sqlite3_stmt *st[ROWS_SIZES]; /* st[k] inserts 2^k rows */
+	struct rows_val *v;           /* max * ncols */
 	struct buf text;
-	sqlite3_stmt **st; /* st[k]: the INSERT of k rows, prepared when
-	                      first needed */
 };
 
-/* 0, or -1 (out of memory) with e filled.  tail, when not NULL, follows
- * the rows: an upsert's ON CONFLICT clause, for which a row updated
- * counts as one that went in. */
-int rows_init(struct rows *r, sqlite3 *db, const char *head, const char *tail,
-              size_t ncols, size_t max, const char *what, struct err *e);
+/* Takes the nst statements st (ROWS_SIZES at most; st[k] inserts 2^k rows,
+ * so max is 2^(nst - 1)) and finalizes them in rows_free(), even when this
+ * fails.  0, or -1 (out of memory) with e filled. */
+int rows_init(struct rows *r, sqlite3_stmt *const st[], size_t nst,
+              size_t ncols, const char *what, struct err *e);
 void rows_free(struct rows *r);
 
 /* The next value of the current row; the row ends with its last column,

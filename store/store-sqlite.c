@@ -274,7 +274,10 @@ set_wal(struct sq *q, struct err *e)
 	return 0;
 }
 
-/* The writer's held-back rows (sqlite-rows.h).  OR IGNORE: see there. */
+/*
+ * The writer's held-back rows (sqlite-rows.h): for each table, the INSERTs
+ * of 1, 2, 4 ... rows.  OR IGNORE: see there.
+ */
 #define RECORD_HEAD                                                          \
 	"INSERT OR IGNORE INTO records (id, report, source_ip, count, "      \
 	"disposition, dkim, spf, header_from, envelope_from, envelope_to) "  \
@@ -285,20 +288,95 @@ set_wal(struct sq *q, struct err *e)
 #define SPF_HEAD                                                             \
 	"INSERT OR IGNORE INTO spf_results (record, idx, domain, scope, "    \
 	"result, human_result) VALUES "
+#define TRAFFIC_HEAD "INSERT INTO traffic " TRAFFIC_COLUMNS_SQL " VALUES "
+#define TRAFFIC_TAIL " " TRAFFIC_UPSERT_SQL
+#define ROW6         "(?, ?, ?, ?, ?, ?)"
+#define ROW10        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define ROW16        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define TWICE(rows)  rows ", " rows
+
+static const char *const record_sql[] = {
+    RECORD_HEAD ROW10,
+    RECORD_HEAD TWICE(ROW10),
+    RECORD_HEAD TWICE(TWICE(ROW10)),
+    RECORD_HEAD TWICE(TWICE(TWICE(ROW10))),
+    RECORD_HEAD TWICE(TWICE(TWICE(TWICE(ROW10)))),
+};
+/* DKIM and SPF side by side: [2k] inserts 2^k DKIM results, [2k + 1] as
+ * many SPF results. */
+static const char *const result_sql[] = {
+    DKIM_HEAD ROW6,
+    SPF_HEAD ROW6,
+    DKIM_HEAD TWICE(ROW6),
+    SPF_HEAD TWICE(ROW6),
+    DKIM_HEAD TWICE(TWICE(ROW6)),
+    SPF_HEAD TWICE(TWICE(ROW6)),
+    DKIM_HEAD TWICE(TWICE(TWICE(ROW6))),
+    SPF_HEAD TWICE(TWICE(TWICE(ROW6))),
+    DKIM_HEAD TWICE(TWICE(TWICE(TWICE(ROW6)))),
+    SPF_HEAD TWICE(TWICE(TWICE(TWICE(ROW6)))),
+    DKIM_HEAD TWICE(TWICE(TWICE(TWICE(TWICE(ROW6))))),
+    SPF_HEAD TWICE(TWICE(TWICE(TWICE(TWICE(ROW6))))),
+};
+static const char *const traffic_sql[] = {
+    TRAFFIC_HEAD ROW16 TRAFFIC_TAIL,
+    TRAFFIC_HEAD TWICE(ROW16) TRAFFIC_TAIL,
+    TRAFFIC_HEAD TWICE(TWICE(ROW16)) TRAFFIC_TAIL,
+    TRAFFIC_HEAD TWICE(TWICE(TWICE(ROW16))) TRAFFIC_TAIL,
+    TRAFFIC_HEAD TWICE(TWICE(TWICE(TWICE(ROW16)))) TRAFFIC_TAIL,
+};
+
+enum rows_kind { RK_RECORD, RK_DKIM, RK_SPF, RK_TRAFFIC };
+
+/* The INSERT of 2^k rows of a kind. */
+static const char *
+rows_sql(enum rows_kind kind, size_t k)
+{
+	switch (kind) {
+	case RK_RECORD:
+		return record_sql[k];
+	case RK_DKIM:
+		return result_sql[2 * k];
+	case RK_SPF:
+		return result_sql[2 * k + 1];
+	case RK_TRAFFIC:
+		return traffic_sql[k];
+	}
+	return NULL;
+}
+
+static int
+prepare_rows(struct sq *q, struct rows *r, enum rows_kind kind, size_t nst,
+             size_t ncols, const char *what, struct err *e)
+{
+	sqlite3_stmt *st[ROWS_SIZES] = {NULL};
+	size_t k;
+
+	for (k = 0; k < nst; k++) {
+		if (sqlite3_prepare_v2(q->db, rows_sql(kind, k), -1, &st[k],
+		                       NULL) != SQLITE_OK) {
+			sq_err(q, e, what);
+			while (k > 0)
+				sqlite3_finalize(st[--k]);
+			return -1;
+		}
+	}
+	return rows_init(r, st, nst, ncols, what, e);
+}
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static int
 init_rows(struct sq *q, struct err *e)
 {
-	if (rows_init(&q->rec_rows, q->db, RECORD_HEAD, NULL, 10, 16,
-		"cannot store a record", e) == -1 ||
-	    rows_init(&q->dkim_rows, q->db, DKIM_HEAD, NULL, 6, 32,
-		"cannot store a DKIM result", e) == -1 ||
-	    rows_init(&q->spf_rows, q->db, SPF_HEAD, NULL, 6, 32,
-		"cannot store an SPF result", e) == -1 ||
-	    rows_init(&q->traffic_rows, q->db,
-		"INSERT INTO traffic " TRAFFIC_COLUMNS_SQL " VALUES ",
-		TRAFFIC_UPSERT_SQL, 16, 16,
-		"cannot add the report to the traffic", e) == -1)
+	if (prepare_rows(q, &q->rec_rows, RK_RECORD, NELEM(record_sql), 10,
+	                 "cannot store a record", e) == -1 ||
+	    prepare_rows(q, &q->dkim_rows, RK_DKIM, NELEM(result_sql) / 2, 6,
+	                 "cannot store a DKIM result", e) == -1 ||
+	    prepare_rows(q, &q->spf_rows, RK_SPF, NELEM(result_sql) / 2, 6,
+	                 "cannot store an SPF result", e) == -1 ||
+	    prepare_rows(q, &q->traffic_rows, RK_TRAFFIC, NELEM(traffic_sql),
+	                 16, "cannot add the report to the traffic", e) == -1)
 		return -1;
 	return 0;
 }
