@@ -516,6 +516,11 @@ imap_capability(mailimap *imap, struct mailimap_capability_data **cap)
 			return MAILIMAP_ERROR_MEMORY;
 		}
 	}
+	/* "[CAPABILITY ]" in the greeting: libetpan keeps the data with no
+	 * list at all, not an empty one */
+	if (ci != NULL && ci->imap_capability->cap_list == NULL &&
+	    (ci->imap_capability->cap_list = clist_new()) == NULL)
+		return MAILIMAP_ERROR_MEMORY;
 	return mailimap_capability(imap, cap);
 }
 

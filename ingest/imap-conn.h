@@ -68,7 +68,8 @@ int imap_conn_fail(struct imap_conn *c, int r, const char *what, int refused,
 
 /* mailimap_capability() without its crash: libetpan 1.9.4 copies the
  * capabilities the server sent, and dereferences NULL when a server
- * answers OK without a CAPABILITY line (found by fuzz_imap).  An empty
+ * answers OK without a CAPABILITY line, or after a greeting whose
+ * "[CAPABILITY ]" listed nothing (both found by fuzz_imap).  An empty
  * list is put in place first. */
 int imap_capability(mailimap *imap, struct mailimap_capability_data **cap);
 
