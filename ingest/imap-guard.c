@@ -152,6 +152,56 @@ literal_scan(struct imap_guard *g, const char *p, size_t k)
 	return 0;
 }
 
+/*
+ * A capability list that lists nothing: "* CAPABILITY" at the start of a
+ * line, or "[CAPABILITY" anywhere, then only blanks to the end of the line
+ * or to "]".  libetpan 1.9.4 keeps it as data without a list, and
+ * mailimap_capability() and mailimap_has_*() then read through NULL
+ * (fuzz_imap).  No server needs to send one: RFC 3501 puts IMAP4rev1 in
+ * every list.  pos is where p starts in its line; the end of the line is
+ * checked by the caller (capability_empty()).
+ */
+#define CAP_WORD  "CAPABILITY"
+#define CAP_AFTER (sizeof(CAP_WORD)) /* matched, blanks since */
+
+static int
+capability_scan(struct imap_guard *g, const char *p, size_t k, uint64_t pos)
+{
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < k; i++, pos++) {
+		c = (unsigned char)p[i];
+		if (g->cap == CAP_AFTER) {
+			if (c == ']')
+				return trip(g, GUARD_CAPABILITY, 0);
+			if (c == ' ' || c == '\t' || c == '\r')
+				continue;
+			g->cap = 0;
+		} else if (g->cap > 0) {
+			if ((c & ~0x20u) ==
+			    (unsigned char)CAP_WORD[g->cap - 1]) {
+				g->cap++;
+				continue;
+			}
+			g->cap = 0;
+		}
+		/* what may come before the word */
+		if (c == '[' || (pos == 1 && c == ' ' && g->line_star))
+			g->cap = 1;
+		if (pos == 0)
+			g->line_star = c == '*';
+	}
+	return 0;
+}
+
+/* At the end of a line: "* CAPABILITY" and blanks, nothing listed. */
+static int
+capability_empty(const struct imap_guard *g)
+{
+	return g->cap == CAP_AFTER;
+}
+
 int
 imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 {
@@ -177,10 +227,13 @@ imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 		g->line_len += k;
 		if (g->line_len > g->max_response)
 			return trip(g, GUARD_LINE, g->line_len);
-		if (literal_scan(g, p, k) == -1)
+		if (literal_scan(g, p, k) == -1 ||
+		    capability_scan(g, p, k, g->line_len - k) == -1)
 			return -1;
 		if (nl == NULL)
 			break;
+		if (capability_empty(g))
+			return trip(g, GUARD_CAPABILITY, 0);
 		p = nl + 1;
 		if (++g->lines > GUARD_MAX_LINES)
 			return trip(g, GUARD_LINES, g->lines);
@@ -188,6 +241,7 @@ imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 			g->literal_left = g->lit_size;
 		g->line_len = 0;
 		g->lit = LIT_NONE;
+		g->cap = 0;
 	}
 	return 0;
 }
@@ -232,6 +286,11 @@ imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
 		snprintf(out, len, "the server sent a line longer than %llu "
 				   "bytes (max_response)",
 		    (unsigned long long)g->max_response);
+		break;
+	case GUARD_CAPABILITY:
+		snprintf(out, len,
+		         "the server sent a capability list that "
+		         "lists nothing (not even IMAP4rev1)");
 		break;
 	case GUARD_LITERAL:
 		snprintf(out, len, "the server announced a literal of %llu "

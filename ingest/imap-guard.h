@@ -21,7 +21,9 @@
  * Literals are recognised as they come: every "{N}" in a line is checked
  * when its "}" arrives (libetpan allocates N there, whatever follows), and
  * the one that ends a line starts a literal, so a literal's size is
- * refused when announced, before any of it is read.  Past
+ * refused when announced, before any of it is read.  A capability list
+ * that lists nothing ("* CAPABILITY", "[CAPABILITY ]") is refused too:
+ * libetpan 1.9.4 keeps it as no list at all and reads through NULL.  Past
  * a limit the read fails: libetpan reports a stream error, the connection
  * is unusable, and imap_guard_explain() says which limit and what the
  * server did.
@@ -54,6 +56,7 @@ enum guard_trip {
 	GUARD_LINES,	/* more than GUARD_MAX_LINES lines */
 	GUARD_LINE,	/* one line longer than max_response */
 	GUARD_LITERAL,	/* a literal announced larger than allowed */
+	GUARD_CAPABILITY, /* a capability list that lists nothing */
 };
 
 /* Where the current line is in a literal's announcement "{N}". */
@@ -82,6 +85,9 @@ struct imap_guard {
 	uint64_t literal_left; /* bytes of the literal being read */
 	enum guard_lit lit;    /* where the line is in a "{N}" */
 	uint64_t lit_size;     /* its N so far */
+	unsigned cap;	       /* letters of "CAPABILITY" matched + 1, or
+	                          CAP_AFTER: all of them, then blanks */
+	int line_star;	       /* the line began with "*" */
 
 	/* what tripped, for the message */
 	enum guard_trip trip;

@@ -154,6 +154,14 @@ class HostileServer:
         c.sendall(tag + b" OK no capabilities to speak of\r\n")
         return True
 
+    def empty_capability_list(self, c, tag, cmd):
+        """A CAPABILITY line that lists nothing (libetpan 1.9.4 keeps it as
+        no list at all and read through NULL: found by fuzz_imap)."""
+        if cmd != "CAPABILITY":
+            return False
+        c.sendall(b"* CAPABILITY\r\n" + tag + b" OK done\r\n")
+        return True
+
     def body_larger_than_announced(self, c, tag, cmd):
         """The body of the message announced smaller than it is comes as
         a 200 MB literal; the others are sent as they are."""

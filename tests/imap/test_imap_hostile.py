@@ -140,6 +140,12 @@ class TestHostileServer(HostileCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.count("reports"), 2)
 
+    def test_capability_line_that_lists_nothing(self):
+        # libetpan read through NULL here (SIGSEGV): found by fuzz_imap
+        self.assertDropped("empty_capability_list",
+                           [b"CAPABILITY: ",
+                            b"capability list that lists nothing"])
+
     def test_well_behaved_server_still_works(self):
         srv = self.serve(None)
         p, rss, took = self.run_ingest()

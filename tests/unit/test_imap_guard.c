@@ -145,3 +145,43 @@ TEST(new_window_keeps_the_line)
 	CHECK(account(&g, "{4294967000}\r\n") == 0);
 	CHECK(g.trip == GUARD_OK && g.literal_left == 0);
 }
+
+/* 1 when every way of cutting s trips the guard on an empty capability
+ * list. */
+static int
+empty_list(const char *s)
+{
+	struct imap_guard g;
+	size_t piece;
+
+	for (piece = 1; piece <= strlen(s); piece++)
+		if (feed(&g, s, piece) != -1 || g.trip != GUARD_CAPABILITY)
+			return 0;
+	return 1;
+}
+
+/* libetpan 1.9.4 keeps a capability list that lists nothing as no list
+ * and reads through NULL (fuzz_imap): refused before it parses one. */
+TEST(capability_list_that_lists_nothing)
+{
+	char why[256];
+	struct imap_guard g;
+
+	CHECK(empty_list("* CAPABILITY\r\n"));
+	CHECK(empty_list("* CAPABILITY \r\n"));
+	CHECK(empty_list("* capability\t \r\n"));
+	CHECK(empty_list("* OK [CAPABILITY ]1rv eady\r\n"));
+	CHECK(empty_list("* OK [CAPABILITY] ready\r\n"));
+	CHECK(empty_list("a1 OK [Capability  ] done\r\n"));
+	CHECK(empty_list("* OK fine\r\n* CAPABILITY\n"));
+	CHECK(passes("* CAPABILITY IMAP4rev1 MOVE\r\n", 0));
+	CHECK(passes("* OK [CAPABILITY IMAP4rev1 IDLE] ready\r\n", 0));
+	CHECK(passes("* CAPABILITYX\r\n* NO CAPABILITY\r\n", 0));
+	CHECK(passes("a2 OK CAPABILITY\r\n", 0));
+	CHECK(passes("* LIST () \"/\" \"CAPABILITY\"\r\n", 0));
+	/* a message body is not read for it */
+	CHECK(passes("* 1 FETCH (BODY[] {14}\r\n* CAPABILITY\r\n)\r\n", 0));
+	CHECK(feed(&g, "* CAPABILITY\r\n", 3) == -1);
+	CHECK(imap_guard_explain(&g, why, sizeof(why)) == 1);
+	CHECK(strstr(why, "capability list that lists nothing") != NULL);
+}
