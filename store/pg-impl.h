@@ -33,12 +33,19 @@
 #define PG_PREPARED_MAX 16
 
 /* The kinds of a record's rows, and the rollup's sums: the tables a big
- * report is COPYed into (store-pg-direct.c), in move_sql's order. */
-enum { PG_T_RECORDS, PG_T_DKIM, PG_T_SPF, PG_T_REASONS, PG_T_SUMS, PG_T_COUNT };
+ * report is COPYed into (store-pg-direct.c), in move_sql's order.  A
+ * record's DKIM and SPF results are arrays in its row (pg-schema.c, step
+ * 4). */
+enum { PG_T_RECORDS, PG_T_REASONS, PG_T_SUMS, PG_T_COUNT };
+
+/* A record's fields: the 8 of its row in the report, then its DKIM and
+ * its SPF results, each kind as a two-dimensional array (a row per result:
+ * domain, selector or scope, result, human_result). */
+#define PG_RECORD_FIELDS 10
 
 #define PG_STAGING_COPY                                                        \
-	"COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, f7, f8) FROM "  \
-	"STDIN"
+	"COPY staging (kind, rec, idx, f1, f2, f3, f4, f5, f6, f7, f8, f9, "   \
+	"f10) FROM STDIN"
 
 /* A report goes into the tables directly once it has this many records
  * (staged and moved once) and its begin came first: fewer round trips for
@@ -75,7 +82,9 @@ struct pg {
 	 * fill and at the end; staged_rows counts the rows staging holds,
 	 * deleted ones too, since it was last truncated. */
 	struct traffic traffic;
+	int sums_staged; /* times the open report's sums were staged */
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
+	struct buf arrays; /* the record's results as array literals */
 	int64_t staged_rows;
 	unsigned staged_kinds; /* bits: the open report staged r, d, s, o */
 	/* records stored in the open batch, and committed by this run */
@@ -151,9 +160,11 @@ int pg_copy_int(struct buf *b, int64_t v, struct err *e);
  * record's number in the report, the row's among its kind, its fields. */
 typedef int (*pg_emit_fn)(void *arg, int kind, int32_t rec, size_t idx,
                           const char *const *f, int nf, struct err *e);
-/* Emits every row of record r, numbered rec, kind by kind. */
-int pg_record_rows(const struct dmarc_record *r, int32_t rec, pg_emit_fn emit,
-                   void *arg, struct err *e);
+/* Emits every row of record r, numbered rec, kind by kind; arrays holds
+ * the literals of its results' arrays until the next call. */
+int pg_record_rows(const struct dmarc_record *r, int32_t rec,
+                   struct buf *arrays, pg_emit_fn emit, void *arg,
+                   struct err *e);
 /* Waits for the move sent at the switch to the tables, if it is in
  * flight: 0, or -1 with e filled when it failed. */
 int pg_chunk_wait(struct pg *p, struct err *e);
@@ -253,7 +264,14 @@ int pg_imap_set(void *impl, const char *mailbox, uint32_t uidvalidity,
 #define PG_EPOCH(col) "extract(epoch FROM " col ")::bigint"
 
 /* The results of record r (a row of records) as one text, as the rollup
- * keys them and lists.c reads them (migrations.h: TRAFFIC_LIST_SQL). */
+ * keys them and lists.c reads them (migrations.h: TRAFFIC_LIST_SQL): from
+ * the record's array of one kind (column "auth_dkim" or "auth_spf"), or
+ * from a table of rows (override_reasons). */
+#define PG_ARRAY3(column)                                                      \
+	"(SELECT string_agg(coalesce(r." column "[i][1], '') || chr(31) || "   \
+	"coalesce(r." column "[i][2], '') || chr(31) || coalesce(r." column    \
+	"[i][3], ''), chr(30) ORDER BY i) FROM generate_subscripts(r." column  \
+	", 1) AS i)"
 #define PG_LIST3(a, b, c, table)                                             \
 	"(SELECT string_agg(coalesce(" a ", '') || chr(31) || coalesce(" b   \
 	", '') || chr(31) || coalesce(" c ", ''), chr(30) ORDER BY idx) "    \

@@ -38,11 +38,8 @@
 
 static const char *const copy_sql[PG_T_COUNT] = {
     "COPY records (report, rec, begin_ts, source_ip, count, disposition, "
-    "dkim, spf, header_from, envelope_from, envelope_to) FROM STDIN",
-    "COPY dkim_results (report, rec, idx, begin_ts, domain, selector, "
-    "result, human_result) FROM STDIN",
-    "COPY spf_results (report, rec, idx, begin_ts, domain, scope, result, "
-    "human_result) FROM STDIN",
+    "dkim, spf, header_from, envelope_from, envelope_to, auth_dkim, "
+    "auth_spf) FROM STDIN",
     "COPY override_reasons (report, rec, idx, begin_ts, type, "
     "type_original, comment) FROM STDIN",
     PG_STAGING_COPY,
@@ -128,7 +125,7 @@ int
 pg_direct_record(struct pg *p, const struct dmarc_record *r, struct err *e)
 {
 	p->direct.filled++;
-	return pg_record_rows(r, p->rec, direct_row, p, e);
+	return pg_record_rows(r, p->rec, &p->arrays, direct_row, p, e);
 }
 
 int

@@ -36,9 +36,8 @@
 	"SELECT " PG_EPOCH("rp.begin_ts") " / 86400, rp.domain, "            \
 	"coalesce(rp.adkim, ''), coalesce(rp.aspf, ''), "                    \
 	"coalesce(host(r.source_ip), ''), coalesce(r.header_from, ''), "     \
-	"coalesce(r.envelope_from, ''), coalesce(" PG_LIST3("domain",        \
-	"selector", "result", "dkim_results") ", ''), coalesce("             \
-	PG_LIST3("domain", "scope", "result", "spf_results") ", ''), "       \
+	"coalesce(r.envelope_from, ''), coalesce(" PG_ARRAY3("auth_dkim")   \
+	", ''), coalesce(" PG_ARRAY3("auth_spf") ", ''), "                  \
 	"-count(*), -sum(r.count)::bigint, " NEG_IF("r.dkim = 'pass'") ", "  \
 	NEG_IF("r.spf = 'pass'") ", " NEG_IF("r.dkim = 'pass' OR r.spf = "   \
 	"'pass'") ", " NEG_IF("r.disposition = 'quarantine'") ", "           \
@@ -94,8 +93,6 @@ static const struct step replace_steps[] = {
     {"DELETE FROM traffic WHERE records = 0 AND (day, domain) IN (SELECT "
      PG_EPOCH("begin_ts") " / 86400, domain FROM reports WHERE id = "
      "$1::bigint)", 1},
-    {CHILDREN("dkim_results"), 1},
-    {CHILDREN("spf_results"), 1},
     {CHILDREN("override_reasons"), 1},
     {CHILDREN("records"), 1},
     {"DELETE FROM reports WHERE id = $1::bigint", 1},
@@ -199,10 +196,6 @@ static const struct step prune_deletes[] = {
     {TRAFFIC_SUB_SQL("rp.id IN (SELECT id FROM prune_reports)"), 0},
     {"DELETE FROM traffic WHERE records = 0 AND (day, domain) IN (SELECT "
      "day, domain FROM prune_reports)", 0},
-    {"DELETE FROM dkim_results WHERE report IN (SELECT id FROM "
-     "prune_reports)", 0},
-    {"DELETE FROM spf_results WHERE report IN (SELECT id FROM "
-     "prune_reports)", 0},
     {"DELETE FROM override_reasons WHERE report IN (SELECT id FROM "
      "prune_reports)", 0},
     {"DELETE FROM records WHERE report IN (SELECT id FROM prune_reports)",

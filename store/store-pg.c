@@ -386,8 +386,7 @@ fail:
 static void
 ensure_partitions(struct pg *p)
 {
-	static const char *const tables[] = {"records", "dkim_results",
-	    "spf_results", "override_reasons"};
+	static const char *const tables[] = {"records", "override_reasons"};
 	time_t now = time(NULL);
 	struct tm tm;
 	char sql[512], lock[96];
@@ -406,7 +405,8 @@ ensure_partitions(struct pg *p)
 		m2 = m == 12 ? 1 : m + 1;
 		PQclear(PQexec(p->c, "BEGIN"));
 		PQclear(PQexec(p->c, lock));
-		for (t = 0; t < 4; t++) {
+		for (t = 0; t < (int)(sizeof(tables) / sizeof(tables[0]));
+		     t++) {
 			snprintf(sql, sizeof(sql),
 			    "CREATE TABLE IF NOT EXISTS %s_%04d_%02d PARTITION "
 			    "OF %s FOR VALUES FROM ('%04d-%02d-01 00:00:00+00') "
@@ -443,6 +443,7 @@ pg_close(void *impl)
 	buf_free(&p->copy);
 	buf_free(&p->sig_dkim);
 	buf_free(&p->sig_spf);
+	buf_free(&p->arrays);
 	traffic_free(&p->traffic);
 	free(p->name);
 	free(p->replaced_logs);
@@ -462,10 +463,11 @@ pg_close(void *impl)
 static const char *const staging[] = {
     "CREATE TEMP TABLE staging (kind \"char\" NOT NULL, rec integer NOT "
     "NULL, idx integer NOT NULL, f1 text" SC ", f2 text" SC ", f3 text" SC
-    ", f4 text" SC ", f5 text" SC ", f6 text, f7 text, f8 text) PARTITION "
-    "BY LIST (kind)",
-    STAGING_PART("r"), STAGING_PART("d"), STAGING_PART("s"),
-    STAGING_PART("o"), STAGING_PART("t"),
+    ", f4 text" SC ", f5 text" SC ", f6 text, f7 text, f8 text, f9 text, "
+    "f10 text) PARTITION BY LIST (kind)",
+    STAGING_PART("r"),
+    STAGING_PART("o"),
+    STAGING_PART("t"),
 };
 
 int
@@ -482,6 +484,7 @@ pg_open(const char *location, enum store_mode mode, void **impl,
 	pg_direct_init(p);
 	buf_init(&p->sig_dkim, 0);
 	buf_init(&p->sig_spf, 0);
+	buf_init(&p->arrays, 0);
 	traffic_init(&p->traffic, TRAFFIC_BYTES);
 	p->readonly = mode == STORE_READONLY;
 	if (connect_to(location, &p->c, &p->name, e) == -1)

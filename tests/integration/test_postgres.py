@@ -112,7 +112,7 @@ class Store(PgCase):
     def test_migrate_only_creates_the_schema_and_nothing_else(self):
         proc = self.pg_ingest("--migrate-only")
         self.assertExit(proc, EX_OK)
-        self.assertEqual(self.psql("SELECT version FROM dmarcsift_schema"), [["3"]])
+        self.assertEqual(self.psql("SELECT version FROM dmarcsift_schema"), [["4"]])
         self.assertEqual(self.psql("SELECT count(*) FROM reports"), [["0"]])
         # payloads are compressed already: the server does not try again
         self.assertEqual(self.psql("SELECT attstorage FROM pg_attribute WHERE attrelid = "
@@ -195,8 +195,7 @@ class Store(PgCase):
                   "GRANT USAGE ON SCHEMA public TO dmarc_ingest, dmarc_report; "
                   "GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO dmarc_ingest; "
                   "GRANT UPDATE ON traffic, imap_state, source_names, ingest_log TO dmarc_ingest; "
-                  "GRANT DELETE ON reports, records, dkim_results, spf_results, override_reasons, "
-                  "traffic TO dmarc_ingest; "
+                  "GRANT DELETE ON reports, records, override_reasons, traffic TO dmarc_ingest; "
                   "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO dmarc_ingest; "
                   "GRANT SELECT ON ALL TABLES IN SCHEMA public TO dmarc_report" % (dbname, dbname))
         ingest_url = self.pgdb.replace("dmarc@", "dmarc_ingest@")

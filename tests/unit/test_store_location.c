@@ -64,6 +64,7 @@ static const uint64_t pg_released_hash[] = {
     0x41d5f276e6b3f4e3ULL, /* 1 */
     0x1eab638a9257530eULL, /* 2 */
     0x7a48994d75f2b550ULL, /* 3 */
+    0x904610b4ed92812cULL, /* 4 */
 };
 
 TEST(released_pg_steps_are_frozen)
