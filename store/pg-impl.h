@@ -86,7 +86,7 @@ struct pg {
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 	struct buf arrays; /* the record's results as array literals */
 	int64_t staged_rows;
-	unsigned staged_kinds; /* bits: the open report staged r, d, s, o */
+	unsigned staged_kinds; /* bits: the open report staged r, o */
 	/* records stored in the open batch, and committed by this run */
 	int64_t batch_records, run_records;
 	/* A big report goes into the tables while it is parsed

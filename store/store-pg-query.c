@@ -308,8 +308,7 @@ pg_each_record(void *impl, const struct store_filter *f,
 		"rp.pct, rp.fo, rp.testing, rp.discovery_method, "
 		"host(r.source_ip), r.count, r.disposition, r.dkim, r.spf, "
 		"r.header_from, r.envelope_from, r.envelope_to, "
-		PG_ARRAY3("auth_dkim") ", " PG_ARRAY3("auth_spf")
-		", "
+		PG_ARRAY3("auth_dkim") ", " PG_ARRAY3("auth_spf") ", "
 		PG_LIST3("type", "comment", "type_original", "override_reasons")
 		" FROM reports rp JOIN records r ON r.report = rp.id AND "
 		"r.begin_ts = rp.begin_ts WHERE rp.begin_ts >= "
