@@ -164,31 +164,62 @@ literal_scan(struct imap_guard *g, const char *p, size_t k)
 #define CAP_WORD  "CAPABILITY"
 #define CAP_AFTER (sizeof(CAP_WORD)) /* matched, blanks since */
 
+/*
+ * "[BADCHARSET" and blanks, then "(": a response code listing charsets.
+ * libetpan 1.9.4 reads through NULL parsing one in a greeting (fuzz_imap:
+ * "* OK [BADCHARSET (UTF-8)]" is enough).  A server sends it only in
+ * answer to a SEARCH that names a charset, which dmarc-ingest never does.
+ */
+#define BADCS_WORD  "BADCHARSET"
+#define BADCS_AFTER (sizeof(BADCS_WORD))
+
+enum { W_FREE, W_TAKEN, W_END };
+
+/* Byte c through a match of word (upper case; after: its length + 1) in
+ * *m: 0 outside it, i + 1 after i letters, after once all of them were
+ * matched, blanks since.  W_TAKEN when c belongs to the match, W_END when
+ * c is the first byte after the whole word and its blanks (the match is
+ * over), W_FREE otherwise. */
+static int
+word_step(unsigned *m, const char *word, unsigned after, unsigned char c)
+{
+	if (*m == after) {
+		if (c == ' ' || c == '\t' || c == '\r')
+			return W_TAKEN;
+		*m = 0;
+		return W_END;
+	}
+	if (*m > 0) {
+		if ((c & ~0x20u) == (unsigned char)word[*m - 1]) {
+			(*m)++;
+			return W_TAKEN;
+		}
+		*m = 0;
+	}
+	return W_FREE;
+}
+
 static int
 capability_scan(struct imap_guard *g, const char *p, size_t k, uint64_t pos)
 {
 	unsigned char c;
 	size_t i;
+	int cap, bad;
 
 	for (i = 0; i < k; i++, pos++) {
 		c = (unsigned char)p[i];
-		if (g->cap == CAP_AFTER) {
-			if (c == ']')
-				return trip(g, GUARD_CAPABILITY, 0);
-			if (c == ' ' || c == '\t' || c == '\r')
-				continue;
-			g->cap = 0;
-		} else if (g->cap > 0) {
-			if ((c & ~0x20u) ==
-			    (unsigned char)CAP_WORD[g->cap - 1]) {
-				g->cap++;
-				continue;
-			}
-			g->cap = 0;
-		}
-		/* what may come before the word */
-		if (c == '[' || (pos == 1 && c == ' ' && g->line_star))
+		cap = word_step(&g->cap, CAP_WORD, CAP_AFTER, c);
+		if (cap == W_END && c == ']')
+			return trip(g, GUARD_CAPABILITY, 0);
+		bad = word_step(&g->badcs, BADCS_WORD, BADCS_AFTER, c);
+		if (bad == W_END && c == '(')
+			return trip(g, GUARD_BADCHARSET, 0);
+		/* what may come before the words */
+		if (cap != W_TAKEN &&
+		    (c == '[' || (pos == 1 && c == ' ' && g->line_star)))
 			g->cap = 1;
+		if (bad != W_TAKEN && c == '[')
+			g->badcs = 1;
 		if (pos == 0)
 			g->line_star = c == '*';
 	}
@@ -242,6 +273,7 @@ imap_guard_account(struct imap_guard *g, const char *buf, size_t n)
 		g->line_len = 0;
 		g->lit = LIT_NONE;
 		g->cap = 0;
+		g->badcs = 0;
 	}
 	return 0;
 }
@@ -291,6 +323,12 @@ imap_guard_explain(const struct imap_guard *g, char *out, size_t len)
 		snprintf(out, len,
 		         "the server sent a capability list that "
 		         "lists nothing (not even IMAP4rev1)");
+		break;
+	case GUARD_BADCHARSET:
+		snprintf(out, len,
+		         "the server sent a BADCHARSET list of charsets, "
+		         "which dmarc-ingest never asks for and cannot read "
+		         "safely");
 		break;
 	case GUARD_LITERAL:
 		snprintf(out, len, "the server announced a literal of %llu "

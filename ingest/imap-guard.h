@@ -23,7 +23,10 @@
  * the one that ends a line starts a literal, so a literal's size is
  * refused when announced, before any of it is read.  A capability list
  * that lists nothing ("* CAPABILITY", "[CAPABILITY ]") is refused too:
- * libetpan 1.9.4 keeps it as no list at all and reads through NULL.  Past
+ * libetpan 1.9.4 keeps it as no list at all and reads through NULL.  So
+ * is a BADCHARSET code with a list ("[BADCHARSET (UTF-8)]"): libetpan
+ * 1.9.4 reads through NULL parsing one in a greeting, and dmarc-ingest
+ * never names a charset, the one thing a server answers it to.  Past
  * a limit the read fails: libetpan reports a stream error, the connection
  * is unusable, and imap_guard_explain() says which limit and what the
  * server did.
@@ -57,6 +60,7 @@ enum guard_trip {
 	GUARD_LINE,	/* one line longer than max_response */
 	GUARD_LITERAL,	/* a literal announced larger than allowed */
 	GUARD_CAPABILITY, /* a capability list that lists nothing */
+	GUARD_BADCHARSET, /* a BADCHARSET code with a list of charsets */
 };
 
 /* Where the current line is in a literal's announcement "{N}". */
@@ -87,6 +91,7 @@ struct imap_guard {
 	uint64_t lit_size;     /* its N so far */
 	unsigned cap;	       /* letters of "CAPABILITY" matched + 1, or
 	                          CAP_AFTER: all of them, then blanks */
+	unsigned badcs;	       /* likewise for "[BADCHARSET" */
 	int line_star;	       /* the line began with "*" */
 
 	/* what tripped, for the message */

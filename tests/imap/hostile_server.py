@@ -187,7 +187,12 @@ class HostileServer:
             if self.misbehave == "giant_greeting":
                 self.giant_greeting(c)
                 return
-            c.sendall(b"* OK hostile IMAP server ready\r\n")
+            if self.misbehave == "badcharset_greeting":
+                # libetpan 1.9.4 read through NULL parsing this list
+                # (SIGSEGV): found by fuzz_imap
+                c.sendall(b"* OK [BADCHARSET (UTF-8 US-ASCII)] ready\r\n")
+            else:
+                c.sendall(b"* OK hostile IMAP server ready\r\n")
             f = c.makefile("rb")
             while not self.closed:
                 line = f.readline()

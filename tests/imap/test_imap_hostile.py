@@ -140,6 +140,10 @@ class TestHostileServer(HostileCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.count("reports"), 2)
 
+    def test_greeting_with_a_badcharset_list(self):
+        # libetpan read through NULL here (SIGSEGV): found by fuzz_imap
+        self.assertDropped("badcharset_greeting", [b"BADCHARSET list of charsets"])
+
     def test_capability_line_that_lists_nothing(self):
         # libetpan read through NULL here (SIGSEGV): found by fuzz_imap
         self.assertDropped("empty_capability_list",

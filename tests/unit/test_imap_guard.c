@@ -146,18 +146,25 @@ TEST(new_window_keeps_the_line)
 	CHECK(g.trip == GUARD_OK && g.literal_left == 0);
 }
 
-/* 1 when every way of cutting s trips the guard on an empty capability
- * list. */
+/* 1 when every way of cutting s trips the guard with `want`. */
 static int
-empty_list(const char *s)
+trips_as(const char *s, enum guard_trip want)
 {
 	struct imap_guard g;
 	size_t piece;
 
 	for (piece = 1; piece <= strlen(s); piece++)
-		if (feed(&g, s, piece) != -1 || g.trip != GUARD_CAPABILITY)
+		if (feed(&g, s, piece) != -1 || g.trip != want)
 			return 0;
 	return 1;
+}
+
+/* 1 when every way of cutting s trips the guard on an empty capability
+ * list. */
+static int
+empty_list(const char *s)
+{
+	return trips_as(s, GUARD_CAPABILITY);
 }
 
 /* libetpan 1.9.4 keeps a capability list that lists nothing as no list
@@ -184,4 +191,32 @@ TEST(capability_list_that_lists_nothing)
 	CHECK(feed(&g, "* CAPABILITY\r\n", 3) == -1);
 	CHECK(imap_guard_explain(&g, why, sizeof(why)) == 1);
 	CHECK(strstr(why, "capability list that lists nothing") != NULL);
+}
+
+/* libetpan 1.9.4 reads through NULL parsing a BADCHARSET list in a
+ * greeting (fuzz_imap): refused wherever it comes, since dmarc-ingest
+ * never names a charset, the one thing a server sends it for. */
+TEST(badcharset_list)
+{
+	struct imap_guard g;
+	char why[200];
+
+	CHECK(
+	    trips_as("* OK [BADCHARSET (UTF-8)] ready\r\n", GUARD_BADCHARSET));
+	CHECK(trips_as("* OK [badcharset\t(\\N) \"\" \"\"\r\n",
+	               GUARD_BADCHARSET));
+	CHECK(trips_as("* OK [BADCHARSET ()]\r\n", GUARD_BADCHARSET));
+	CHECK(
+	    trips_as("a3 NO [BADCHARSET (US-ASCII)] no\r\n", GUARD_BADCHARSET));
+	/* without a list libetpan reads it, and other words are not it */
+	CHECK(passes("* OK [BADCHARSET] ready\r\n", 0));
+	CHECK(passes("* OK [BADCHARSETS (x)] ready\r\n", 0));
+	CHECK(passes("* OK BADCHARSET (x)\r\n", 0));
+	CHECK(passes("* OK [ALERT] [BADCHARSE (x)\r\n", 0));
+	/* inside a message it is the message's */
+	CHECK(passes("* 1 FETCH (BODY[] {23}\r\n* OK [BADCHARSET (x)]\r\n)\r\n",
+	             0));
+	CHECK(feed(&g, "* OK [BADCHARSET (UTF-8)]\r\n", 5) == -1);
+	CHECK(imap_guard_explain(&g, why, sizeof(why)) == 1);
+	CHECK(strstr(why, "BADCHARSET list of charsets") != NULL);
 }
