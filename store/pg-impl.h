@@ -4,6 +4,7 @@
  *
  *   store-pg.c        the location, connection, migrations, batches
  *   store-pg-write.c  reports: staging by COPY, the move, the rollup
+ *   pg-rows.c         a record as COPY rows: escaping, results' arrays
  *   store-pg-direct.c a big report's rows COPYed into the tables
  *   store-pg-query.c  the queries report/ needs, and the table of ops
  *   store-pg-other.c  TLS and failure reports, names of addresses
