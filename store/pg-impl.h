@@ -166,6 +166,15 @@ typedef int (*pg_emit_fn)(void *arg, int kind, int32_t rec, size_t idx,
 int pg_record_rows(const struct dmarc_record *r, int32_t rec,
                    struct buf *arrays, pg_emit_fn emit, void *arg,
                    struct err *e);
+/* pg-sums.c: wanted, whether the open report's sums are many enough to be
+ * worth looking at traffic first; copy, that look for a row with head
+ * (the report's day, domain, adkim and aspf as text), *fresh set when
+ * there is none, and then, if the sums were never staged, their COPY into
+ * traffic (the sums are emptied).  -1 with e filled when a statement
+ * failed.  Inside the report's savepoint. */
+int pg_sums_copy_wanted(const struct pg *p);
+int pg_sums_copy(struct pg *p, const char *const head[4], int *fresh,
+                 struct err *e);
 /* Waits for the move sent at the switch to the tables, if it is in
  * flight: 0, or -1 with e filled when it failed. */
 int pg_chunk_wait(struct pg *p, struct err *e);

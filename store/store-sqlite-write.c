@@ -308,7 +308,6 @@ fail:
 struct entry_ctx {
 	struct sq *q;
 	struct err *e;
-	int failed;
 };
 
 /* One row of the sums under the report's header, to traffic_rows. */
@@ -320,7 +319,6 @@ write_entry(void *arg, const struct traffic_entry *en)
 	struct rows *w = &q->traffic_rows;
 	int i;
 
-	c->failed = 1;
 	if (rows_add_int(w, q->day, c->e) == -1 ||
 	    rows_add_text(w, q->domain, c->e) == -1 ||
 	    rows_add_text(w, q->adkim, c->e) == -1 ||
@@ -332,7 +330,6 @@ write_entry(void *arg, const struct traffic_entry *en)
 	for (i = 0; i < TC_COUNT; i++)
 		if (rows_add_int(w, en->c[i], c->e) == -1)
 			return -1;
-	c->failed = 0;
 	return 0;
 }
 
@@ -340,12 +337,9 @@ write_entry(void *arg, const struct traffic_entry *en)
 static int
 traffic_flush(struct sq *q, struct err *e)
 {
-	struct entry_ctx c = {q, e, 0};
-	int rc = traffic_sorted(&q->traffic, write_entry, &c);
+	struct entry_ctx c = {q, e};
+	int rc = traffic_sorted(&q->traffic, write_entry, &c, e);
 
-	if (rc == -1 && !c.failed)
-		err_set(e, "cannot add the report to the traffic: out of "
-		           "memory");
 	if (rc == 0)
 		rc = rows_flush(&q->traffic_rows, e);
 	traffic_reset(&q->traffic);

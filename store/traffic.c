@@ -346,7 +346,8 @@ cmp(const void *a, const void *b, void *arg)
 
 int
 traffic_sorted(struct traffic *t,
-    int (*cb)(void *arg, const struct traffic_entry *en), void *arg)
+    int (*cb)(void *arg, const struct traffic_entry *en), void *arg,
+    struct err *e)
 {
 	struct traffic_entry en;
 	size_t i, k;
@@ -355,7 +356,8 @@ traffic_sorted(struct traffic *t,
 		return 0;
 	if (t->n > t->order_cap) {
 		if (resize((void **)&t->order, t->n, sizeof(*t->order)) == -1)
-			return -1;
+			return err_set(e, "cannot sort the traffic sums: out of "
+			                  "memory for %zu groups", t->n);
 		t->order_cap = t->n;
 	}
 	for (i = 0; i < t->n; i++)

@@ -114,8 +114,11 @@ int traffic_add_record(struct traffic *t, const struct dmarc_record *r,
     int (*flush)(void *arg, struct err *e), void *arg, struct err *e);
 
 /* Calls cb for every entry in key order (each field compared as bytes,
- * the first difference deciding, as SQLite's BINARY collation does). */
+ * the first difference deciding, as SQLite's BINARY collation does).
+ * Returns 0, or -1 when cb did (having filled e) or when out of memory (e
+ * filled here). */
 int traffic_sorted(struct traffic *t,
-    int (*cb)(void *arg, const struct traffic_entry *en), void *arg);
+    int (*cb)(void *arg, const struct traffic_entry *en), void *arg,
+    struct err *e);
 
 #endif

@@ -43,6 +43,7 @@ TEST(equal_keys_add_up_in_key_order)
 {
 	struct traffic t;
 	struct seen s = {0};
+	struct err e;
 	const char *a[TK_COUNT] = {"192.0.2.2", "example.com", NULL, "d", ""};
 	const char *b[TK_COUNT] = {"192.0.2.10", "example.com", "", "d", ""};
 	const char *c[TK_COUNT] = {"192.0.2.2", "example.co", "", "d", ""};
@@ -55,7 +56,7 @@ TEST(equal_keys_add_up_in_key_order)
 	counts(v, 10);
 	CHECK_INT(traffic_add(&t, a, v), 0); /* NULL and "" are one key */
 	CHECK_INT(traffic_add(&t, c, v), 0);
-	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT(traffic_sorted(&t, collect, &s, &e), 0);
 	CHECK_INT((long long)s.n, 3);
 	/* byte order: "192.0.2.10" < "192.0.2.2"; "example.co" <
 	 * "example.com" */
@@ -73,6 +74,7 @@ TEST(full_refuses_only_new_keys_then_starts_again)
 {
 	struct traffic t;
 	struct seen s;
+	struct err e;
 	char ip[32];
 	const char *f[TK_COUNT] = {ip, "example.com", "bounce.example.com",
 	    "example.com\x1fsel\x1fpass", "bounce.example.com\x1fmfrom\x1fpass"};
@@ -97,7 +99,7 @@ TEST(full_refuses_only_new_keys_then_starts_again)
 	snprintf(ip, sizeof(ip), "198.51.100.%zu", added);
 	CHECK_INT(traffic_add(&t, f, v), 0);
 	memset(&s, 0, sizeof(s));
-	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT(traffic_sorted(&t, collect, &s, &e), 0);
 	CHECK_INT((long long)s.n, 1);
 	CHECK_STR(s.key[0][0], ip);
 	CHECK_STR(s.key[0][4], "bounce.example.com\x1fmfrom\x1fpass");
@@ -157,13 +159,14 @@ TEST(empty_sums_write_nothing)
 {
 	struct traffic t;
 	struct seen s = {0};
+	struct err e;
 
 	/* a report without records (fuzz_maildir found qsort_r() given NULL) */
 	traffic_init(&t, 1u << 20);
-	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT(traffic_sorted(&t, collect, &s, &e), 0);
 	CHECK_INT((long long)s.n, 0);
 	traffic_reset(&t);
-	CHECK_INT(traffic_sorted(&t, collect, &s), 0);
+	CHECK_INT(traffic_sorted(&t, collect, &s, &e), 0);
 	CHECK_INT((long long)s.n, 0);
 	traffic_free(&t);
 }
