@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "store-impl.h"
+#include "sum-runs.h"
 #include "traffic.h"
 
 #define PG_PREPARED_MAX 16
@@ -73,17 +74,20 @@ struct pg {
 	PGconn *c;
 	char *name; /* the location without a password, for messages */
 	int readonly;
+	int lost; /* an error said the server ended the session (pg_err()) */
 	int in_batch, auto_batch;
 	int in_report;
 	int copying;    /* a COPY into staging is open */
 	int32_t rec;    /* records of the open report so far */
 	struct buf copy; /* COPY data not yet sent */
 	/* The report's share of the traffic rollup, summed in memory as on
-	 * SQLite (traffic.h) and staged as rows of kind 't' whenever the sums
-	 * fill and at the end; staged_rows counts the rows staging holds,
-	 * deleted ones too, since it was last truncated. */
+	 * SQLite (traffic.h), written out as a run (sum-runs.h) whenever the
+	 * sums fill, and at the end COPYed into traffic (pg-sums.c) or staged
+	 * as rows of kind 't', each group once; staged_rows counts the rows
+	 * staging holds, deleted ones too, since it was last truncated. */
 	struct traffic traffic;
-	int sums_staged; /* times the open report's sums were staged */
+	struct sum_runs runs;
+	int sums_staged; /* the open report's sums are staged */
 	struct buf sig_dkim, sig_spf; /* the record's results as keyed */
 	struct buf arrays; /* the record's results as array literals */
 	int64_t staged_rows;
@@ -151,6 +155,10 @@ int pg_copy_open(struct pg *p, const char *sql, struct err *e);
 int pg_copy_close(struct pg *p, struct buf *b, const char *cancel,
                   struct err *e);
 int pg_copy_start(struct pg *p, struct err *e);
+/* What b holds, to the open COPY; b is emptied.  The writers send it
+ * every PG_COPY_FLUSH bytes, so that the server works as they write. */
+#define PG_COPY_FLUSH (256u << 10)
+int pg_copy_send(struct pg *p, struct buf *b, struct err *e);
 int pg_copy_end(struct pg *p, const char *cancel, struct err *e);
 /* s as a field of COPY's text format, after a tab: NULL as \N, and the
  * four characters COPY gives a meaning escaped. */
@@ -166,14 +174,14 @@ typedef int (*pg_emit_fn)(void *arg, int kind, int32_t rec, size_t idx,
 int pg_record_rows(const struct dmarc_record *r, int32_t rec,
                    struct buf *arrays, pg_emit_fn emit, void *arg,
                    struct err *e);
-/* pg-sums.c: wanted, whether the open report's sums are many enough to be
- * worth looking at traffic first; copy, that look for a row with head
- * (the report's day, domain, adkim and aspf as text), *fresh set when
- * there is none, and then, if the sums were never staged, their COPY into
- * traffic (the sums are emptied).  -1 with e filled when a statement
- * failed.  Inside the report's savepoint. */
+/* pg-sums.c: wanted, whether the open report's sums are many enough (or
+ * were written out) to be worth looking at traffic first; copy, that look
+ * for a row with head (the report's day, domain, adkim and aspf as text)
+ * and, when there is none, the sums and their runs merged and COPYed into
+ * traffic: *copied 1 (the sums emptied), 0 when rows are there.  -1 with e
+ * filled when a statement failed.  Inside the report's savepoint. */
 int pg_sums_copy_wanted(const struct pg *p);
-int pg_sums_copy(struct pg *p, const char *const head[4], int *fresh,
+int pg_sums_copy(struct pg *p, const char *const head[4], int *copied,
                  struct err *e);
 /* Waits for the move sent at the switch to the tables, if it is in
  * flight: 0, or -1 with e filled when it failed. */

@@ -14,11 +14,12 @@
  * server work at once, as the moves in flight did before.  The rows carry
  * the id reserved for the report and its begin (the partition key), which
  * is why only a report whose begin came before its records goes direct.
- * The rollup's sums still go through staging, since they are added under
- * the report's header, which may come last, and all at once: adding the
- * sums staged with each chunk as it went (when the policy came first)
- * made a million-record report 75% slower, since each group whose sums
- * filled the memory budget more than once was updated that many times.
+ * The rollup's sums wait for the report's end (pg-sums.c), since they are
+ * added under the report's header, which may come last, and all at once:
+ * adding the sums staged with each chunk as it went (when the policy came
+ * first) made a million-record report 75% slower, since each group whose
+ * sums filled the memory budget more than once was updated that many
+ * times.
  */
 #include <inttypes.h>
 #include <stdio.h>

@@ -359,7 +359,9 @@ pg_each_domain(void *impl, const struct store_filter *f,
 static int
 pg_lost(const void *impl)
 {
-	return PQstatus(((const struct pg *)impl)->c) == CONNECTION_BAD;
+	const struct pg *p = impl;
+
+	return p->lost || PQstatus(p->c) == CONNECTION_BAD;
 }
 
 static const char *

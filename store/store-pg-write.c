@@ -12,10 +12,12 @@
  *
  * The rollup's sums are made here, in memory (traffic.h), as on SQLite,
  * not by the server: grouping a million staged records with their results
- * in SQL took 37% of the server's time for a 1M-record report.  The sums
- * are staged as 't' rows (a COPY is open while the records stream in, so
- * nothing else can be sent) and added to traffic under the report's final
- * header, which may come after the records.
+ * in SQL took 37% of the server's time for a 1M-record report.  They are
+ * added to traffic under the report's final header, which may come after
+ * the records: a small report's staged as 't' rows with its records (a
+ * COPY is open while they stream in, so nothing else can be sent), a big
+ * one's COPYed into traffic or staged after the records (pg-sums.c),
+ * with the runs written out whenever they filled (sum-runs.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +33,6 @@
 #include "payload.h"
 #include "pg-impl.h"
 
-#define COPY_FLUSH (256u << 10)
 #define I64(buf, v) (snprintf((buf), sizeof(buf), "%" PRId64, (int64_t)(v)), (buf))
 
 static int
@@ -49,9 +50,8 @@ copy_row(struct buf *b, char kind, int32_t rec, size_t idx,
 	return buf_appendc(b, '\n', e);
 }
 
-/* What b holds, to the open COPY; b is emptied. */
-static int
-copy_send(struct pg *p, struct buf *b, struct err *e)
+int
+pg_copy_send(struct pg *p, struct buf *b, struct err *e)
 {
 	if (b->len == 0)
 		return 0;
@@ -70,7 +70,7 @@ pg_copy_close(struct pg *p, struct buf *b, const char *cancel, struct err *e)
 	if (!p->copying)
 		return 0;
 	p->copying = 0;
-	if (cancel == NULL && copy_send(p, b, e) == -1)
+	if (cancel == NULL && pg_copy_send(p, b, e) == -1)
 		cancel = "client error";
 	buf_reset(b);
 	if (PQputCopyEnd(p->c, cancel) != 1)
@@ -276,6 +276,7 @@ pg_report_abort(void *impl)
 	p->raw_new = NULL;
 	pg_replace_forget(p);
 	traffic_reset(&p->traffic);
+	sum_runs_reset(&p->runs);
 	p->in_report = 0;
 	auto_rollback(p);
 }
@@ -307,6 +308,7 @@ pg_report_begin(void *impl, const struct dmarc_meta *m,
 	p->chunk_id = 0;
 	p->chunk_begin = m != NULL ? m->begin : 0;
 	traffic_reset(&p->traffic);
+	sum_runs_reset(&p->runs);
 	if (raw != NULL && raw->stored_id == 0 && pg_store_raw(p, raw, e) == -1)
 		goto fail;
 	if (raw != NULL)
@@ -348,18 +350,27 @@ stage_entry(void *arg, const struct traffic_entry *en)
 	return copy_row(&st->p->copy, 't', 0, 0, f, TK_COUNT + 1, st->e);
 }
 
-/* Stages the sums and empties them (traffic_add_record()'s flush). */
+/* Stages the sums, every group once (with the runs written out, if
+ * any), and empties them. */
 static int
-stage_sums(void *arg, struct err *e)
+stage_sums(struct pg *p, struct err *e)
 {
-	struct stage st = {arg, e, 0};
+	struct stage st = {p, e, 0};
 	int rc;
 
-	rc = traffic_sorted(&st.p->traffic, stage_entry, &st, e);
-	traffic_reset(&st.p->traffic);
+	rc = sum_runs_merge(&p->runs, &p->traffic, stage_entry, &st, e);
 	if (st.groups > 0)
-		st.p->sums_staged++;
+		p->sums_staged = 1;
 	return rc;
+}
+
+/* traffic_add_record()'s flush: the full sums written out as a run. */
+static int
+spill_sums(void *arg, struct err *e)
+{
+	struct pg *p = arg;
+
+	return sum_runs_add(&p->runs, &p->traffic, e);
 }
 
 /* One row into staging, its kind a letter. */
@@ -386,15 +397,15 @@ pg_report_record(void *impl, const struct dmarc_record *r, struct err *e)
 	                  : pg_record_rows(r, p->rec, &p->arrays, stage_row, p,
 	                                   e)) == -1 ||
 	    traffic_add_record(&p->traffic, r, &p->sig_dkim, &p->sig_spf,
-	                       stage_sums, p, e) == -1)
+	                       spill_sums, p, e) == -1)
 		return -1;
 	if (p->direct.on)
 		return pg_direct_full(p) ? pg_direct_send(p, 0, e) : 0;
 	if (p->chunk_ok && p->rec == PG_DIRECT_AFTER)
 		return chunk_move(p, e);
-	if (p->copy.len < COPY_FLUSH)
+	if (p->copy.len < PG_COPY_FLUSH)
 		return 0;
-	return copy_send(p, &p->copy, e);
+	return pg_copy_send(p, &p->copy, e);
 }
 
 /* The report row, if its key is free: *id 0 when it is taken (by a
@@ -445,7 +456,6 @@ insert_report(struct pg *p, const struct dmarc_meta *m,
 }
 
 #define COUNTER(i) "split_part(f6, ' ', " #i ")::bigint"
-#define SUM(i)     "sum(" COUNTER(i) ")::bigint"
 
 /* From staging into the tables, and the report's records summed into the
  * rollup: the same rows and keys as SQLite's (TRAFFIC_FILL_SQL). */
@@ -471,27 +481,12 @@ _Static_assert(sizeof(move_sql) / sizeof(move_sql[0]) + 4 <= PG_STEPS_MAX,
 	"dkim_aligned, spf_aligned, dmarc_pass, quarantined, rejected) "     \
 	"SELECT $1::bigint, $2, $3, $4, f1, f2, f3, f4, f5, "
 
-/* The staged sums under the report's header.  Staged once, each group is
- * one row, in the order of its key (traffic_sorted()).  Staged more than
- * once (the sums filled), a group's rows are added up first, since one
- * INSERT may not update a row twice; for a report staged once, that sort
- * and grouping was an eighth of the statement's time (28,500 groups:
- * 45 ms of 330).  When no row of traffic has the report's day, domain
- * and alignment modes yet (pg-sums.c), the rows go in without ON
- * CONFLICT, which looks every key up before inserting it: 28,500 groups
- * in 175 ms rather than 310.  By [no row yet][staged more than once]: */
-#define TRAFFIC_ONCE                                                           \
-	TRAFFIC_INTO COUNTER(1) ", " COUNTER(2) ", " COUNTER(3) ", "         \
-	    COUNTER(4) ", " COUNTER(5) ", " COUNTER(6) ", " COUNTER(7)       \
-	    " FROM staging WHERE kind = 't' "
-#define TRAFFIC_GROUPED                                                        \
-	TRAFFIC_INTO SUM(1) ", " SUM(2) ", " SUM(3) ", " SUM(4) ", " SUM(5)  \
-	    ", " SUM(6) ", " SUM(7) " FROM staging WHERE kind = 't' GROUP BY " \
-	    "5, 6, 7, 8, 9 ORDER BY 5, 6, 7, 8, 9 "
-static const char *const traffic_sql[2][2] = {
-    {TRAFFIC_ONCE PG_TRAFFIC_UPSERT, TRAFFIC_GROUPED PG_TRAFFIC_UPSERT},
-    {TRAFFIC_ONCE, TRAFFIC_GROUPED},
-};
+/* The staged sums under the report's header: each group one row, in the
+ * order of its key (stage_sums()). */
+static const char traffic_sql[] =
+    TRAFFIC_INTO COUNTER(1) ", " COUNTER(2) ", " COUNTER(3) ", " COUNTER(4)
+    ", " COUNTER(5) ", " COUNTER(6) ", " COUNTER(7) " FROM staging WHERE "
+    "kind = 't' " PG_TRAFFIC_UPSERT;
 
 /* ---------------------------------------------------------------------
  * Big reports: the switch to the tables.
@@ -591,14 +586,15 @@ chunk_check(const struct pg *p, const struct dmarc_meta *m, struct err *e)
 #define STAGING_DELETE_MAX 1000
 
 /* The sums of a big report, kept back by pg_report_finish(): COPYed into
- * traffic when they can be (pg-sums.c), else what is left of them staged.
- * *fresh: no row of traffic has the report's head yet. */
+ * traffic when they can be (pg-sums.c), else staged after all. */
 static int
-sums_late(struct pg *p, const char *const tp[4], int *fresh, struct err *e)
+sums_late(struct pg *p, const char *const tp[4], struct err *e)
 {
-	if (pg_sums_copy(p, tp, fresh, e) == -1)
+	int copied;
+
+	if (pg_sums_copy(p, tp, &copied, e) == -1)
 		return -1;
-	if (p->traffic.n == 0)
+	if (copied)
 		return 0;
 	if (pg_copy_start(p, e) == -1 || stage_sums(p, e) == -1)
 		return -1;
@@ -620,19 +616,18 @@ move_staged(struct pg *p, const struct dmarc_meta *m, int64_t id,
 	const char *rp[2];
 	struct pg_step st[PG_STEPS_MAX];
 	size_t i, n = 0;
-	int big, fresh = 0;
+	int big;
 
-	if (late_sums && sums_late(p, tp, &fresh, e) == -1)
+	if (late_sums && sums_late(p, tp, e) == -1)
 		return -1;
 	big = p->staged_rows > STAGING_DELETE_MAX;
 	for (i = 0; i < sizeof(move_sql) / sizeof(move_sql[0]); i++)
 		if (p->staged_kinds & (1u << i))
 			st[n++] = (struct pg_step){move_sql[i], 2, params,
 			                           "cannot store the records"};
-	if (p->sums_staged > 0)
-		st[n++] = (struct pg_step){
-		    traffic_sql[fresh][p->sums_staged > 1], 4, tp,
-		    "cannot add the report to the traffic"};
+	if (p->sums_staged)
+		st[n++] = (struct pg_step){traffic_sql, 4, tp,
+		                           "cannot add the report to the traffic"};
 	st[n++] =
 	    (struct pg_step){big ? "TRUNCATE staging" : "DELETE FROM staging",
 	                     0, NULL, "cannot store the records"};

@@ -66,9 +66,18 @@ int
 pg_err(struct pg *p, const PGresult *r, struct err *e, const char *what)
 {
 	const char *msg = r != NULL ? PQresultErrorMessage(r) : "";
+	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE)
+	                              : NULL;
 	char one[512];
 	size_t n;
 
+	/* A terminated backend (pg_terminate_backend(), a shutdown) sends
+	 * 57P01-57P03 before it closes the socket; libpq's status says so
+	 * only once it has read that close, which may not be yet.  Class 08
+	 * is the connection's own failures. */
+	if (state != NULL &&
+	    (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0))
+		p->lost = 1;
 	if (msg == NULL || msg[0] == '\0')
 		msg = PQerrorMessage(p->c);
 	snprintf(one, sizeof(one), "%s", msg);
@@ -445,6 +454,7 @@ pg_close(void *impl)
 	buf_free(&p->sig_spf);
 	buf_free(&p->arrays);
 	traffic_free(&p->traffic);
+	sum_runs_free(&p->runs);
 	free(p->name);
 	free(p->replaced_logs);
 	free(p);
@@ -486,6 +496,7 @@ pg_open(const char *location, enum store_mode mode, void **impl,
 	buf_init(&p->sig_spf, 0);
 	buf_init(&p->arrays, 0);
 	traffic_init(&p->traffic, TRAFFIC_BYTES);
+	sum_runs_init(&p->runs);
 	p->readonly = mode == STORE_READONLY;
 	if (connect_to(location, &p->c, &p->name, e) == -1)
 		goto fail;
