@@ -560,7 +560,7 @@ chunk_move(struct pg *p, struct err *e)
 	if (!PQsendQuery(p->c, sql))
 		return pg_err(p, NULL, e, "cannot store the records");
 	p->moving = 1;
-	p->staged_kinds = 0; /* staging keeps only the sums */
+	p->staged_kinds = 0; /* the sums wait in memory and runs */
 	return pg_direct_start(p, e);
 }
 
