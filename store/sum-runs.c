@@ -57,15 +57,19 @@ open_file(struct err *e)
 	const char *dir = getenv("TMPDIR");
 	char path[4096];
 	FILE *f;
-	int fd;
+	int fd, n;
 
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/tmp";
-	if ((size_t)snprintf(path, sizeof(path), "%s/dmarcsift-sums.XXXXXX",
-	                     dir) >= sizeof(path)) {
+	/* mkstemp() makes the name unique in the template's last six
+	 * characters, which must be X */
+	n = snprintf(path, sizeof(path), "%s/dmarcsift-sums.", dir);
+	if (n < 0 || (size_t)n + 6 >= sizeof(path)) {
 		err_set(e, "TMPDIR is too long: %zu bytes", strlen(dir));
 		return NULL;
 	}
+	memset(path + n, 'X', 6);
+	path[n + 6] = '\0';
 	if ((fd = mkstemp(path)) == -1) {
 		err_errno(e,
 		          "cannot create a file for the traffic sums in %s "
